@@ -1,0 +1,168 @@
+"""Course tooling: clean notebooks for commit, and student versions for the classroom.
+
+Command line::
+
+    python -m recsys_utils.coursework clean chapters/*.ipynb
+    python -m recsys_utils.coursework student chapters student
+
+Conventions (see book/instructors.md): an exercise is a markdown cell holding an
+``{exercise}`` block; its worked solution is gated between a markdown cell that opens
+with ``{solution-start}`` and one that opens with ``{solution-end}``. Code cells inside
+the gate that are tagged ``solution`` hold the answer; the other code cells there (the
+self-check call) stay in the student version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["clean_notebook", "student_notebook", "stub_solution"]
+
+KEEP_CELL_METADATA = ("tags",)
+NOTEBOOK_METADATA = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+_DEF = re.compile(r"^(def|class) \w+")
+_ASSIGN = re.compile(r"^([A-Za-z_][\w, ]*)\s*=(?!=)")
+
+
+def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Strip outputs, execution counts and all metadata but cell tags.
+
+    Args:
+        nb: a notebook (nbformat v4), changed in place.
+
+    Returns:
+        The same notebook, for chaining.
+    """
+    nb.metadata = nbformat.from_dict(NOTEBOOK_METADATA)
+    for cell in nb.cells:
+        cell.metadata = nbformat.from_dict(
+            {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA and v}
+        )
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
+
+
+def stub_solution(source: str) -> str:
+    """Turn a solution cell into the stub a student fills in.
+
+    Top-level ``def``/``class`` lines and their docstrings stay, bodies become
+    ``raise NotImplementedError``; top-level assignments keep their left-hand side.
+
+    Args:
+        source: the solution cell's code.
+
+    Returns:
+        The stub's code, starting with a comment that says what to do.
+    """
+    lines = source.splitlines()
+    out = ["# Your answer here: fill in the body, then run the self-check below."]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _DEF.match(line):
+            out.append(line)
+            i += 1
+            # Keep a docstring that opens right after the signature.
+            if i < len(lines) and lines[i].strip().startswith(('"""', "'''")):
+                quote = lines[i].strip()[:3]
+                out.append(lines[i])
+                closed = lines[i].strip().count(quote) >= 2
+                i += 1
+                while not closed and i < len(lines):
+                    out.append(lines[i])
+                    closed = quote in lines[i]
+                    i += 1
+            indent = " " * 4
+            out.append(f'{indent}raise NotImplementedError("your code here")')
+            while i < len(lines) and (not lines[i].strip() or lines[i].startswith((" ", "\t"))):
+                i += 1
+            out.append("")
+            continue
+        match = _ASSIGN.match(line)
+        if match:
+            out.append(f"{match.group(1).strip()} = ...  # your answer")
+        i += 1
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _opens(cell, directive: str) -> bool:
+    return cell.cell_type == "markdown" and re.match(
+        r"^\s*(`{3,}|:{3,})\{" + directive + r"\}", cell.source
+    ) is not None
+
+
+def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student version of a chapter: solutions out, self-checks in.
+
+    Args:
+        nb: a chapter notebook (changed in place).
+
+    Returns:
+        The notebook with every gated solution replaced by stubs, outputs cleared.
+
+    Raises:
+        ValueError: when a ``solution-start`` has no matching ``solution-end``.
+    """
+    cells, inside = [], False
+    for index, cell in enumerate(nb.cells):
+        if _opens(cell, "solution-start"):
+            if inside:
+                raise ValueError(f"cell {index}: solution-start inside another solution")
+            inside = True
+            continue
+        if _opens(cell, "solution-end"):
+            if not inside:
+                raise ValueError(f"cell {index}: solution-end without a solution-start")
+            inside = False
+            continue
+        if _opens(cell, "solution"):
+            continue  # a self-contained markdown solution
+        if inside and cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []):
+            cell.source = stub_solution(cell.source)
+            cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "solution"]
+        elif inside and cell.cell_type == "markdown":
+            continue  # the solution's explanation
+        cells.append(cell)
+    if inside:
+        raise ValueError("a solution-start has no matching solution-end")
+    nb.cells = cells
+    return clean_notebook(nb)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recsys_utils.coursework")
+    sub = parser.add_subparsers(dest="command", required=True)
+    clean = sub.add_parser("clean", help="strip outputs and metadata in place")
+    clean.add_argument("notebooks", nargs="+", type=Path)
+    student = sub.add_parser("student", help="write student versions")
+    student.add_argument("source", type=Path)
+    student.add_argument("target", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "clean":
+        for path in args.notebooks:
+            nb = nbformat.read(path, as_version=4)
+            nbformat.write(clean_notebook(nb), path)
+            print(f"cleaned {path}")
+    else:
+        args.target.mkdir(parents=True, exist_ok=True)
+        for path in sorted(args.source.glob("*.ipynb")):
+            nb = student_notebook(nbformat.read(path, as_version=4))
+            tmp = args.target / (path.name + ".tmp")
+            nbformat.write(nb, tmp)
+            tmp.replace(args.target / path.name)
+            print(f"wrote {args.target / path.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

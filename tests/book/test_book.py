@@ -1,0 +1,51 @@
+"""The book builds with zero warnings and every page of the table of contents is in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from booktools import ROOT, toc_files
+
+pytestmark = pytest.mark.book
+
+
+def test_book_builds_without_warnings(built_book):
+    html, log = built_book
+    assert "WARNING" not in log, "the build printed warnings:\n" + "\n".join(
+        line for line in log.splitlines() if "WARNING" in line
+    )
+    assert (html / "index.html").exists()
+
+
+def test_every_toc_page_is_in_the_html(built_book):
+    html, _ = built_book
+    for entry in toc_files():
+        page = html / (entry + ".html")
+        assert page.exists(), f"{entry} is in _toc.yml but {page} was not built"
+
+
+def test_chapters_executed_with_outputs(built_book):
+    """The website shows computed outputs, not bare code."""
+    html, _ = built_book
+    for entry in toc_files():
+        if entry.startswith("chapters/"):
+            text = (html / (entry + ".html")).read_text(encoding="utf-8")
+            assert 'class="cell_output' in text, f"{entry} has no executed output"
+
+
+def test_no_network_assets_for_maths(built_book):
+    html, _ = built_book
+    text = (html / "chapters" / "00_getting_started.html").read_text(encoding="utf-8")
+    assert "_static/mathjax/MathJax.js" in text
+    assert "cdn.jsdelivr" not in text and "cdnjs" not in text
+    assert (html / "_static" / "mathjax" / "MathJax.js").exists()
+
+
+def test_config_names_files_that_exist():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    for bib in config["bibtex_bibfiles"]:
+        assert (ROOT / bib).exists(), bib
+    assert Path(ROOT / "book" / "_static" / "framework-tabs.js").exists()
