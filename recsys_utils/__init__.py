@@ -1,1 +1,72 @@
-"""Helper package of the course."""
+"""Helper package of the course: data plumbing, metrics, evaluation, splits, checks.
+
+``import recsys_utils`` imports no deep-learning framework; the framework twins are
+``recsys_utils.torch`` and ``recsys_utils.tf``.
+"""
+
+from ._seed import seed_everything
+from .batching import History, minibatch_indices
+from .checks import CheckResult, Hint, assert_parity, check_function, check_value
+from .evaluation import EvalResult, evaluate_topk, rating_metrics, to_csr, topk_from_scores
+from .metrics import (
+    average_recommendation_popularity,
+    catalog_coverage,
+    exposure_gini,
+    gini_index,
+    head_tail_split,
+    hit_rate_at_k,
+    long_tail_share,
+    mae,
+    mrr,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+    rmse,
+)
+from .splits import Split, leave_last_out, random_split, temporal_split
+from .data import Marketplace, load_movielens_100k, make_marketplace, movielens_available
+from . import baselines, checks, data, evaluation, metrics, mf, splits  # noqa: E402  (submodules, no framework)
+
+__all__ = [
+    "seed_everything",
+    "History",
+    "minibatch_indices",
+    "CheckResult",
+    "Hint",
+    "assert_parity",
+    "check_function",
+    "check_value",
+    "EvalResult",
+    "evaluate_topk",
+    "rating_metrics",
+    "to_csr",
+    "topk_from_scores",
+    "average_recommendation_popularity",
+    "catalog_coverage",
+    "exposure_gini",
+    "gini_index",
+    "head_tail_split",
+    "hit_rate_at_k",
+    "long_tail_share",
+    "mae",
+    "mrr",
+    "ndcg_at_k",
+    "precision_at_k",
+    "recall_at_k",
+    "rmse",
+    "Split",
+    "leave_last_out",
+    "random_split",
+    "temporal_split",
+    "Marketplace",
+    "make_marketplace",
+    "load_movielens_100k",
+    "movielens_available",
+    "baselines",
+    "checks",
+    "data",
+    "evaluation",
+    "metrics",
+    "mf",
+    "splits",
+]

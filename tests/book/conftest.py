@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ def built_book() -> tuple[Path, str]:
     proc = subprocess.run(
         [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
         cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         capture_output=True,
         text=True,
     )

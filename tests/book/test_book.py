@@ -11,12 +11,19 @@ from booktools import ROOT, toc_files
 
 pytestmark = pytest.mark.book
 
+KERNEL_NOISE = ("absl::InitializeLog", "IPKernelApp", "cuda_", "oneDNN")
+
 
 def test_book_builds_without_warnings(built_book):
     html, log = built_book
-    assert "WARNING" not in log, "the build printed warnings:\n" + "\n".join(
-        line for line in log.splitlines() if "WARNING" in line
-    )
+    # -W already turns every Sphinx warning into a failed build (the fixture checks the
+    # exit code); this also catches warnings printed by extensions outside Sphinx's
+    # logger. Kernel start-up chatter (TensorFlow's absl, ipykernel) is not the book's.
+    warnings = [
+        line for line in log.splitlines()
+        if "WARNING" in line and not any(noise in line for noise in KERNEL_NOISE)
+    ]
+    assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
     assert (html / "index.html").exists()
 
 

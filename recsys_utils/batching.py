@@ -1,0 +1,169 @@
+"""Framework-neutral mini-batching and the training loop shared by both twins.
+
+Both :mod:`recsys_utils.torch` and :mod:`recsys_utils.tf` draw their batches from
+:func:`minibatch_indices`, so for the same ``seed`` the two frameworks see the same
+examples in the same order: the first condition of a parity check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["minibatch_indices", "History", "run_training"]
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive int; got {value!r}")
+    return int(value)
+
+
+def minibatch_indices(
+    n: int, batch_size: int, *, shuffle: bool = True, seed: int = 0, epoch: int = 0
+) -> list[np.ndarray]:
+    """Split ``range(n)`` into mini-batches of row indices.
+
+    The permutation of epoch ``epoch`` comes from ``np.random.default_rng([seed, epoch])``:
+    it depends only on ``(seed, epoch)``, so any epoch can be replayed on its own and
+    both frameworks see identical batches. The last batch is smaller when
+    ``batch_size`` does not divide ``n`` (it is kept, not dropped).
+
+    Args:
+        n: number of examples (> 0).
+        batch_size: examples per batch (> 0).
+        shuffle: ``False`` keeps the order ``0..n-1``.
+        seed: seed of the shuffling (non-negative int).
+        epoch: epoch number (non-negative int), mixed into the seed.
+
+    Returns:
+        List of ``ceil(n / batch_size)`` int64 arrays that together hold each index once.
+    """
+    n = _check_positive_int("n", n)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    for name, value in (("seed", seed), ("epoch", epoch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int; got {value!r}")
+    order = (
+        np.random.default_rng([int(seed), int(epoch)]).permutation(n)
+        if shuffle
+        else np.arange(n)
+    ).astype(np.int64)
+    return [order[s : s + batch_size] for s in range(0, n, batch_size)]
+
+
+@dataclass
+class History:
+    """What a training run recorded.
+
+    Attributes:
+        loss: mean batch loss of each epoch, ``len == num_epochs``.
+        batch_loss: the loss of every batch, in order.
+        valid: what ``valid_fn(epoch)`` returned after each epoch (empty without it).
+    """
+
+    loss: list[float] = field(default_factory=list)
+    batch_loss: list[float] = field(default_factory=list)
+    valid: list[Any] = field(default_factory=list)
+
+
+def _check_arrays(arrays: Any) -> list[np.ndarray]:
+    if isinstance(arrays, np.ndarray):
+        arrays = [arrays]
+    arrays = [np.asarray(a) for a in arrays]
+    if not arrays:
+        raise ValueError("arrays must hold at least one array")
+    lengths = {len(a) for a in arrays}
+    if len(lengths) != 1:
+        raise ValueError(f"arrays must all have the same length; got lengths {[len(a) for a in arrays]}")
+    if not arrays[0].shape[0]:
+        raise ValueError("arrays must not be empty")
+    return arrays
+
+
+def _as_float(loss: Any) -> float:
+    """A scalar loss (float, NumPy, torch or tf tensor) as a Python float, detached."""
+    if hasattr(loss, "detach"):  # torch: no autograd graph kept alive by the history
+        loss = loss.detach().cpu().numpy()
+    elif hasattr(loss, "numpy") and not isinstance(loss, np.ndarray):  # tf.Tensor
+        loss = loss.numpy()
+    value = np.asarray(loss, dtype=np.float64)
+    if value.size != 1:
+        raise ValueError(f"model_step must return a scalar loss; got shape {value.shape}")
+    return float(value.reshape(()))
+
+
+def _format_valid(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): f"{float(v):.4f}" for k, v in value.items()}
+    return {"valid": f"{float(value):.4f}"}
+
+
+def run_training(
+    model_step: Callable[..., Any],
+    batch_iter: Callable[[int], Iterator[tuple]],
+    num_batches: int,
+    *,
+    num_epochs: int,
+    valid_fn: Callable[[int], Any] | None = None,
+    desc: str = "training",
+    progress: bool = True,
+) -> History:
+    """The loop behind both twins' ``train``: epochs, batches, a tqdm bar, a History.
+
+    Args:
+        model_step: ``model_step(*batch) -> loss``; one optimisation step on one batch.
+        batch_iter: ``batch_iter(epoch)`` yields the batches of that epoch as tuples.
+        num_batches: batches per epoch (sizes the progress bar).
+        num_epochs: number of passes over the data (> 0).
+        valid_fn: optional ``valid_fn(epoch) -> float or dict``, called after each epoch.
+        desc: label of the progress bar.
+        progress: ``False`` hides the bar.
+
+    Returns:
+        A :class:`History`.
+    """
+    from tqdm.auto import tqdm
+
+    num_epochs = _check_positive_int("num_epochs", num_epochs)
+    history = History()
+    bar = tqdm(total=num_epochs * num_batches, desc=desc, disable=not progress, leave=True)
+    try:
+        for epoch in range(num_epochs):
+            total, count = 0.0, 0
+            postfix: dict[str, str] = {}
+            for batch in batch_iter(epoch):
+                loss = _as_float(model_step(*batch))
+                history.batch_loss.append(loss)
+                total += loss
+                count += 1
+                postfix = {"epoch": f"{epoch + 1}/{num_epochs}", "loss": f"{total / count:.4f}"}
+                if history.valid:
+                    postfix.update(_format_valid(history.valid[-1]))
+                bar.set_postfix(postfix, refresh=False)
+                bar.update(1)
+            history.loss.append(total / max(count, 1))
+            if valid_fn is not None:
+                history.valid.append(valid_fn(epoch))
+                postfix.update(_format_valid(history.valid[-1]))
+                bar.set_postfix(postfix)
+    finally:
+        bar.close()
+    return history
+
+
+def check_train_args(arrays: Sequence[Any], batch_size: int) -> tuple[list[np.ndarray], int]:
+    """Validate ``train``'s ``arrays`` and ``batch_size`` (shared by both twins).
+
+    Args:
+        arrays: a NumPy array or a sequence of arrays of equal length.
+        batch_size: examples per batch (> 0).
+
+    Returns:
+        ``(list of arrays, number of batches per epoch)``.
+    """
+    arrays = _check_arrays(arrays)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    return arrays, -(-len(arrays[0]) // batch_size)

@@ -1,0 +1,271 @@
+"""Self-checks for exercises, and the parity assertion of the dual-framework chapters.
+
+A check compares a reader's answer with a reference and prints one line:
+``✅ correct: ...`` or ``❌ not yet: <hint>``. It never prints the expected value.
+Typical mistakes get their own hint through :class:`Hint`::
+
+    check_value(loss, expected_loss, name="the MF loss", hints=[
+        Hint(dense_loss, "you summed over every cell; only observed ratings count"),
+        Hint(lambda a: a < 0, "a squared loss cannot be negative"),
+    ])
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = ["Hint", "CheckResult", "check_value", "check_function", "assert_parity"]
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A typical wrong answer and the hint to show when the reader gives it.
+
+    Attributes:
+        wrong: in :func:`check_value`, either the typical wrong *value* (matched with
+            the check's tolerances) or a predicate ``wrong(answer) -> bool``; in
+            :func:`check_function`, a typical wrong *function* with the reference's
+            signature (matched when the reader's outputs equal its outputs on every trial).
+        message: what to tell the reader, specific to that mistake.
+    """
+
+    wrong: Any
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of a check: ``ok`` and the printed ``message``; truthy when ok."""
+
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return f"CheckResult(ok={self.ok})"
+
+
+GENERIC_HINT = (
+    "the values differ from the reference. Work one tiny example by hand and compare "
+    "it with your code, step by step."
+)
+
+
+def _to_array(x: Any) -> np.ndarray:
+    """NumPy view of a number, array, list or framework tensor (torch/tf) without importing them."""
+    if hasattr(x, "detach"):  # torch.Tensor
+        x = x.detach().cpu().numpy()
+    elif hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # tf.Tensor / Variable
+        x = x.numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _diagnose(answer: Any, expected: np.ndarray, name: str, rtol: float, atol: float) -> tuple[bool, str | None, np.ndarray | None]:
+    """(ok, structural problem message or None, answer as array or None)."""
+    if answer is None:
+        return False, f"{name} is None: did you forget a `return` (or to assign it)?", None
+    try:
+        a = _to_array(answer)
+    except (TypeError, ValueError):
+        return False, f"{name} should be numeric; got a {type(answer).__name__}.", None
+    if a.shape != expected.shape:
+        return False, f"{name} has shape {a.shape}, but it should have shape {expected.shape}.", a
+    if np.isnan(a).any() and not np.isnan(expected).any():
+        return False, (
+            f"{name} contains NaN. Look for a division by zero, a log of 0 or a "
+            "negative number, or an overflowing exp."
+        ), a
+    if np.isinf(a).any() and not np.isinf(expected).any():
+        return False, f"{name} contains inf: something overflows or divides by zero.", a
+    return _close(a, expected, rtol, atol), None, a
+
+
+def _report(ok: bool, name: str, message: str) -> CheckResult:
+    text = f"✅ correct: {name}" if ok else f"❌ not yet: {message}"
+    print(text)
+    return CheckResult(ok, text)
+
+
+def _hint_matches_value(hint: Hint, answer: Any, a: np.ndarray, rtol: float, atol: float) -> bool:
+    if callable(hint.wrong):
+        try:
+            return bool(hint.wrong(answer))
+        except Exception:  # noqa: BLE001 - a predicate that cannot judge this answer does not match
+            return False
+    try:
+        return _close(a, _to_array(hint.wrong), rtol, atol)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_value(
+    answer: Any,
+    expected: Any,
+    *,
+    name: str,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    hints: Sequence[Hint] = (),
+) -> CheckResult:
+    """Check a computed value against the reference value, with targeted hints.
+
+    Args:
+        answer: the reader's value (number, array, list, or torch/tf tensor).
+        expected: the reference value; never printed.
+        name: what is checked, used in the messages ("the loss of the first batch").
+        rtol: relative tolerance (``np.allclose``).
+        atol: absolute tolerance.
+        hints: :class:`Hint` s tried in order when the answer is wrong; ``wrong`` is
+            a typical wrong value or a predicate on the answer.
+
+    Returns:
+        :class:`CheckResult`; the message is also printed.
+    """
+    exp = _to_array(expected)
+    ok, problem, a = _diagnose(answer, exp, name, rtol, atol)
+    if ok:
+        return _report(True, name, "")
+    if problem is None:
+        problem = next(
+            (h.message for h in hints if _hint_matches_value(h, answer, a, rtol, atol)),
+            f"{name}: {GENERIC_HINT}",
+        )
+    return _report(False, name, problem)
+
+
+def _call(fn: Callable, inputs: Any) -> Any:
+    inputs = copy.deepcopy(inputs)  # a function that mutates its inputs spoils no other call
+    if isinstance(inputs, dict):
+        return fn(**inputs)
+    if isinstance(inputs, tuple):
+        return fn(*inputs)
+    return fn(inputs)
+
+
+def check_function(
+    student_fn: Callable,
+    reference_fn: Callable,
+    *,
+    name: str,
+    make_inputs: Callable[[np.random.Generator], Any],
+    n_trials: int = 5,
+    seed: int = 0,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    hints: Sequence[Hint] = (),
+    convert_inputs: Callable[[Any], Any] | None = None,
+) -> CheckResult:
+    """Check a function against a reference on random inputs, with targeted hints.
+
+    Trial ``t`` draws its inputs with ``make_inputs(np.random.default_rng([seed, t]))``.
+
+    Args:
+        student_fn: the reader's function.
+        reference_fn: the reference implementation (NumPy).
+        name: what is checked, used in the messages.
+        make_inputs: ``make_inputs(rng)`` returns the arguments: a tuple (positional),
+            a dict (keyword) or a single value.
+        n_trials: number of random input sets (> 0).
+        seed: seed of the inputs.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+        hints: :class:`Hint` s whose ``wrong`` is a typical wrong function; its hint is
+            shown when the reader's outputs match it on every trial.
+        convert_inputs: optional map applied to the inputs before calling
+            ``student_fn`` (e.g. NumPy arrays to torch tensors); outputs that are
+            tensors are converted back automatically.
+
+    Returns:
+        :class:`CheckResult`; the message is also printed.
+    """
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials <= 0:
+        raise ValueError(f"n_trials must be a positive int; got {n_trials!r}")
+    student_out, wrong_trials = [], []
+    first_problem: str | None = None
+    for trial in range(int(n_trials)):
+        inputs = make_inputs(np.random.default_rng([seed, trial]))
+        exp = _to_array(_call(reference_fn, inputs))
+        given = convert_inputs(copy.deepcopy(inputs)) if convert_inputs is not None else inputs
+        try:
+            answer = _call(student_fn, given)
+        except Exception as err:  # noqa: BLE001 - the reader's error becomes a hint
+            return _report(False, name, f"{name} raised {type(err).__name__}: {err}")
+        ok, problem, a = _diagnose(answer, exp, f"the output of {name}", rtol, atol)
+        if not ok:
+            wrong_trials.append(inputs)
+            if first_problem is None and problem is not None:
+                first_problem = problem
+        student_out.append(a)
+    if not wrong_trials:
+        return _report(True, name, "")
+    if first_problem is not None:
+        return _report(False, name, first_problem)
+    for hint in hints:
+        try:
+            matches = all(
+                _close(out, _to_array(_call(hint.wrong, make_inputs(np.random.default_rng([seed, t])))), rtol, atol)
+                for t, out in enumerate(student_out)
+            )
+        except Exception:  # noqa: BLE001 - a wrong function that fails on these inputs does not match
+            matches = False
+        if matches:
+            return _report(False, name, hint.message)
+    return _report(
+        False, name, f"{name} differs from the reference on {len(wrong_trials)} of {n_trials} random inputs: {GENERIC_HINT}"
+    )
+
+
+def assert_parity(
+    curve_a: Any,
+    curve_b: Any,
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    name: str = "parity",
+) -> float:
+    """Assert that two curves (losses, scores; e.g. PyTorch vs TensorFlow) agree.
+
+    Passes when ``|a - b| <= atol + rtol * |b|`` everywhere (``np.allclose``'s rule).
+
+    Args:
+        curve_a: array-like or tensor, e.g. the PyTorch losses.
+        curve_b: array-like or tensor of the same shape, e.g. the TensorFlow losses.
+        atol: absolute tolerance.
+        rtol: relative tolerance.
+        name: what is compared, used in the message.
+
+    Returns:
+        The largest absolute difference, as a float.
+
+    Raises:
+        AssertionError: on different shapes, NaN, or a difference beyond tolerance,
+            with the position and both values.
+    """
+    a, b = _to_array(curve_a), _to_array(curve_b)
+    if a.shape != b.shape:
+        raise AssertionError(f"{name}: the shapes differ, {a.shape} vs {b.shape}")
+    if np.isnan(a).any() or np.isnan(b).any():
+        raise AssertionError(f"{name}: a curve contains NaN")
+    if a.size == 0:
+        return 0.0
+    diff = np.abs(a - b)
+    bad = diff > atol + rtol * np.abs(b)
+    max_diff = float(diff.max())
+    if bad.any():
+        i = np.unravel_index(np.argmax(np.where(bad, diff, -1.0)), a.shape)
+        where = i[0] if len(i) == 1 else i
+        raise AssertionError(
+            f"{name}: the curves differ by up to {max_diff:.3g} (at index {where}: "
+            f"{a[i]:.6g} vs {b[i]:.6g}); tolerance atol={atol}, rtol={rtol}"
+        )
+    return max_diff

@@ -1,0 +1,303 @@
+"""Full-catalogue evaluation: interaction matrices, top-k lists and ranking metrics.
+
+Everything here is NumPy/SciPy: it is the framework-neutral reference that the
+PyTorch and TensorFlow code paths are checked against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import metrics as _m
+
+__all__ = ["to_csr", "topk_from_scores", "evaluate_topk", "EvalResult", "rating_metrics", "METRICS"]
+
+
+def _check_ids(name: str, ids: np.ndarray, upper: int) -> None:
+    if ids.size and (ids.min() < 0 or ids.max() >= upper):
+        raise ValueError(
+            f"{name} must lie in [0, {upper}); got values from {ids.min()} to {ids.max()}"
+        )
+
+
+def to_csr(
+    df: pd.DataFrame,
+    num_users: int,
+    num_items: int,
+    value_col: str | None = None,
+) -> sp.csr_matrix:
+    """Turn an interaction frame into a users x items sparse matrix.
+
+    Repeated (user, item) pairs are not summed: the last one in frame order wins, so
+    a matrix of ratings keeps ratings in their 1-5 range and a binary matrix stays
+    binary.
+
+    Args:
+        df: frame with integer columns ``user_id`` and ``item_id``.
+        num_users: number of rows; every ``user_id`` must be below it.
+        num_items: number of columns; every ``item_id`` must be below it.
+        value_col: column holding the values (for example ``"rating"``); ``None``
+            puts 1.0 for every observed pair.
+
+    Returns:
+        ``scipy.sparse.csr_matrix`` of shape ``(num_users, num_items)``, float32,
+        sorted indices, no duplicates.
+    """
+    for col in ("user_id", "item_id"):
+        if col not in df.columns:
+            raise ValueError(f"df must have a column {col!r}; it has {list(df.columns)}")
+    if value_col is not None and value_col not in df.columns:
+        raise ValueError(f"value_col={value_col!r} is not a column of df: {list(df.columns)}")
+    users = df["user_id"].to_numpy(dtype=np.int64)
+    items = df["item_id"].to_numpy(dtype=np.int64)
+    _check_ids("user_id", users, num_users)
+    _check_ids("item_id", items, num_items)
+    values = (
+        np.ones(len(df), dtype=np.float32)
+        if value_col is None
+        else df[value_col].to_numpy(dtype=np.float32)
+    )
+    # Keep the last occurrence of each (user, item) pair.
+    key = users * num_items + items
+    _, last = np.unique(key[::-1], return_index=True)
+    keep = len(key) - 1 - last
+    mat = sp.csr_matrix(
+        (values[keep], (users[keep], items[keep])), shape=(num_users, num_items)
+    )
+    mat.sort_indices()
+    return mat
+
+
+# ---------------------------------------------------------------------------
+# Top-k lists
+# ---------------------------------------------------------------------------
+
+
+def _check_scores(scores: Any, name: str = "scores") -> np.ndarray:
+    s = np.asarray(scores)
+    if s.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (num_users, num_items); got shape {s.shape}")
+    if s.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {s.shape}")
+    if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)):
+        raise ValueError(f"{name} must be numeric; got dtype {s.dtype}")
+    if np.issubdtype(s.dtype, np.floating) and np.isnan(s).any():
+        row = int(np.flatnonzero(np.isnan(s).any(axis=1))[0])
+        raise ValueError(f"{name} must not contain NaN; row {row} does")
+    return s
+
+
+def topk_from_scores(scores: Any, k: int, exclude: sp.spmatrix | None = None) -> np.ndarray:
+    """The k best items of each row of a score matrix, best first.
+
+    ``argpartition`` finds the top k in linear time, then only those k are sorted.
+    Ties are broken by the lower item id, so the result is deterministic: among equal
+    scores, item 3 comes before item 7. Excluded items get a score of ``-inf``; they
+    appear in a list only when a row has fewer than k other items.
+
+    Args:
+        scores: float array ``(n, num_items)``, higher is better, no NaN.
+        k: list length, a positive int ``<= num_items``.
+        exclude: optional sparse matrix ``(n, num_items)``; its stored entries
+            (e.g. the items a user saw in train) are excluded.
+
+    Returns:
+        Int64 array ``(n, k)`` of item ids.
+    """
+    k = _m._check_k(k)
+    s = _check_scores(scores)
+    n, num_items = s.shape
+    if k > num_items:
+        raise ValueError(f"k={k} is larger than the number of items ({num_items})")
+    s = s.astype(np.float64)  # a copy: excluded entries are overwritten below
+    if exclude is not None:
+        if not sp.issparse(exclude):
+            raise ValueError(f"exclude must be a scipy sparse matrix; got {type(exclude).__name__}")
+        if exclude.shape != s.shape:
+            raise ValueError(f"exclude must have the shape of scores {s.shape}; got {exclude.shape}")
+        ex = sp.coo_matrix(exclude)
+        s[ex.row, ex.col] = -np.inf
+    neg = -s  # ascending order of neg = descending score
+    cand = np.argpartition(neg, k - 1, axis=1)[:, :k]  # (n, k), unordered top k
+    cand_neg = np.take_along_axis(neg, cand, axis=1)
+    order = np.lexsort((cand, cand_neg), axis=1)  # by score, then lower id
+    top = np.take_along_axis(cand, order, axis=1)
+    # argpartition may pick any of several items tied with the k-th score: redo those
+    # rows with a full stable sort (lower id first on ties).
+    kth = cand_neg.max(axis=1)  # (n,): the k-th best (negated) score
+    tied = (neg <= kth[:, None]).sum(axis=1) > k
+    if tied.any():
+        top[tied] = np.argsort(neg[tied], axis=1, kind="stable")[:, :k]
+    return top.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Full-catalogue evaluation
+# ---------------------------------------------------------------------------
+
+#: metric name -> per-user function ``f(ranked_items, relevant, k)``
+METRICS: dict[str, Callable[..., np.ndarray]] = {
+    "recall": _m.recall_at_k,
+    "ndcg": _m.ndcg_at_k,
+    "hit_rate": _m.hit_rate_at_k,
+    "precision": _m.precision_at_k,
+    "mrr": _m.mrr,
+}
+
+
+@dataclass
+class EvalResult:
+    """What :func:`evaluate_topk` measured.
+
+    Attributes:
+        per_user: DataFrame indexed by ``user_id``, one column per metric and cut-off
+            (``"recall@10"``, ``"ndcg@10"``, ...).
+        means: ``{column: nanmean over users}``.
+        topk: int array ``(num_evaluated_users, max k)``: the ranked lists, rows in the
+            order of ``per_user.index``.
+        ks: the cut-offs, ascending.
+    """
+
+    per_user: pd.DataFrame
+    means: dict[str, float]
+    topk: np.ndarray
+    ks: tuple[int, ...]
+
+    def summary(self, name: str | None = None) -> pd.DataFrame:
+        """One-row DataFrame of the means (index ``name``, default ``"mean"``).
+
+        Args:
+            name: row label, e.g. the model's name, for stacking several results.
+
+        Returns:
+            DataFrame with one row and one column per metric.
+        """
+        return pd.DataFrame([self.means], index=[name if name is not None else "mean"])
+
+
+def _check_ks(k: Any) -> tuple[int, ...]:
+    ks = k if isinstance(k, (tuple, list)) else (k,)
+    if not ks:
+        raise ValueError("k must be a positive int or a non-empty tuple of them")
+    return tuple(sorted({_m._check_k(x) for x in ks}))
+
+
+def evaluate_topk(
+    scores: np.ndarray | Callable[[np.ndarray], np.ndarray],
+    train: sp.spmatrix,
+    test: sp.spmatrix,
+    k: int | Sequence[int] = 10,
+    user_ids: Any = None,
+    batch_size: int = 1024,
+    metrics: Sequence[str] = ("recall", "ndcg", "hit_rate", "precision", "mrr"),
+    exclude_seen: bool = True,
+) -> EvalResult:
+    """Rank the full catalogue for each user and measure the ranking against ``test``.
+
+    The protocol of the whole book: every item is a candidate, except the items the
+    user already has in ``train`` (``exclude_seen``); relevance is binary (a stored
+    entry of ``test``). Users are scored in batches of ``batch_size``; the top-k lists
+    are computed once at the largest k and cut for the smaller ones.
+
+    Args:
+        scores: a ``(num_users, num_items)`` score array, or a callable
+            ``score(user_ids) -> (len(user_ids), num_items)`` (e.g. a model's ``score``).
+        train: sparse ``(num_users, num_items)`` matrix of training interactions.
+        test: sparse matrix of the same shape: the held-out relevant items.
+        k: a cut-off or a tuple of cut-offs.
+        user_ids: users to evaluate; ``None`` = every user with at least one test item.
+        batch_size: users scored at once.
+        metrics: names among ``"recall", "ndcg", "hit_rate", "precision", "mrr"``
+            (``mrr@k`` looks at the first k slots).
+        exclude_seen: exclude each user's train items from their list.
+
+    Returns:
+        An :class:`EvalResult`; users without test items get ``NaN`` rows, ignored by
+        the means.
+    """
+    ks = _check_ks(k)
+    kmax = ks[-1]
+    batch_size = _m._check_k(batch_size, "batch_size")
+    for name, mat in (("train", train), ("test", test)):
+        if not sp.issparse(mat) or mat.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D scipy sparse matrix; got {type(mat).__name__}")
+    if train.shape != test.shape:
+        raise ValueError(f"train and test must have the same shape; got {train.shape} and {test.shape}")
+    num_users, num_items = train.shape
+    if num_users == 0 or num_items == 0:
+        raise ValueError(f"train must not be empty; got shape {train.shape}")
+    if kmax > num_items:
+        raise ValueError(f"k={kmax} is larger than the number of items ({num_items})")
+    metrics = tuple(metrics)
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown or not metrics:
+        raise ValueError(f"metrics must be names among {list(METRICS)}; got {list(metrics)}")
+    train = sp.csr_matrix(train)
+    test = sp.csr_matrix(test)
+    if user_ids is None:
+        user_ids = np.flatnonzero(np.diff(test.indptr) > 0)
+        if user_ids.size == 0:
+            raise ValueError("test has no interactions: there is no user to evaluate")
+    else:
+        user_ids = np.asarray(user_ids).reshape(-1)
+        if user_ids.size == 0:
+            raise ValueError("user_ids must not be empty")
+        if not np.issubdtype(user_ids.dtype, np.integer):
+            raise ValueError(f"user_ids must be integers; got dtype {user_ids.dtype}")
+        _check_ids("user_ids", user_ids, num_users)
+    user_ids = user_ids.astype(np.int64)
+    if callable(scores):
+        score_fn = scores
+    else:
+        full = _check_scores(scores)
+        if full.shape[1] != num_items:
+            raise ValueError(
+                f"scores has {full.shape[1]} columns but train has num_items={num_items}"
+            )
+        if full.shape[0] != num_users:
+            raise ValueError(
+                f"scores has {full.shape[0]} rows but train has num_users={num_users}"
+            )
+        score_fn = full.__getitem__
+
+    tops = []
+    columns: dict[str, list[np.ndarray]] = {f"{m}@{kk}": [] for m in metrics for kk in ks}
+    for start in range(0, len(user_ids), batch_size):
+        batch = user_ids[start : start + batch_size]
+        s = _check_scores(score_fn(batch), "scores")
+        if s.shape != (len(batch), num_items):
+            raise ValueError(
+                f"scores for {len(batch)} users must have shape ({len(batch)}, {num_items}) "
+                f"(num_items of train); got {s.shape}"
+            )
+        top = topk_from_scores(s, kmax, exclude=train[batch] if exclude_seen else None)
+        relevant = test[batch]
+        for m in metrics:
+            for kk in ks:
+                columns[f"{m}@{kk}"].append(METRICS[m](top, relevant, kk))
+        tops.append(top)
+    per_user = pd.DataFrame(
+        {c: np.concatenate(v) for c, v in columns.items()},
+        index=pd.Index(user_ids, name="user_id"),
+    )
+    means = {c: float(np.nanmean(per_user[c].to_numpy())) if per_user[c].notna().any() else float("nan")
+             for c in per_user.columns}
+    return EvalResult(per_user=per_user, means=means, topk=np.concatenate(tops), ks=ks)
+
+
+def rating_metrics(pred: Any, true: Any) -> dict[str, float]:
+    """RMSE and MAE of rating predictions in one call.
+
+    Args:
+        pred: predicted ratings, any shape.
+        true: observed ratings, same shape.
+
+    Returns:
+        ``{"rmse": ..., "mae": ...}``.
+    """
+    return {"rmse": _m.rmse(true, pred), "mae": _m.mae(true, pred)}

@@ -1,0 +1,176 @@
+"""TensorFlow twin of :mod:`recsys_utils.torch`: the same public names and signatures.
+
+A chapter reads ``from recsys_utils import tf as rtf``. Only TensorFlow (and Keras) is
+imported here. Batching comes from the framework-neutral
+:func:`recsys_utils.batching.minibatch_indices`, so both twins see the same batches in
+the same order for the same seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from ._seed import import_tensorflow_quietly, seed_everything
+from .batching import History, check_train_args, minibatch_indices, run_training
+
+# TF_CPP_MIN_LOG_LEVEL=3 (unless set), start-up banner muted, Python loggers at ERROR
+tf = import_tensorflow_quietly()
+
+__all__ = [
+    "seed_everything",
+    "to_tensor",
+    "to_numpy",
+    "batches",
+    "train",
+    "History",
+    "scores_for_users",
+]
+
+FRAMEWORK = "tensorflow"
+
+
+def _numpy_dtype(arr: np.ndarray, dtype: Any) -> np.dtype:
+    if dtype is not None:
+        return np.dtype(dtype)
+    if np.issubdtype(arr.dtype, np.floating):
+        return np.dtype(np.float32)  # float64 NumPy -> float32 tensors: the frameworks' default
+    if np.issubdtype(arr.dtype, np.integer):
+        return np.dtype(np.int64)
+    return arr.dtype
+
+
+def to_tensor(x: Any, dtype: Any = None) -> tf.Tensor:
+    """NumPy (or array-like) -> ``tf.Tensor``, always a copy.
+
+    Args:
+        x: array-like, tensor or variable.
+        dtype: a NumPy dtype or its name (``"float64"``); ``None``: floats become
+            float32, integers int64, booleans stay bool.
+
+    Returns:
+        A ``tf.Tensor``.
+    """
+    if isinstance(x, (tf.Tensor, tf.Variable)):
+        x = x.numpy()
+    arr = np.asarray(x)
+    return tf.constant(np.array(arr, dtype=_numpy_dtype(arr, dtype), copy=True))
+
+
+def to_numpy(t: Any) -> np.ndarray:
+    """``tf.Tensor`` / ``tf.Variable`` (or array-like) -> NumPy array.
+
+    Args:
+        t: a tensor, variable, NumPy array or number.
+
+    Returns:
+        A NumPy array.
+    """
+    if isinstance(t, (tf.Tensor, tf.Variable)):
+        return t.numpy()
+    if hasattr(t, "numpy") and not isinstance(t, np.ndarray):  # keras.Variable
+        return np.asarray(t.numpy())
+    return np.asarray(t)
+
+
+def batches(
+    arrays: Sequence[np.ndarray], batch_size: int, shuffle: bool = True, seed: int = 0, epoch: int = 0
+) -> Iterator[tuple[tf.Tensor, ...]]:
+    """Yield mini-batches of several equal-length arrays as tuples of tensors.
+
+    Args:
+        arrays: NumPy arrays with the same first dimension (e.g. user_ids, item_ids, ratings).
+        batch_size: examples per batch.
+        shuffle: shuffle the rows (same order as the PyTorch twin for the same seed).
+        seed: seed of the shuffling.
+        epoch: epoch number, mixed into the seed.
+
+    Returns:
+        An iterator of tuples ``(batch of arrays[0], batch of arrays[1], ...)``.
+    """
+    arrays, _ = check_train_args(arrays, batch_size)
+    tensors = [to_tensor(a) for a in arrays]
+    for idx in minibatch_indices(len(arrays[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
+        index = tf.constant(idx)
+        yield tuple(tf.gather(t, index) for t in tensors)
+
+
+def train(
+    model_step: Callable[..., Any],
+    arrays: Sequence[np.ndarray],
+    *,
+    num_epochs: int,
+    batch_size: int,
+    seed: int = 0,
+    valid_fn: Callable[[int], Any] | None = None,
+    desc: str = "training",
+    progress: bool = True,
+) -> History:
+    """A thin training loop: epochs of shuffled mini-batches and a progress bar.
+
+    The chapter keeps the model, the loss and the optimiser step in ``model_step``
+    (typically a ``tf.function`` with a ``GradientTape``); this loop only feeds it
+    batches and records the losses.
+
+    Args:
+        model_step: ``model_step(*batch_tensors) -> loss`` (a float or scalar tensor);
+            does one optimisation step.
+        arrays: NumPy arrays of equal length; each batch holds one tensor per array.
+        num_epochs: passes over the data.
+        batch_size: examples per batch.
+        seed: seed of the shuffling (the model's initialisation is the caller's).
+        valid_fn: optional ``valid_fn(epoch) -> float or dict`` run after each epoch.
+        desc: label of the progress bar.
+        progress: show the tqdm progress bar.
+
+    Returns:
+        :class:`History` with ``loss`` (per-epoch mean), ``batch_loss`` and ``valid``.
+    """
+    arrays, num_batches = check_train_args(arrays, batch_size)
+    tensors = [to_tensor(a) for a in arrays]
+    n = len(arrays[0])
+
+    def batch_iter(epoch: int) -> Iterator[tuple[tf.Tensor, ...]]:
+        for idx in minibatch_indices(n, batch_size, shuffle=True, seed=seed, epoch=epoch):
+            index = tf.constant(idx)
+            yield tuple(tf.gather(t, index) for t in tensors)
+
+    return run_training(
+        model_step, batch_iter, num_batches,
+        num_epochs=num_epochs, valid_fn=valid_fn, desc=desc, progress=progress,
+    )
+
+
+def scores_for_users(
+    user_vectors: Any, item_vectors: Any, user_ids: Any, batch_size: int = 1024
+) -> np.ndarray:
+    """Dot-product scores of some users against every item, computed in TensorFlow.
+
+    Use as the ``score`` callable of ``evaluate_topk`` with
+    ``functools.partial(scores_for_users, user_vectors, item_vectors)``.
+
+    Args:
+        user_vectors: ``(num_users, embedding_dim)`` tensor, variable or array.
+        item_vectors: ``(num_items, embedding_dim)`` tensor, variable or array.
+        user_ids: int array of the users to score.
+        batch_size: users per matrix product.
+
+    Returns:
+        NumPy float32 array ``(len(user_ids), num_items)``.
+    """
+    user_ids = np.asarray(user_ids, dtype=np.int64).reshape(-1)
+    users = to_tensor(to_numpy(user_vectors), "float32")
+    items = to_tensor(to_numpy(item_vectors), "float32")
+    if len(users.shape) != 2 or len(items.shape) != 2 or users.shape[1] != items.shape[1]:
+        raise ValueError(
+            "user_vectors and item_vectors must be 2-D with the same embedding_dim; "
+            f"got shapes {tuple(users.shape)} and {tuple(items.shape)}"
+        )
+    if user_ids.size and (user_ids.min() < 0 or user_ids.max() >= users.shape[0]):
+        raise ValueError(f"user_ids must lie in [0, {users.shape[0]})")
+    out = np.empty((len(user_ids), items.shape[0]), dtype=np.float32)
+    for s in range(0, len(user_ids), batch_size):
+        u = tf.gather(users, tf.constant(user_ids[s : s + batch_size]))
+        out[s : s + batch_size] = tf.matmul(u, items, transpose_b=True).numpy()  # (batch, num_items)
+    return out

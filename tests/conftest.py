@@ -1,0 +1,32 @@
+"""Small shared fixtures of the unit tests."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def interactions() -> pd.DataFrame:
+    """30 interactions of 4 users with 1, 2, 3 and 24 rows, timestamps with ties."""
+    rng = np.random.default_rng(0)
+    users = np.repeat([0, 1, 2, 3], [1, 2, 3, 24])
+    return pd.DataFrame(
+        {
+            "user_id": users,
+            "item_id": rng.integers(0, 50, len(users)),
+            "timestamp": rng.integers(0, 10, len(users)),  # many ties on purpose
+            "rating": rng.integers(1, 6, len(users)).astype(float),
+        }
+    ).sample(frac=1.0, random_state=1)  # rows not grouped by user
+
+
+@pytest.fixture
+def random_scores():
+    """A (20 users, 30 items) score matrix with train/test csr matrices."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(42)
+    scores = rng.normal(size=(20, 30))
+    train = sp.csr_matrix((rng.random((20, 30)) < 0.2).astype(np.float32))
+    test = sp.csr_matrix(((rng.random((20, 30)) < 0.15) & (train.toarray() == 0)).astype(np.float32))
+    return scores, train, test
