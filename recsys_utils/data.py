@@ -1,0 +1,1218 @@
+"""Data of the course: the synthetic marketplace and the MovieLens-100K loader.
+
+The synthetic marketplace (:func:`make_marketplace`) is generated from a seed by a
+stated model with a known ground truth, so chapters can compare what a model learns
+from *observed* interactions with what is *true*. The generating equations are
+documented in ``book/data.md``; the short version:
+
+* items have attributes: ``category``, ``colour``, ``style`` (in text and image),
+  ``material``, ``price_band``, ``brand`` (text only) and ``pattern`` (image only);
+* each user has a taste vector over the one-hot attributes (a segment prototype
+  plus an individual part); the true utility is
+  ``u_ui = taste_u . attr_i + b_i + eps_ui`` where ``b_i`` is an item quality term
+  (partly the brand's quality, visible only through the text);
+* items are *exposed* with a Zipf-like popularity (plus browsing in the user's
+  favourite categories), an exposed item is viewed, clicked, purchased with
+  probabilities increasing in ``u_ui``; purchases carry a 1-5 rating from the
+  utility plus a per-user leniency and noise.
+
+MovieLens-100K (:func:`load_movielens_100k`) is downloaded from GroupLens once,
+checked and cached; without network a clear :class:`MovieLensUnavailable` error
+tells where to put the archive by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .evaluation import to_csr
+from .metrics import gini_index
+
+__all__ = [
+    "Marketplace",
+    "Truth",
+    "make_marketplace",
+    "SIZES",
+    "CATEGORIES",
+    "COLOURS",
+    "STYLES",
+    "PATTERNS",
+    "MATERIALS",
+    "PRICE_BANDS",
+    "ATTRIBUTE_VISIBILITY",
+    "MovieLens",
+    "MovieLensUnavailable",
+    "load_movielens_100k",
+    "movielens_available",
+    "movielens_home",
+    "ML100K_URL",
+    "ML100K_SHA256",
+    "ML100K_COUNTS",
+    "describe_interactions",
+    "FACTOR_NAMES",
+]
+
+# ---------------------------------------------------------------------------
+# Vocabulary of the marketplace
+# ---------------------------------------------------------------------------
+
+CATEGORIES = (
+    "tops", "trousers", "shoes", "bags", "watches", "headphones", "books", "kitchenware",
+)
+COLOURS = ("red", "blue", "green", "black", "white", "yellow", "pink", "grey")
+STYLES = ("sporty", "formal", "casual", "outdoor", "vintage")
+PATTERNS = ("plain", "striped", "dotted")  # visible ONLY in the image
+MATERIALS = (
+    "cotton", "leather", "wool", "synthetic", "metal", "paper", "ceramic", "wood",
+)  # visible ONLY in the text
+PRICE_BANDS = ("budget", "mid", "premium")  # visible ONLY in the text (and the price)
+
+#: Where each attribute can be seen by a model that reads the catalogue.
+ATTRIBUTE_VISIBILITY = {
+    "category": "text and image",
+    "colour": "text and image",
+    "style": "text",
+    "pattern": "image only",
+    "material": "text only",
+    "price_band": "text only (and the price)",
+    "brand": "text only",
+}
+
+_CATEGORY_SHARE = np.array([0.18, 0.12, 0.16, 0.10, 0.08, 0.08, 0.16, 0.12])
+_CATEGORY_MATERIALS = {
+    "tops": ("cotton", "wool", "synthetic"),
+    "trousers": ("cotton", "wool", "synthetic", "leather"),
+    "shoes": ("leather", "synthetic", "cotton"),
+    "bags": ("leather", "synthetic", "cotton"),
+    "watches": ("metal", "leather", "synthetic"),
+    "headphones": ("synthetic", "metal", "leather"),
+    "books": ("paper",),
+    "kitchenware": ("metal", "ceramic", "wood"),
+}
+_CATEGORY_BASE_PRICE = np.array([25.0, 45.0, 70.0, 60.0, 120.0, 90.0, 15.0, 30.0])
+_BAND_MULTIPLIER = np.array([0.55, 1.0, 2.2])
+_BAND_SHARE = np.array([0.35, 0.45, 0.20])
+_PATTERN_SHARE = np.array([0.5, 0.25, 0.25])
+_BRANDS = (
+    "Arlo", "Brisk", "Calder", "Dunmore", "Elka", "Fenwick", "Garnet", "Halden",
+    "Ilse", "Jory", "Kestrel", "Lumen", "Marlow", "Norde", "Orla", "Pike",
+    "Quill", "Rowan", "Sable", "Tamsin", "Umber", "Vale", "Wren", "Yarrow",
+)
+_SEGMENTS = ("athletic", "office", "outdoorsy", "retro", "relaxed", "thrifty")
+# Favourite style of each segment (index into STYLES); "thrifty" has none but loves budget.
+_SEGMENT_STYLE = (0, 1, 3, 4, 2, -1)
+
+_COLOUR_RGB = np.array(
+    [
+        [200, 30, 40], [30, 70, 190], [40, 150, 60], [25, 25, 30],
+        [245, 245, 240], [235, 200, 30], [235, 120, 170], [130, 130, 135],
+    ],
+    dtype=np.float32,
+)
+
+# Synonyms: a bag-of-words model sees "crimson" and "red" as unrelated words, a
+# pretrained sentence encoder does not.
+_COLOUR_WORDS = (
+    ("red", "crimson", "scarlet", "cherry"),
+    ("blue", "navy", "cobalt", "azure"),
+    ("green", "olive", "emerald", "forest green"),
+    ("black", "jet black", "ebony", "charcoal"),
+    ("white", "ivory", "snow white", "cream"),
+    ("yellow", "mustard", "lemon", "golden"),
+    ("pink", "rose", "blush", "fuchsia"),
+    ("grey", "gray", "slate", "ash"),
+)
+_STYLE_WORDS = (
+    ("sporty", "athletic", "running", "training", "performance"),
+    ("formal", "elegant", "dressy", "business", "smart"),
+    ("casual", "everyday", "relaxed", "laid-back", "easy-going"),
+    ("outdoor", "trail", "hiking", "rugged", "all-weather"),
+    ("vintage", "retro", "classic", "old-school", "heritage"),
+)
+_STYLE_USE = (
+    ("the gym", "running", "training sessions", "your workouts"),
+    ("the office", "formal occasions", "business meetings", "evening events"),
+    ("everyday wear", "weekends", "lazy Sundays", "daily life"),
+    ("the trail", "hiking", "the great outdoors", "mountain walks"),
+    ("a retro look", "lovers of classic design", "an old-school feel", "collectors"),
+)
+_CATEGORY_NOUNS = (
+    ("top", "t-shirt", "shirt", "tee", "blouse"),
+    ("trousers", "pants", "chinos", "slacks"),
+    ("shoes", "sneakers", "trainers", "runners", "footwear"),
+    ("bag", "backpack", "tote", "satchel", "holdall"),
+    ("watch", "wristwatch", "timepiece", "chronograph"),
+    ("headphones", "earphones", "headset", "cans"),
+    ("book", "novel", "paperback", "hardback"),
+    ("mug", "saucepan", "cookware", "kitchen set", "pot"),
+)
+_MATERIAL_WORDS = (
+    ("cotton", "organic cotton", "soft cotton"),
+    ("leather", "genuine leather", "full-grain leather"),
+    ("wool", "merino", "knitted wool"),
+    ("synthetic", "polyester", "nylon"),
+    ("metal", "stainless steel", "aluminium"),
+    ("paper", "recycled paper", "quality paper"),
+    ("ceramic", "stoneware", "porcelain"),
+    ("wood", "oak", "timber"),
+)
+_BAND_WORDS = (
+    ("budget", "affordable", "great-value", "bargain"),
+    ("mid-range", "reasonably priced", "fairly priced"),
+    ("premium", "luxury", "high-end", "designer"),
+)
+
+
+@dataclass(frozen=True)
+class _SizeSpec:
+    num_users: int
+    num_items: int
+    mean_candidates: float  # mean number of exposed candidates per user
+
+
+#: Named sizes: ``tiny`` for tests, ``classroom`` for chapters, ``large`` for benchmarks.
+SIZES = {
+    "tiny": _SizeSpec(num_users=200, num_items=150, mean_candidates=60.0),
+    "classroom": _SizeSpec(num_users=2500, num_items=1500, mean_candidates=130.0),
+    "large": _SizeSpec(num_users=100_000, num_items=20_000, mean_candidates=80.0),
+}
+
+# Attribute blocks of the one-hot item vector, in this order.
+_BLOCKS = (
+    ("category", len(CATEGORIES)),
+    ("colour", len(COLOURS)),
+    ("style", len(STYLES)),
+    ("pattern", len(PATTERNS)),
+    ("material", len(MATERIALS)),
+    ("price_band", len(PRICE_BANDS)),
+)
+# Scale of each user's taste block (how much each attribute matters).
+_BLOCK_SCALE = {
+    "category": 0.5, "colour": 0.85, "style": 1.0, "pattern": 0.7,
+    "material": 0.6, "price_band": 0.6,
+}
+_OFFSETS = np.cumsum([0] + [n for _, n in _BLOCKS])
+FACTOR_NAMES = tuple(
+    f"{name}={v}"
+    for (name, _), values in zip(
+        _BLOCKS, (CATEGORIES, COLOURS, STYLES, PATTERNS, MATERIALS, PRICE_BANDS)
+    )
+    for v in values
+) + ("item_quality",)
+
+_T_START = 1_672_531_200  # 2023-01-01 00:00:00 UTC
+_T_SPAN = 730 * 86_400  # two years
+_COLD_SHARE = 0.07
+_COLD_FRACTION_OF_SPAN = 0.8
+_MIN_PURCHASES = 5
+# Funnel of the generating model (see book/data.md): exposure ~ popularity^_ZIPF
+# (share _BROWSE from a category the user likes), then
+# P(view) = sigmoid(a (u - t)) for (a, t) = _VIEW, P(click | view) = sigmoid(_CLICK ...),
+# P(purchase | click) = sigmoid(_BUY ...).
+_ZIPF = 1.0
+_TASTE_RANK = 4
+_SHELF_TEMP = 1.5
+_QUALITY_SD = (0.5, 0.6)  # item quality b_i = brand part + item part
+_POP_NOISE = 0.3  # popularity rank follows b_i + N(0, _POP_NOISE^2)
+_BROWSE = 0.5
+_VIEW = (2.0, 0.5)
+_CLICK = (2.0, 1.8)
+_BUY = (2.0, 2.0)
+_UTILITY_NOISE = 0.3
+_RATING_NOISE = 0.25
+_RATING_SHARES = np.array([0.06, 0.11, 0.27, 0.34, 0.22])  # like MovieLens-100K
+
+
+# ---------------------------------------------------------------------------
+# Ground truth
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Truth:
+    """The hidden truth of a marketplace: ``relevance = user_factors @ item_factors.T``.
+
+    Attributes:
+        user_factors: ``(num_users, num_factors)`` taste weights; the last column is 1.
+        item_factors: ``(num_items, num_factors)`` one-hot attributes; the last
+            column is the item quality ``b_i``.
+        factor_names: name of each factor column (``"colour=red"``, ...).
+        user_leniency: ``(num_users,)`` rating offset of each user (ratings only).
+    """
+
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    factor_names: tuple
+    user_leniency: np.ndarray
+    item_popularity: np.ndarray | None = None  # exposure weight pop_i (sums to 1)
+    user_exposures: np.ndarray | None = None  # number of exposure draws of each user
+
+    @property
+    def num_users(self) -> int:
+        return self.user_factors.shape[0]
+
+    @property
+    def num_items(self) -> int:
+        return self.item_factors.shape[0]
+
+    def relevance(self, user_ids=None, item_ids=None) -> np.ndarray:
+        """True expected utility ``E[u_ui] = taste_u . attr_i + b_i``.
+
+        Args:
+            user_ids: user ids (int array-like); ``None`` means all users.
+            item_ids: item ids; ``None`` means the full catalogue.
+
+        Returns:
+            float64 array of shape ``(len(user_ids), len(item_ids))``.
+        """
+        users = _as_ids("user_ids", user_ids, self.num_users)
+        items = _as_ids("item_ids", item_ids, self.num_items)
+        return self.user_factors[users] @ self.item_factors[items].T
+
+    def exposure_probability(self, user_ids=None) -> np.ndarray:
+        """Probability that each item is exposed to each user at least once.
+
+        Per draw an item is shown with probability ``q_ui = (1 - beta) pop_i +
+        beta P(shelf_i | u) pop_i / pop(shelf_i)`` (shelf = category, style, colour;
+        ``P(shelf | u)`` is a product of softmaxes of the user's taste), and the user
+        gets ``n_u`` draws, so ``P(exposed) = 1 - (1 - q_ui)^n_u``.
+
+        Args:
+            user_ids: user ids; ``None`` means all users.
+
+        Returns:
+            ``(len(user_ids), num_items)`` float array in [0, 1].
+        """
+        users = _as_ids("user_ids", user_ids, self.num_users)
+        pop = self.item_popularity
+        f = self.item_factors
+        taste = self.user_factors[users]
+        shelf_p = np.ones((len(users), self.num_items))
+        for b in (0, 1, 2):  # category, colour, style blocks
+            lo, hi = _OFFSETS[b], _OFFSETS[b + 1]
+            logits = _SHELF_TEMP * taste[:, lo:hi]
+            sm = np.exp(logits - logits.max(axis=1, keepdims=True))
+            sm /= sm.sum(axis=1, keepdims=True)
+            shelf_p *= sm[:, np.argmax(f[:, lo:hi], axis=1)]
+        key = f[:, _OFFSETS[0]:_OFFSETS[3]] @ (np.arange(_OFFSETS[3]) ** 2 + 1.0)
+        _, inv = np.unique(key, return_inverse=True)
+        shelf_mass = np.bincount(inv, weights=pop)[inv]
+        q = (1 - _BROWSE) * pop + _BROWSE * shelf_p * pop / shelf_mass
+        return 1.0 - (1.0 - q) ** self.user_exposures[users][:, None]
+
+    def purchase_probability(self, user_ids=None) -> np.ndarray:
+        """Probability of an observed purchase: exposure times the purchase funnel.
+
+        ``P(buy) = P(exposed) * s_view(r) * s_click(r) * s_buy(r)`` at the expected
+        utility ``r = relevance`` (the small utility noise and the minimum-purchase
+        top-up are ignored). This is what observed data reflects: true relevance
+        filtered by popularity-biased exposure.
+
+        Args:
+            user_ids: user ids; ``None`` means all users.
+
+        Returns:
+            ``(len(user_ids), num_items)`` float array in [0, 1].
+        """
+        r = self.relevance(user_ids)
+        funnel = np.ones_like(r)
+        for a, t in (_VIEW, _CLICK, _BUY):
+            funnel *= _sigmoid(a * (r - t))
+        return self.exposure_probability(user_ids) * funnel
+
+    def true_topk(self, user_ids, k: int, exclude=None) -> np.ndarray:
+        """The ``k`` truly best items of each user, best first.
+
+        Args:
+            user_ids: user ids (int array-like).
+            k: list length, ``1 <= k <= num_items``.
+            exclude: optional items to leave out: a sparse or dense
+                ``(num_users, num_items)`` matrix (non-zero = excluded, rows are
+                indexed by ``user_ids``) or a boolean array of shape
+                ``(len(user_ids), num_items)``.
+
+        Returns:
+            int64 array ``(len(user_ids), k)`` of item ids sorted by decreasing
+            true relevance (ties broken by item id).
+        """
+        users = _as_ids("user_ids", user_ids, self.num_users)
+        if not isinstance(k, (int, np.integer)) or not 1 <= k <= self.num_items:
+            raise ValueError(f"k must be an integer in [1, {self.num_items}]; got {k!r}")
+        rel = self.relevance(users)
+        if exclude is not None:
+            mask = _exclusion_mask(exclude, users, self.num_users, self.num_items)
+            rel = np.where(mask, -np.inf, rel)
+        order = np.argsort(-rel, axis=1, kind="stable")
+        return order[:, :k].astype(np.int64)
+
+
+def _as_ids(name: str, ids, upper: int) -> np.ndarray:
+    if ids is None:
+        return np.arange(upper)
+    arr = np.asarray(ids)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        raise ValueError(f"{name} must be a 1-d array of integer ids; got {arr.dtype} {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= upper):
+        raise ValueError(f"{name} must lie in [0, {upper}); got {arr.min()}..{arr.max()}")
+    return arr.astype(np.int64)
+
+
+def _exclusion_mask(exclude, users, num_users, num_items) -> np.ndarray:
+    if sp.issparse(exclude):
+        if exclude.shape != (num_users, num_items):
+            raise ValueError(
+                f"exclude must have shape {(num_users, num_items)}; got {exclude.shape}"
+            )
+        return np.asarray(sp.csr_matrix(exclude)[users].toarray() != 0)
+    arr = np.asarray(exclude)
+    if arr.shape == (len(users), num_items):
+        return arr.astype(bool)
+    if arr.shape == (num_users, num_items):
+        return arr[users].astype(bool)
+    raise ValueError(
+        f"exclude must be (num_users, num_items) or (len(user_ids), num_items); got {arr.shape}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# The marketplace
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Marketplace:
+    """A generated marketplace: catalogue, images, users, interactions and truth.
+
+    Attributes:
+        items: one row per item: ``item_id, category, colour, style, pattern,
+            material, price_band, brand, price, title, description``. ``pattern``
+            appears only in the image, never in the text.
+        images: ``uint8`` array ``(num_items, 32, 32, 3)``.
+        users: ``user_id, segment, activity`` (``low``/``medium``/``high``).
+        interactions: ``user_id, item_id, timestamp, event, rating``; one row per
+            (user, item) pair with the furthest funnel stage reached (``view`` <
+            ``click`` < ``purchase``); ``rating`` is 1-5 for purchases, NaN otherwise.
+            Sorted by user then time; timestamps strictly increase within a user.
+        truth: the hidden :class:`Truth`.
+        cold_items: ids of the cold-start items: none of their interactions happens
+            before ``cold_start_time``.
+        cold_start_time: the cut-off timestamp (seconds) of the cold-start rule.
+        seed: the seed used.
+        size: the size name (or ``"custom"``).
+    """
+
+    items: pd.DataFrame
+    images: np.ndarray
+    users: pd.DataFrame
+    interactions: pd.DataFrame
+    truth: Truth
+    cold_items: np.ndarray
+    cold_start_time: int
+    seed: int
+    size: str
+    attribute_visibility: dict = field(default_factory=lambda: dict(ATTRIBUTE_VISIBILITY))
+
+    @property
+    def num_users(self) -> int:
+        """Number of users."""
+        return len(self.users)
+
+    @property
+    def num_items(self) -> int:
+        """Number of items."""
+        return len(self.items)
+
+    @property
+    def purchases(self) -> pd.DataFrame:
+        """The purchases (explicit feedback), with their ratings."""
+        df = self.interactions
+        return df[df["event"] == "purchase"].reset_index(drop=True)
+
+    def interaction_matrix(self, kind: str = "any", value: str | None = None) -> sp.csr_matrix:
+        """Users x items sparse matrix of the observed interactions.
+
+        Args:
+            kind: ``"any"`` (every event) or ``"purchase"`` (purchases only).
+            value: ``None`` for 1.0 per observed pair, or ``"rating"`` (only with
+                ``kind="purchase"``).
+
+        Returns:
+            ``scipy.sparse.csr_matrix`` of shape ``(num_users, num_items)``.
+        """
+        if kind not in ("any", "purchase"):
+            raise ValueError(f"kind must be 'any' or 'purchase'; got {kind!r}")
+        if value not in (None, "rating"):
+            raise ValueError(f"value must be None or 'rating'; got {value!r}")
+        if value == "rating" and kind != "purchase":
+            raise ValueError("value='rating' needs kind='purchase' (only purchases are rated)")
+        df = self.purchases if kind == "purchase" else self.interactions
+        return to_csr(df, self.num_users, self.num_items, value_col=value)
+
+    def describe(self) -> pd.Series:
+        """Summary statistics of the observed data.
+
+        Returns:
+            ``pd.Series`` with num_users, num_items, num_interactions,
+            num_purchases, density, interactions per user (mean/median/min),
+            purchases per user (min), interactions per item (mean/median/min),
+            share of interactions on the top 20% items, Gini of item popularity,
+            share of users buying in >= 3 categories, cold-start share.
+        """
+        return describe_interactions(
+            self.interactions, self.num_users, self.num_items,
+            item_category=self.items["category"].to_numpy(),
+            num_cold_items=len(self.cold_items),
+        )
+
+
+def describe_interactions(
+    interactions: pd.DataFrame,
+    num_users: int,
+    num_items: int,
+    item_category=None,
+    num_cold_items: int | None = None,
+) -> pd.Series:
+    """Summary statistics of an interaction log (used by :meth:`Marketplace.describe`).
+
+    Args:
+        interactions: frame with ``user_id``, ``item_id`` and optionally ``event``.
+        num_users: number of users (density denominator).
+        num_items: number of items.
+        item_category: optional per-item category labels, for the cross-category share.
+        num_cold_items: optional number of cold-start items.
+
+    Returns:
+        ``pd.Series`` of statistics (see :meth:`Marketplace.describe`).
+    """
+    users = interactions["user_id"].to_numpy()
+    items = interactions["item_id"].to_numpy()
+    n = len(interactions)
+    per_user = np.bincount(users, minlength=num_users)
+    per_item = np.bincount(items, minlength=num_items)
+    top = np.sort(per_item)[::-1][: max(1, int(round(0.2 * num_items)))]
+    out = {
+        "num_users": num_users,
+        "num_items": num_items,
+        "num_interactions": n,
+    }
+    is_purchase = None
+    if "event" in interactions.columns:
+        is_purchase = (interactions["event"] == "purchase").to_numpy()
+        out["num_purchases"] = int(is_purchase.sum())
+    out.update(
+        density=n / (num_users * num_items),
+        interactions_per_user_mean=per_user.mean(),
+        interactions_per_user_median=float(np.median(per_user)),
+        interactions_per_user_min=int(per_user.min()),
+    )
+    if is_purchase is not None:
+        out["purchases_per_user_min"] = int(
+            np.bincount(users[is_purchase], minlength=num_users).min()
+        )
+    out.update(
+        interactions_per_item_mean=per_item.mean(),
+        interactions_per_item_median=float(np.median(per_item)),
+        interactions_per_item_min=int(per_item.min()),
+        top20_items_share=top.sum() / max(n, 1),
+        item_gini=gini_index(per_item) if n else 0.0,
+    )
+    if item_category is not None and is_purchase is not None:
+        cats = pd.factorize(np.asarray(item_category))[0]
+        pairs = np.unique(users[is_purchase] * 1000 + cats[items[is_purchase]])
+        ncat = np.bincount(pairs // 1000, minlength=num_users)
+        out["share_users_3plus_categories"] = float(np.mean(ncat >= 3))
+    if num_cold_items is not None:
+        out["cold_start_share"] = num_cold_items / num_items
+    return pd.Series(out, dtype=object)
+
+
+def _rng_choice_cdf(rng, cdf: np.ndarray, n: int) -> np.ndarray:
+    """Inverse-CDF sampling of ``n`` indices (with replacement)."""
+    return np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), len(cdf) - 1)
+
+
+def make_marketplace(seed: int = 0, size: str = "classroom", **overrides) -> Marketplace:
+    """Generate the synthetic marketplace.
+
+    Args:
+        seed: seed of ``np.random.default_rng``; the same seed gives byte-identical
+            frames and images.
+        size: ``"tiny"`` (200 users, 150 items, for tests), ``"classroom"``
+            (3,000 users, 1,500 items, ~100k interactions) or ``"large"``
+            (100,000 users, 20,000 items, ~5M interactions).
+        **overrides: ``num_users`` and/or ``num_items`` (ints >= 10) to override
+            the size's numbers; ``mean_candidates`` (exposed items per user).
+
+    Returns:
+        a :class:`Marketplace`.
+    """
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {sorted(SIZES)}; got {size!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    unknown = set(overrides) - {"num_users", "num_items", "mean_candidates"}
+    if unknown:
+        raise ValueError(
+            f"unknown keyword(s) {sorted(unknown)}; allowed: num_users, num_items, mean_candidates"
+        )
+    spec = dataclasses.replace(SIZES[size], **overrides)
+    for name in ("num_users", "num_items"):
+        v = getattr(spec, name)
+        if not isinstance(v, (int, np.integer)) or v < 10:
+            raise ValueError(f"{name} must be an integer >= 10; got {v!r}")
+    if not spec.mean_candidates >= 2 * _MIN_PURCHASES:
+        raise ValueError(f"mean_candidates must be >= {2 * _MIN_PURCHASES}; got {spec.mean_candidates}")
+    size_name = size if not overrides else "custom"
+
+    root = np.random.SeedSequence(int(seed))
+    s_items, s_images, s_users, s_inter, s_text = root.spawn(5)
+    items, item_codes, quality = _make_items(np.random.default_rng(s_items), spec.num_items)
+    _add_text(items, item_codes, np.random.default_rng(s_text))
+    images = _make_images(item_codes, np.random.default_rng(s_images))
+    users, taste, leniency, activity = _make_users(np.random.default_rng(s_users), spec.num_users)
+
+    num_factors = int(_OFFSETS[-1]) + 1
+    item_factors = np.zeros((spec.num_items, num_factors))
+    rows = np.arange(spec.num_items)
+    for b, (name, _) in enumerate(_BLOCKS):
+        item_factors[rows, _OFFSETS[b] + item_codes[name]] = 1.0
+    item_factors[:, -1] = quality
+    user_factors = np.concatenate([taste, np.ones((spec.num_users, 1))], axis=1)
+    truth = Truth(user_factors, item_factors, FACTOR_NAMES, leniency)
+
+    interactions, cold_items, cold_time = _make_interactions(
+        np.random.default_rng(s_inter), spec, item_codes, quality, truth, activity
+    )  # also fills truth.item_popularity and truth.user_exposures
+    return Marketplace(
+        items=items,
+        images=images,
+        users=users,
+        interactions=interactions,
+        truth=truth,
+        cold_items=cold_items,
+        cold_start_time=cold_time,
+        seed=int(seed),
+        size=size_name,
+    )
+
+
+def _make_items(rng, num_items):
+    cat = rng.choice(len(CATEGORIES), size=num_items, p=_CATEGORY_SHARE)
+    colour = rng.integers(0, len(COLOURS), num_items)
+    style = rng.integers(0, len(STYLES), num_items)
+    pattern = rng.choice(len(PATTERNS), size=num_items, p=_PATTERN_SHARE)
+    band = rng.choice(len(PRICE_BANDS), size=num_items, p=_BAND_SHARE)
+    # material: uniform among the materials that make sense for the category
+    material = np.empty(num_items, dtype=np.int64)
+    u = rng.random(num_items)
+    for c, name in enumerate(CATEGORIES):
+        allowed = np.array([MATERIALS.index(m) for m in _CATEGORY_MATERIALS[name]])
+        sel = cat == c
+        material[sel] = allowed[(u[sel] * len(allowed)).astype(np.int64)]
+    brand = rng.integers(0, len(_BRANDS), num_items)
+    brand_quality = rng.normal(0.0, _QUALITY_SD[0], len(_BRANDS))
+    quality = brand_quality[brand] + rng.normal(0.0, _QUALITY_SD[1], num_items)
+    price = np.round(
+        _CATEGORY_BASE_PRICE[cat] * _BAND_MULTIPLIER[band] * rng.lognormal(0.0, 0.2, num_items), 2
+    )
+    items = pd.DataFrame(
+        {
+            "item_id": np.arange(num_items, dtype=np.int64),
+            "category": pd.Categorical.from_codes(cat, CATEGORIES),
+            "colour": pd.Categorical.from_codes(colour, COLOURS),
+            "style": pd.Categorical.from_codes(style, STYLES),
+            "pattern": pd.Categorical.from_codes(pattern, PATTERNS),
+            "material": pd.Categorical.from_codes(material, MATERIALS),
+            "price_band": pd.Categorical.from_codes(band, PRICE_BANDS),
+            "brand": np.asarray(_BRANDS, dtype=object)[brand],
+            "price": price,
+        }
+    )
+    codes = dict(category=cat, colour=colour, style=style, pattern=pattern,
+                 material=material, price_band=band, brand=brand)
+    return items, codes, quality
+
+
+def _pick(rng, table, index):
+    """Pick, for each row, a random synonym from ``table[index[row]]`` (vectorised)."""
+    counts = np.array([len(t) for t in table])
+    flat = np.array([w for t in table for w in t], dtype=object)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    j = (rng.random(len(index)) * counts[index]).astype(np.int64)
+    return flat[starts[index] + j]
+
+
+def _cap(words: np.ndarray) -> np.ndarray:
+    s = pd.Series(words, dtype=object)
+    return (s.str[:1].str.upper() + s.str[1:]).to_numpy(dtype=object)
+
+
+def _article(words: np.ndarray) -> np.ndarray:
+    first = pd.Series(words, dtype=object).str[:1].str.lower().to_numpy(dtype=object)
+    return np.where(np.isin(first, list("aeiou")), "An", "A").astype(object)
+
+
+def _add_text(items, codes, rng):
+    n = len(items)
+    colour = _pick(rng, _COLOUR_WORDS, codes["colour"])
+    style = _pick(rng, _STYLE_WORDS, codes["style"])
+    noun = _pick(rng, _CATEGORY_NOUNS, codes["category"])
+    use = _pick(rng, _STYLE_USE, codes["style"])
+    material = _pick(rng, _MATERIAL_WORDS, codes["material"])
+    band = _pick(rng, _BAND_WORDS, codes["price_band"])
+    brand = np.asarray(_BRANDS, dtype=object)[codes["brand"]]
+    colour2 = _pick(rng, _COLOUR_WORDS, codes["colour"])
+    titles = np.stack(
+        [
+            _cap(colour + " " + style + " " + noun),  # "Crimson trail runners"
+            brand + " " + style + " " + noun + " in " + colour,
+            _cap(style + " " + colour + " " + noun),
+            brand + " " + colour + " " + noun + " for " + use,
+        ]
+    )
+    t = rng.integers(0, titles.shape[0], n)
+    title = titles[t, np.arange(n)]
+    descriptions = np.stack(
+        [
+            _cap(band + " " + colour2 + " " + noun + " made of " + material + ", ideal for " + use)
+            + ". By " + brand + ".",
+            _article(band) + " " + band + " " + material + " " + noun + " from " + brand + " in " + colour2
+            + ", made for " + use + ".",
+            brand + " presents " + np.char.lower(_article(colour2).astype(str)).astype(object)
+            + " " + colour2 + " " + noun + " for " + use + ": "
+            + material + ", " + band + ".",
+        ]
+    )
+    d = rng.integers(0, descriptions.shape[0], n)
+    items["title"] = pd.array(title, dtype=object)
+    items["description"] = pd.array(descriptions[d, np.arange(n)], dtype=object)
+
+
+# --- images -----------------------------------------------------------------
+
+_IMG = 32
+_SHIFTS = np.arange(-2, 3)
+
+
+def _category_masks() -> np.ndarray:
+    """Boolean silhouettes ``(num_categories, 32, 32)`` drawn with coordinate geometry."""
+    y, x = np.mgrid[0:_IMG, 0:_IMG].astype(np.float32)
+    m = np.zeros((len(CATEGORIES), _IMG, _IMG), dtype=bool)
+    # tops: body + sleeves (a T)
+    m[0] = ((x >= 10) & (x <= 21) & (y >= 8) & (y <= 27)) | ((y >= 8) & (y <= 14) & (x >= 3) & (x <= 28))
+    # trousers: waistband + two legs
+    m[1] = ((y >= 4) & (y <= 9) & (x >= 9) & (x <= 22)) | (
+        (y > 9) & (y <= 29) & (((x >= 9) & (x <= 14)) | ((x >= 17) & (x <= 22)))
+    )
+    # shoes: sole + upper with a rounded toe
+    m[2] = ((y >= 20) & (y <= 24) & (x >= 3) & (x <= 28)) | (
+        (y >= 12) & (y < 20) & (x >= 3) & (x <= 13)
+    ) | (((x - 14) ** 2 / 140 + (y - 20) ** 2 / 40) <= 1) & (y < 20) & (x >= 13)
+    # bags: body + handle ring
+    ring = np.hypot(x - 15.5, y - 11)
+    m[3] = ((y >= 12) & (y <= 27) & (x >= 6) & (x <= 25)) | ((ring >= 5) & (ring <= 7) & (y < 12))
+    # watches: round face + straps
+    m[4] = (np.hypot(x - 15.5, y - 15.5) <= 7) | ((x >= 12) & (x <= 19) & ((y <= 9) | (y >= 22)) & (y >= 1) & (y <= 30))
+    # headphones: head band arc + two ear cups
+    arc = np.hypot(x - 15.5, y - 17)
+    m[5] = ((arc >= 10) & (arc <= 12.5) & (y <= 17)) | (
+        (y >= 16) & (y <= 26) & (((x >= 2) & (x <= 8)) | ((x >= 23) & (x <= 29)))
+    )
+    # books: cover with a spine notch
+    m[6] = ((x >= 8) & (x <= 24) & (y >= 4) & (y <= 28)) & ~((x == 11) & (y >= 4))
+    # kitchenware: a mug with a handle
+    handle = np.hypot(x - 22, y - 16)
+    m[7] = ((x >= 6) & (x <= 20) & (y >= 8) & (y <= 27)) | ((handle >= 3) & (handle <= 5.5) & (x > 20))
+    return m
+
+
+def _pattern_masks() -> np.ndarray:
+    """Pattern darkening masks ``(num_patterns, 32, 32)`` in [0, 1]."""
+    y, x = np.mgrid[0:_IMG, 0:_IMG]
+    p = np.zeros((len(PATTERNS), _IMG, _IMG), dtype=np.float32)
+    p[1] = ((y // 2) % 2 == 0).astype(np.float32)  # horizontal stripes
+    p[2] = ((np.hypot((x % 6) - 2.5, (y % 6) - 2.5) <= 1.3)).astype(np.float32)  # dots
+    return p
+
+
+def _make_images(codes, rng, chunk: int = 4096) -> np.ndarray:
+    n = len(codes["category"])
+    cat_masks = _category_masks()
+    ns = len(_SHIFTS)
+    # all shifted silhouettes, precomputed once: (num_categories * ns * ns, 32, 32)
+    shifted = np.stack(
+        [np.roll(cat_masks, (dy, dx), axis=(1, 2)) for dy in _SHIFTS for dx in _SHIFTS], axis=1
+    ).reshape(-1, _IMG, _IMG).astype(np.float32)
+    pat = _pattern_masks()
+    shift = rng.integers(0, ns * ns, n)
+    shade = rng.uniform(0.85, 1.1, (n, 1, 1, 1)).astype(np.float32)
+    bg = rng.uniform(225, 250, (n, 1, 1, 1)).astype(np.float32)
+    out = np.empty((n, _IMG, _IMG, 3), dtype=np.uint8)
+    for s in range(0, n, chunk):
+        e = min(n, s + chunk)
+        mask = shifted[codes["category"][s:e] * ns * ns + shift[s:e]][..., None]  # (b,32,32,1)
+        darken = 1.0 - 0.55 * pat[codes["pattern"][s:e]][..., None]
+        rgb = _COLOUR_RGB[codes["colour"][s:e]][:, None, None, :] * shade[s:e]
+        # light colours get darker patterns so stripes/dots stay visible on white items
+        fg = rgb * darken + (1 - darken) * 0.0
+        img = mask * fg + (1 - mask) * bg[s:e]
+        img += rng.normal(0.0, 6.0, img.shape).astype(np.float32)
+        out[s:e] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    return out
+
+
+# --- users ------------------------------------------------------------------
+
+
+def _make_users(rng, num_users):
+    num_seg = len(_SEGMENTS)
+    segment = rng.integers(0, num_seg, num_users)
+    d = int(_OFFSETS[-1])
+    proto = rng.normal(0.0, 1.0, (num_seg, d))
+    for s, st in enumerate(_SEGMENT_STYLE):
+        if st >= 0:
+            proto[s, _OFFSETS[2] + st] += 1.8
+    thrifty = _SEGMENTS.index("thrifty")
+    proto[thrifty, _OFFSETS[5]:_OFFSETS[6]] += np.array([1.8, 0.0, -1.5])
+    # individual part: low rank (_TASTE_RANK directions shared by everyone), so the
+    # whole taste matrix has rank <= num_segments + _TASTE_RANK: what MF assumes.
+    mix = rng.normal(0.0, 1.0, (_TASTE_RANK, d)) / np.sqrt(_TASTE_RANK)
+    z = rng.normal(0.0, 1.0, (num_users, _TASTE_RANK))
+    taste = 0.75 * proto[segment] + 0.9 * (z @ mix)
+    for b, (name, _) in enumerate(_BLOCKS):
+        taste[:, _OFFSETS[b]:_OFFSETS[b + 1]] *= _BLOCK_SCALE[name]
+    leniency = rng.normal(0.0, 0.35, num_users)
+    activity = rng.lognormal(0.0, 0.6, num_users)
+    q = np.quantile(activity, [1 / 3, 2 / 3])
+    level = np.digitize(activity, q)
+    users = pd.DataFrame(
+        {
+            "user_id": np.arange(num_users, dtype=np.int64),
+            "segment": pd.Categorical.from_codes(segment, _SEGMENTS),
+            "activity": pd.Categorical.from_codes(level, ("low", "medium", "high")),
+        }
+    )
+    return users, taste, leniency, activity
+
+
+# --- interactions -------------------------------------------------------------
+
+_EVENTS = ("view", "click", "purchase")
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _sample_blocks(rng, logits: np.ndarray) -> np.ndarray:
+    """One categorical draw per row with probabilities softmax(_SHELF_TEMP * logits)."""
+    w = np.exp(_SHELF_TEMP * (logits - logits.max(axis=1, keepdims=True)))
+    wc = np.cumsum(w, axis=1)
+    return (wc < rng.random(len(w))[:, None] * wc[:, -1:]).sum(axis=1)
+
+
+def _make_interactions(rng, spec, codes, quality, truth, activity, block: int = 20_000):
+    num_users, num_items = spec.num_users, spec.num_items
+    # Zipf-like exposure: popularity rank follows item quality loosely.
+    order = np.argsort(-(quality + rng.normal(0.0, _POP_NOISE, num_items)), kind="stable")
+    rank = np.empty(num_items, dtype=np.int64)
+    rank[order] = np.arange(num_items)
+    pop = (rank + 1.0) ** -_ZIPF
+    pop /= pop.sum()
+    truth.item_popularity = pop
+    pop_cdf = np.cumsum(pop)
+    # Browsing: the user picks a (category, style, colour) "shelf" from their taste
+    # and an item on that shelf by popularity. Items sorted by shelf, with the
+    # cumulative popularity mass of each shelf, give inverse-CDF sampling per shelf.
+    n_style, n_colour = len(STYLES), len(COLOURS)
+    shelf = (codes["category"] * n_style + codes["style"]) * n_colour + codes["colour"]
+    num_shelves = len(CATEGORIES) * n_style * n_colour
+    by_shelf = np.argsort(shelf, kind="stable")
+    shelf_cdf = np.cumsum(pop[by_shelf])
+    shelf_start = np.searchsorted(shelf[by_shelf], np.arange(num_shelves), side="left")
+    shelf_end = np.searchsorted(shelf[by_shelf], np.arange(num_shelves), side="right")
+    cdf_before = np.concatenate([[0.0], shelf_cdf])
+    lo_mass, hi_mass = cdf_before[shelf_start], cdf_before[shelf_end]
+
+    taste = truth.user_factors[:, :-1]
+    attr_cols = np.stack([_OFFSETS[b] + codes[name] for b, (name, _) in enumerate(_BLOCKS)], axis=1)
+
+    n_cand = np.maximum(
+        3 * _MIN_PURCHASES, np.rint(spec.mean_candidates * activity / np.mean(activity))
+    ).astype(np.int64)
+
+    truth.user_exposures = n_cand
+    parts = []
+    for s in range(0, num_users, block):
+        e = min(num_users, s + block)
+        nc = n_cand[s:e]
+        u = np.repeat(np.arange(s, e), nc)
+        m = len(u)
+        # exposure: 60% global popularity, 40% browsing a category the user likes
+        browse = rng.random(m) < _BROWSE
+        items = _rng_choice_cdf(rng, pop_cdf, m)
+        nb = int(browse.sum())
+        if nb:
+            ub = u[browse]
+            c = _sample_blocks(rng, taste[ub, _OFFSETS[0]:_OFFSETS[1]])
+            st = _sample_blocks(rng, taste[ub, _OFFSETS[2]:_OFFSETS[3]])
+            co = _sample_blocks(rng, taste[ub, _OFFSETS[1]:_OFFSETS[2]])
+            sh = (c * n_style + st) * n_colour + co
+            ok = shelf_end[sh] > shelf_start[sh]  # empty shelf: keep the popularity draw
+            sh = sh[ok]
+            r = lo_mass[sh] + rng.random(len(sh)) * (hi_mass[sh] - lo_mass[sh])
+            pos = np.clip(np.searchsorted(shelf_cdf, r, side="right"), shelf_start[sh], shelf_end[sh] - 1)
+            idx = np.flatnonzero(browse)[ok]
+            items[idx] = by_shelf[pos]
+        # de-duplicate (user, item) pairs, keeping the first exposure
+        key = u.astype(np.int64) * num_items + items
+        _, first = np.unique(key, return_index=True)
+        first.sort()
+        u, items = u[first], items[first]
+        m = len(u)
+        # utility u_ui = taste_u . attr_i + b_i + eps  (attr one-hot: a sum of gathers)
+        util = taste[u[:, None], attr_cols[items]].sum(axis=1) + quality[items]
+        util += rng.normal(0.0, _UTILITY_NOISE, m)
+        viewed = rng.random(m) < _sigmoid(_VIEW[0] * (util - _VIEW[1]))
+        click = viewed & (rng.random(m) < _sigmoid(_CLICK[0] * (util - _CLICK[1])))
+        buy = click & (rng.random(m) < _sigmoid(_BUY[0] * (util - _BUY[1])))
+        # every user buys at least _MIN_PURCHASES items: promote their best exposures
+        nbuy = np.bincount(u - s, weights=buy, minlength=e - s)
+        need = nbuy < _MIN_PURCHASES
+        if need.any():
+            sel = np.flatnonzero(need[u - s] & ~buy)
+            # rank candidate exposures by utility within user (descending)
+            o = sel[np.lexsort((-util[sel], u[sel]))]
+            grp_start = np.searchsorted(u[o], u[o], side="left")
+            within = np.arange(len(o)) - grp_start
+            promote = o[within < (_MIN_PURCHASES - nbuy[u[o] - s])]
+            buy[promote] = click[promote] = viewed[promote] = True
+        keep = viewed
+        ev = np.where(buy, 2, np.where(click, 1, 0))[keep].astype(np.int8)
+        parts.append((u[keep], items[keep], ev, util[keep]))
+
+    users = np.concatenate([p[0] for p in parts])
+    items = np.concatenate([p[1] for p in parts])
+    event = np.concatenate([p[2] for p in parts])
+    util = np.concatenate([p[3] for p in parts])
+    n = len(users)
+
+    # ratings of purchases: utility + leniency + noise, cut at global quantiles
+    is_buy = event == 2
+    score = util[is_buy] + truth.user_leniency[users[is_buy]] + rng.normal(0.0, _RATING_NOISE, int(is_buy.sum()))
+    cuts = np.quantile(score, np.cumsum(_RATING_SHARES)[:-1])
+    rating = np.full(n, np.nan)
+    rating[is_buy] = 1.0 + np.searchsorted(cuts, score, side="right")
+
+    # timestamps: each user is active in a window of the two years
+    start = rng.uniform(0, 0.85, num_users) * _T_SPAN
+    length = rng.uniform(0.1, 1.0, num_users) * (_T_SPAN - start)
+    t = start[users] + rng.random(n) * length[users]
+    # cold-start items: none of their interactions before the cut-off
+    cold_time = _T_START + int(_COLD_FRACTION_OF_SPAN * _T_SPAN)
+    num_cold = max(1, int(round(_COLD_SHARE * num_items)))
+    cold_items = np.sort(rng.choice(num_items, num_cold, replace=False)).astype(np.int64)
+    is_cold = np.zeros(num_items, dtype=bool)
+    is_cold[cold_items] = True
+    cut = cold_time - _T_START
+    early = is_cold[items] & (t < cut)
+    # items released at the cut-off: early events move to after it (same relative place)
+    t[early] = cut + t[early] / cut * (_T_SPAN - cut)
+    ts = _T_START + np.floor(t).astype(np.int64)
+    o = np.lexsort((ts, users))
+    users, items, event, rating, ts = users[o], items[o], event[o], rating[o], ts[o]
+    # strictly increasing per user: t'_j = j + cummax(t_j - j) within each user
+    j = np.arange(n) - np.searchsorted(users, users, side="left")
+    big = np.int64(4 * _T_SPAN + 10 * n)
+    ts = np.maximum.accumulate(users * big + ts - j) - users * big + j
+
+    df = pd.DataFrame(
+        {
+            "user_id": users.astype(np.int64),
+            "item_id": items.astype(np.int64),
+            "timestamp": ts.astype(np.int64),
+            "event": pd.Categorical.from_codes(event, _EVENTS),
+            "rating": rating,
+        }
+    )
+    return df, cold_items, int(cold_time)
+
+
+# ---------------------------------------------------------------------------
+# MovieLens-100K
+# ---------------------------------------------------------------------------
+
+ML100K_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
+#: sha256 of the official ml-100k.zip. Not pinned yet (it could not be verified
+#: offline when this module was written): integrity rests on ML100K_COUNTS. Once
+#: known, pass it as ``checksum=`` to enforce it.
+ML100K_SHA256 = None
+#: (ratings, users, items) of the official archive: the integrity check.
+ML100K_COUNTS = (100_000, 943, 1_682)
+ML100K_SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
+_ML_DIR = "ml-100k"
+_ML_ZIP = "ml-100k.zip"
+_ML_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)
+
+
+class MovieLensUnavailable(RuntimeError):
+    """MovieLens-100K is neither cached nor downloadable (offline, bad archive...)."""
+
+
+@dataclass
+class MovieLens:
+    """MovieLens-100K with 0-based contiguous ids.
+
+    Attributes:
+        ratings: ``user_id, item_id, rating`` (float 1-5), ``timestamp`` (int seconds).
+        items: ``item_id, title, release_date, genres`` (list of names) + one 0/1
+            column per genre.
+        users: ``user_id, age, gender, occupation, zip``.
+        splits: ``{"u1".."u5", "ua", "ub": (train_df, test_df)}``, the official splits.
+        num_users: number of users (943).
+        num_items: number of items (1,682).
+        path: the extracted directory.
+    """
+
+    ratings: pd.DataFrame
+    items: pd.DataFrame
+    users: pd.DataFrame
+    splits: dict
+    num_users: int
+    num_items: int
+    path: Path
+
+
+def movielens_home(data_home=None) -> Path:
+    """Cache directory: ``data_home``, else ``$RECSYS_DATA_HOME``, else ``~/.cache/recsys_utils``.
+
+    Args:
+        data_home: explicit directory or ``None``.
+
+    Returns:
+        the directory as a ``Path`` (not created).
+    """
+    if data_home is not None:
+        return Path(data_home).expanduser()
+    env = os.environ.get("RECSYS_DATA_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "recsys_utils"
+
+
+def movielens_available(data_home=None) -> bool:
+    """Whether MovieLens-100K can be loaded without network.
+
+    Args:
+        data_home: cache directory (see :func:`movielens_home`).
+
+    Returns:
+        ``True`` when the cache holds a verified extracted copy (``ml-100k/`` with
+        its ``.verified`` marker) or the archive ``ml-100k.zip``.
+    """
+    home = movielens_home(data_home)
+    return (home / _ML_DIR / ".verified").is_file() or (home / _ML_ZIP).is_file()
+
+
+def _manual_instructions(home: Path, url: str) -> str:
+    return (
+        f"Download {url} by hand (e.g. in a browser) and save it as {home / _ML_ZIP} "
+        f"(or set RECSYS_DATA_HOME to a directory holding {_ML_ZIP}); "
+        "then call load_movielens_100k() again."
+    )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _download(url: str, dest: Path, timeout: float = 30.0) -> None:
+    """Download to a temporary file in dest's directory, then rename atomically."""
+    fd, tmp = tempfile.mkstemp(prefix=".ml-100k-", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            shutil.copyfileobj(resp, out)
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _safe_members(zf: zipfile.ZipFile) -> list:
+    """Check every member BEFORE extracting anything: no absolute path, no '..'."""
+    names = zf.namelist()
+    for name in names:
+        norm = name.replace("\\", "/")
+        if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":") or ".." in norm.split("/"):
+            raise ValueError(f"unsafe path in the archive: {name!r} (absolute or with '..')")
+    return names
+
+
+def _extract(zip_path: Path, home: Path) -> Path:
+    """Extract to a temporary directory in ``home``, then rename to ``home/ml-100k``."""
+    tmp = Path(tempfile.mkdtemp(prefix=".ml-100k-extract-", dir=home))
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            _safe_members(zf)
+            zf.extractall(tmp)
+        src = tmp / _ML_DIR
+        if not (src / "u.data").is_file():
+            raise ValueError(f"{zip_path} has no {_ML_DIR}/u.data: not the MovieLens-100K archive")
+        final = home / _ML_DIR
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(src, final)
+        return final
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read_ml(path: Path, expected_counts) -> MovieLens:
+    enc = "latin-1"
+    cols = ["user_id", "item_id", "rating", "timestamp"]
+
+    def read_ratings(name):
+        df = pd.read_csv(path / name, sep="\t", header=None, names=cols, encoding=enc,
+                         dtype={"user_id": np.int64, "item_id": np.int64, "rating": np.float64,
+                                "timestamp": np.int64})
+        df["user_id"] -= 1
+        df["item_id"] -= 1
+        return df
+
+    ratings = read_ratings("u.data")
+    items = pd.read_csv(
+        path / "u.item", sep="|", header=None, encoding=enc,
+        names=["item_id", "title", "release_date", "video_release_date", "imdb_url", *_ML_GENRES],
+    )
+    items["item_id"] = items["item_id"].astype(np.int64) - 1
+    flags = items[list(_ML_GENRES)].to_numpy(dtype=np.int64)
+    names = np.asarray(_ML_GENRES, dtype=object)
+    items["genres"] = [list(names[row.astype(bool)]) for row in flags]
+    items = items[["item_id", "title", "release_date", "genres", *_ML_GENRES]]
+    users = pd.read_csv(path / "u.user", sep="|", header=None, encoding=enc,
+                        names=["user_id", "age", "gender", "occupation", "zip"],
+                        dtype={"zip": str})
+    users["user_id"] = users["user_id"].astype(np.int64) - 1
+
+    n_ratings, n_users, n_items = expected_counts
+    got = (len(ratings), ratings["user_id"].nunique(), ratings["item_id"].nunique())
+    if got != (n_ratings, n_users, n_items) or len(users) != n_users or len(items) != n_items:
+        raise ValueError(
+            f"integrity check failed in {path}: expected {n_ratings} ratings by {n_users} users "
+            f"on {n_items} items; u.data has {got[0]} ratings, {got[1]} users, {got[2]} items, "
+            f"u.user {len(users)} rows, u.item {len(items)} rows"
+        )
+    if (ratings["user_id"].max() != n_users - 1 or ratings["item_id"].max() != n_items - 1
+            or not ratings["rating"].between(1, 5).all()):
+        raise ValueError(f"integrity check failed in {path}: ids not contiguous or ratings outside 1-5")
+    splits = {}
+    for s in ML100K_SPLITS:
+        if (path / f"{s}.base").is_file():
+            splits[s] = (read_ratings(f"{s}.base"), read_ratings(f"{s}.test"))
+    return MovieLens(ratings, items, users, splits, n_users, n_items, path)
+
+
+def load_movielens_100k(
+    data_home=None,
+    download: bool = True,
+    checksum: str | None = None,
+    url: str = ML100K_URL,
+    expected_counts: tuple = ML100K_COUNTS,
+) -> MovieLens:
+    """Load MovieLens-100K, downloading and caching it on first use.
+
+    Order: a verified extracted copy in the cache; else the cached ``ml-100k.zip``;
+    else a download from ``url`` (to a temporary file renamed when complete).
+    The archive's members are checked (no absolute path, no ``..``) before anything is
+    extracted; extraction goes to a temporary directory renamed at the end; the
+    counts are checked against ``expected_counts``. A failure leaves no partial file.
+
+    Args:
+        data_home: cache directory (default ``$RECSYS_DATA_HOME`` or
+            ``~/.cache/recsys_utils``).
+        download: allow a download when the cache is empty.
+        checksum: expected sha256 of the zip (e.g. ``ML100K_SHA256``); ``None`` skips
+            the hash check (the count check always runs).
+        url: where to download from.
+        expected_counts: ``(num_ratings, num_users, num_items)`` the data must have.
+
+    Returns:
+        a :class:`MovieLens`.
+
+    Raises:
+        MovieLensUnavailable: not cached and the download failed or is disabled; the
+            message says where to put ``ml-100k.zip`` by hand.
+        ValueError: wrong checksum, unsafe or corrupted archive, failed integrity check
+            (the bad archive is removed from the cache).
+    """
+    if checksum is not None and (not isinstance(checksum, str) or len(checksum) != 64):
+        raise ValueError(f"checksum must be a 64-character sha256 hex string; got {checksum!r}")
+    if len(tuple(expected_counts)) != 3:
+        raise ValueError(f"expected_counts must be (num_ratings, num_users, num_items); got {expected_counts!r}")
+    home = movielens_home(data_home)
+    extracted = home / _ML_DIR
+    marker = extracted / ".verified"
+    if marker.is_file():
+        return _read_ml(extracted, expected_counts)
+
+    zip_path = home / _ML_ZIP
+    if not zip_path.is_file():
+        if not download:
+            raise MovieLensUnavailable(
+                f"MovieLens-100K is not in the cache {home} and download=False. "
+                + _manual_instructions(home, url)
+            )
+        home.mkdir(parents=True, exist_ok=True)
+        try:
+            _download(url, zip_path)
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            raise MovieLensUnavailable(
+                f"could not download MovieLens-100K from {url}: {exc}. "
+                + _manual_instructions(home, url)
+            ) from exc
+    try:
+        if checksum is not None:
+            digest = _sha256(zip_path)
+            if digest != checksum.lower():
+                raise ValueError(
+                    f"checksum mismatch for {zip_path}: expected sha256 {checksum}, got {digest}"
+                )
+        try:
+            path = _extract(zip_path, home)
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"{zip_path} is not a valid zip archive: {exc}") from exc
+        try:
+            data = _read_ml(path, expected_counts)
+        except Exception:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+    except Exception:
+        zip_path.unlink(missing_ok=True)
+        raise
+    marker.write_text(_sha256(zip_path) + "\n")
+    return data
