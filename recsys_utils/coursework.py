@@ -30,6 +30,9 @@ NOTEBOOK_METADATA = {
 }
 _DEF = re.compile(r"^(def|class) \w+")
 _ASSIGN = re.compile(r"^([A-Za-z_][\w, ]*)\s*=(?!=)")
+# The book asserts that each self-check passes on the worked solution; a student's
+# notebook shows the hint instead of stopping with an AssertionError.
+_ASSERT_OK = re.compile(r"^assert \w+\.ok\b.*\n?", re.MULTILINE)
 
 
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -132,6 +135,8 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "solution"]
         elif inside and cell.cell_type == "markdown":
             continue  # the solution's explanation
+        elif inside and cell.cell_type == "code":
+            cell.source = _ASSERT_OK.sub("", cell.source).rstrip("\n")
         cells.append(cell)
     if inside:
         raise ValueError("a solution-start has no matching solution-end")

@@ -50,7 +50,7 @@ def test_student_version_removes_gated_solutions_keeps_checks():
         nbformat.v4.new_markdown_cell("````{solution-start} ex1\n:class: dropdown\n````"),
         nbformat.v4.new_markdown_cell("The trick is to mask."),
         _solution_code("def loss(x):\n    return x * 2\n"),
-        nbformat.v4.new_code_cell("check_function(loss, reference)"),
+        nbformat.v4.new_code_cell("check = check_function(loss, reference)\nassert check.ok"),
         nbformat.v4.new_markdown_cell("````{solution-end}\n````"),
         nbformat.v4.new_markdown_cell("```{solution} ex0\nA markdown-only answer.\n```"),
     )
@@ -61,10 +61,25 @@ def test_student_version_removes_gated_solutions_keeps_checks():
     assert not any("The trick" in s for s in sources)
     assert any("raise NotImplementedError" in s for s in sources)
     assert not any("x * 2" in s for s in sources)
-    assert "check_function(loss, reference)" in sources
+    assert "check = check_function(loss, reference)" in sources  # no assert: students see the hint
 
 
 def test_unbalanced_solution_gate_is_an_error():
     nb = _nb(nbformat.v4.new_markdown_cell("```{solution-start} ex1\n```"))
     with pytest.raises(ValueError, match="solution-end"):
         student_notebook(nb)
+
+
+CHAPTERS = sorted((__import__("pathlib").Path(__file__).parents[1] / "chapters").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_has_a_student_version_without_solutions(path):
+    nb = nbformat.read(path, as_version=4)
+    had_solutions = any("solution" in c.metadata.get("tags", []) for c in nb.cells)
+    out = student_notebook(nb)
+    for cell in out.cells:
+        assert "solution" not in cell.metadata.get("tags", [])
+        assert "{solution" not in cell.source
+    if had_solutions:
+        assert any("NotImplementedError" in c.source or "your answer" in c.source for c in out.cells)
