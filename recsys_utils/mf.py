@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["init_factors", "mf_objective", "ALSMF", "ImplicitALS"]
+__all__ = ["init_factors", "mf_objective", "occurrence_weights", "ALSMF", "ImplicitALS"]
 
 
 def _check_csr(train, name: str = "train") -> sp.csr_matrix:
@@ -65,6 +65,33 @@ def init_factors(
         "user_bias": np.zeros(num_users, dtype=np.float32),
         "item_bias": np.zeros(num_items, dtype=np.float32),
     }
+
+
+def occurrence_weights(user_ids, item_ids) -> tuple[np.ndarray, np.ndarray]:
+    """Per-rating weights 1 / (number of ratings of its user), 1 / (... of its item).
+
+    Taught in chapter 1, section "Regularization done right with mini-batches": when each
+    batch penalises the rows it touches with these weights, one epoch adds up to the full
+    objective's ``reg * (||P||^2 + ||Q||^2 + ...)``, whatever the batch size, so the
+    mini-batch models and ALS minimise the same function.
+
+    Args:
+        user_ids, item_ids: 1-D int arrays of the same length, the observed pairs.
+
+    Returns:
+        ``(user_weight, item_weight)``, float32 arrays of that length.
+
+    Raises:
+        ValueError: when the arrays are not 1-D of the same length, or hold negative ids.
+    """
+    user_ids, item_ids = np.asarray(user_ids, np.int64), np.asarray(item_ids, np.int64)
+    if user_ids.shape != item_ids.shape or user_ids.ndim != 1:
+        raise ValueError(f"user_ids and item_ids must be 1-D of the same length; got "
+                         f"{user_ids.shape} and {item_ids.shape}")
+    if user_ids.size and (user_ids.min() < 0 or item_ids.min() < 0):
+        raise ValueError("user_ids and item_ids must be non-negative")
+    nu, ni = np.bincount(user_ids), np.bincount(item_ids)
+    return (1.0 / nu[user_ids]).astype(np.float32), (1.0 / ni[item_ids]).astype(np.float32)
 
 
 def mf_objective(

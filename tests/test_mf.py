@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_utils.mf import ALSMF, ImplicitALS, init_factors, mf_objective
+from recsys_utils.mf import ALSMF, ImplicitALS, init_factors, mf_objective, occurrence_weights
 
 
 def _ratings(seed=0, m=12, n=9, density=0.5):
@@ -104,3 +104,14 @@ def test_implicit_als_ranks_observed_items_higher():
     model = ImplicitALS(embedding_dim=8, reg=0.1, alpha=20.0, num_iters=10).fit(R)
     scores = model.score(np.arange(R.shape[0]))
     assert scores[mask].mean() > scores[~mask].mean() + 0.3
+
+
+def test_occurrence_weights_by_hand():
+    # user 0 rated twice, user 1 once; item 2 rated twice, item 0 once.
+    wu, wi = occurrence_weights(np.array([0, 0, 1]), np.array([2, 0, 2]))
+    np.testing.assert_allclose(wu, [0.5, 0.5, 1.0])
+    np.testing.assert_allclose(wi, [0.5, 1.0, 0.5])
+    # Summed per row, the weights give exactly one full penalty per user and per item.
+    assert wu.sum() == pytest.approx(2.0) and wi.sum() == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="same length"):
+        occurrence_weights(np.array([0, 1]), np.array([0]))
