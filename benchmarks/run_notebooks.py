@@ -5,7 +5,8 @@
 Each run starts a new Python process that executes the notebook with nbclient in a new
 kernel; the process reports the kernel's peak resident memory (ru_maxrss of its waited-
 for children). The table (median, min and max wall time over the repeats, and peak
-memory) goes to benchmarks/notebooks.md. A benchmark, not a test: it never fails on
+memory, and whether every run printed the same numbers, timings aside) goes to
+benchmarks/notebooks.md. A benchmark, not a test: it never fails on
 time.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import platform
 import statistics
 import subprocess
@@ -33,8 +35,28 @@ start = time.perf_counter()
 NotebookClient(nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
 wall = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024}))
+texts = []
+for cell in nb.cells:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            texts.append(out["text"])
+        elif "data" in out and "text/plain" in out["data"]:
+            texts.append(out["data"]["text/plain"])
+print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024, "outputs": texts}))
 """
+
+
+# Timings legitimately change between runs; everything else printed must not.
+_TIMING = re.compile(r"\d+(\.\d+)?(e-?\d+)?\s*(s|ms|µs|us|seconds|it/s|s/it)\b|\d+(\.\d+)?x\b|×\s*\d+(\.\d+)?")
+
+
+def _fingerprint(outputs: list[str]) -> list[str]:
+    lines = []
+    for text in outputs:
+        if "<Figure size" in text or "object at 0x" in text:
+            continue
+        lines.extend(_TIMING.sub("<time>", line) for line in text.splitlines())
+    return lines
 
 
 def run_once(path: Path) -> dict:
@@ -65,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(result["error"], file=sys.stderr)
                 break
         walls = [x["wall"] for x in runs]
+        prints = [_fingerprint(x.get("outputs", [])) for x in runs]
+        differing = sum(a != b for other in prints[1:] for a, b in zip(prints[0], other)) + sum(
+            abs(len(other) - len(prints[0])) for other in prints[1:])
         rows.append({
             "notebook": path.name,
             "median_s": statistics.median(walls),
@@ -72,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             "max_s": max(walls),
             "peak_mib": max(x["peak_mib"] for x in runs),
             "runs": len(runs),
+            "same_outputs": "n/a (1 run)" if len(runs) < 2 else
+                            ("yes" if differing == 0 else f"no ({differing} lines differ)"),
         })
     total = sum(r["median_s"] for r in rows)
     lines = [
@@ -82,14 +109,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.python_version()}; each notebook executed {args.repeat} time(s) in a "
         "fresh kernel (`make bench`).",
         "",
-        "| notebook | median wall (s) | min (s) | max (s) | peak memory (MiB) |",
-        "|---|---:|---:|---:|---:|",
+        "| notebook | median wall (s) | min (s) | max (s) | peak memory (MiB) | same printed numbers every run |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     lines += [
-        f"| {r['notebook']} | {r['median_s']:.1f} | {r['min_s']:.1f} | {r['max_s']:.1f} | {r['peak_mib']:.0f} |"
+        f"| {r['notebook']} | {r['median_s']:.1f} | {r['min_s']:.1f} | {r['max_s']:.1f} | {r['peak_mib']:.0f} | {r['same_outputs']} |"
         for r in rows
     ]
-    lines += [f"| **total** | **{total:.1f}** | | | |", ""]
+    lines += [f"| **total** | **{total:.1f}** | | | | |", "",
+              "Printed outputs are compared between runs with timings masked; figures are not compared.", ""]
     OUT.write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"written to {OUT}")
