@@ -207,7 +207,18 @@ def _center_rows(x: sp.csr_matrix) -> sp.csr_matrix:
     return x
 
 
-class ItemKNN(_Base):
+class _NeighbourhoodModel(_Base):
+    """What ItemKNN and UserKNN share: k neighbours, shrinkage, optional centring."""
+
+    def __init__(self, k: int = 50, shrinkage: float = 10.0, centered: bool = False):
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be an integer >= 1; got {k!r}")
+        if shrinkage < 0:
+            raise ValueError(f"shrinkage must be >= 0; got {shrinkage}")
+        self.k, self.shrinkage, self.centered = k, shrinkage, centered
+
+
+class ItemKNN(_NeighbourhoodModel):
     """Item-based collaborative filtering with a shrunk cosine similarity.
 
     Steps (``X`` is the ``(num_users, num_items)`` training matrix):
@@ -228,13 +239,6 @@ class ItemKNN(_Base):
         similarity_: sparse ``(num_items, num_items)``; entry ``(j, i)`` is the
             similarity of history item ``j`` to candidate ``i``.
     """
-
-    def __init__(self, k: int = 50, shrinkage: float = 10.0, centered: bool = False):
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be an integer >= 1; got {k!r}")
-        if shrinkage < 0:
-            raise ValueError(f"shrinkage must be >= 0; got {shrinkage}")
-        self.k, self.shrinkage, self.centered = k, shrinkage, centered
 
     def fit(self, train_csr) -> "ItemKNN":
         """Compute the pruned item-item similarity.
@@ -266,7 +270,7 @@ class ItemKNN(_Base):
         return np.asarray((history @ self.similarity_).toarray())  # (len(users), num_items)
 
 
-class UserKNN(_Base):
+class UserKNN(_NeighbourhoodModel):
     """User-based collaborative filtering: score(u) = sum over the k most similar
     users v of ``sim(u, v) * X[v]``, with the same shrunk cosine as :class:`ItemKNN`.
 
@@ -275,13 +279,6 @@ class UserKNN(_Base):
         shrinkage: ``s >= 0`` in ``n_co / (n_co + s)``.
         centered: subtract each user's mean value before the cosine.
     """
-
-    def __init__(self, k: int = 50, shrinkage: float = 10.0, centered: bool = False):
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be an integer >= 1; got {k!r}")
-        if shrinkage < 0:
-            raise ValueError(f"shrinkage must be >= 0; got {shrinkage}")
-        self.k, self.shrinkage, self.centered = k, shrinkage, centered
 
     def fit(self, train_csr) -> "UserKNN":
         """Store the training matrix (similarities are computed per scored batch).
