@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
     rows = []
+    examples: dict[str, list[str]] = {}
     for path in notebooks:
         runs = []
         for r in range(args.repeat):
@@ -88,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
                 break
         walls = [x["wall"] for x in runs]
         prints = [_fingerprint(x.get("outputs", [])) for x in runs]
-        differing = sum(a != b for other in prints[1:] for a, b in zip(prints[0], other)) + sum(
-            abs(len(other) - len(prints[0])) for other in prints[1:])
+        changed = sorted({b for other in prints[1:] for a, b in zip(prints[0], other) if a != b})
+        differing = len(changed) + sum(abs(len(other) - len(prints[0])) for other in prints[1:])
+        if changed:
+            examples[path.name] = changed[:3]
         rows.append({
             "notebook": path.name,
             "median_s": statistics.median(walls),
@@ -118,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     lines += [f"| **total** | **{total:.1f}** | | | | |", "",
               "Printed outputs are compared between runs with timings masked; figures are not compared.", ""]
+    if examples:
+        lines += ["Lines that changed between runs (check they are timings, e.g. a speed table):", ""]
+        for name, changed in examples.items():
+            lines += [f"- {name}: " + "; ".join(f"`{c.strip()}`" for c in changed)]
+        lines.append("")
     OUT.write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"written to {OUT}")
