@@ -167,3 +167,30 @@ def check_train_args(arrays: Sequence[Any], batch_size: int) -> tuple[list[np.nd
     arrays = _check_arrays(arrays)
     batch_size = _check_positive_int("batch_size", batch_size)
     return arrays, -(-len(arrays[0]) // batch_size)
+
+
+def check_score_args(user_shape: Sequence[int], item_shape: Sequence[int], user_ids: Any) -> np.ndarray:
+    """Validate ``scores_for_users``' inputs (shared by both twins).
+
+    Args:
+        user_shape: shape of the user vectors, ``(num_users, embedding_dim)``.
+        item_shape: shape of the item vectors, ``(num_items, embedding_dim)``.
+        user_ids: ids of the users to score.
+
+    Returns:
+        ``user_ids`` as a 1-D int64 array.
+
+    Raises:
+        ValueError: when the vectors are not 2-D with the same embedding_dim, or an id
+            is outside ``[0, num_users)``.
+    """
+    user_shape, item_shape = tuple(user_shape), tuple(item_shape)
+    if len(user_shape) != 2 or len(item_shape) != 2 or user_shape[1] != item_shape[1]:
+        raise ValueError(
+            "user_vectors and item_vectors must be 2-D with the same embedding_dim; "
+            f"got shapes {user_shape} and {item_shape}"
+        )
+    user_ids = np.asarray(user_ids, dtype=np.int64).reshape(-1)
+    if user_ids.size and (user_ids.min() < 0 or user_ids.max() >= user_shape[0]):
+        raise ValueError(f"user_ids must lie in [0, {user_shape[0]})")
+    return user_ids

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ._seed import import_tensorflow_quietly, seed_everything
-from .batching import History, check_train_args, minibatch_indices, run_training
+from .batching import History, check_score_args, check_train_args, minibatch_indices, run_training
 from .mf import occurrence_weights
 
 # TF_CPP_MIN_LOG_LEVEL=3 (unless set), start-up banner muted, Python loggers at ERROR
@@ -75,6 +75,13 @@ def to_numpy(t: Any) -> np.ndarray:
     return np.asarray(t)
 
 
+def _batches_of(tensors: list, batch_size: int, shuffle: bool, seed: int, epoch: int) -> Iterator[tuple[tf.Tensor, ...]]:
+    """Slice already-converted tensors along recsys_utils.batching.minibatch_indices."""
+    for idx in minibatch_indices(len(tensors[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
+        index = tf.constant(idx)
+        yield tuple(tf.gather(t, index) for t in tensors)
+
+
 def batches(
     arrays: Sequence[np.ndarray], batch_size: int, shuffle: bool = True, seed: int = 0, epoch: int = 0
 ) -> Iterator[tuple[tf.Tensor, ...]]:
@@ -91,10 +98,7 @@ def batches(
         An iterator of tuples ``(batch of arrays[0], batch of arrays[1], ...)``.
     """
     arrays, _ = check_train_args(arrays, batch_size)
-    tensors = [to_tensor(a) for a in arrays]
-    for idx in minibatch_indices(len(arrays[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
-        index = tf.constant(idx)
-        yield tuple(tf.gather(t, index) for t in tensors)
+    return _batches_of([to_tensor(a) for a in arrays], batch_size, shuffle, seed, epoch)
 
 
 def train(
@@ -130,12 +134,9 @@ def train(
     """
     arrays, num_batches = check_train_args(arrays, batch_size)
     tensors = [to_tensor(a) for a in arrays]
-    n = len(arrays[0])
 
     def batch_iter(epoch: int) -> Iterator[tuple[tf.Tensor, ...]]:
-        for idx in minibatch_indices(n, batch_size, shuffle=True, seed=seed, epoch=epoch):
-            index = tf.constant(idx)
-            yield tuple(tf.gather(t, index) for t in tensors)
+        return _batches_of(tensors, batch_size, True, seed, epoch)
 
     return run_training(
         model_step, batch_iter, num_batches,
@@ -160,16 +161,9 @@ def scores_for_users(
     Returns:
         NumPy float32 array ``(len(user_ids), num_items)``.
     """
-    user_ids = np.asarray(user_ids, dtype=np.int64).reshape(-1)
     users = to_tensor(to_numpy(user_vectors), "float32")
     items = to_tensor(to_numpy(item_vectors), "float32")
-    if len(users.shape) != 2 or len(items.shape) != 2 or users.shape[1] != items.shape[1]:
-        raise ValueError(
-            "user_vectors and item_vectors must be 2-D with the same embedding_dim; "
-            f"got shapes {tuple(users.shape)} and {tuple(items.shape)}"
-        )
-    if user_ids.size and (user_ids.min() < 0 or user_ids.max() >= users.shape[0]):
-        raise ValueError(f"user_ids must lie in [0, {users.shape[0]})")
+    user_ids = check_score_args(users.shape, items.shape, user_ids)
     out = np.empty((len(user_ids), items.shape[0]), dtype=np.float32)
     for s in range(0, len(user_ids), batch_size):
         u = tf.gather(users, tf.constant(user_ids[s : s + batch_size]))

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ._seed import seed_everything
-from .batching import History, check_train_args, minibatch_indices, run_training
+from .batching import History, check_score_args, check_train_args, minibatch_indices, run_training
 from .mf import occurrence_weights
 
 __all__ = [
@@ -69,6 +69,13 @@ def to_numpy(t: Any) -> np.ndarray:
     return np.asarray(t)
 
 
+def _batches_of(tensors: list, batch_size: int, shuffle: bool, seed: int, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Slice already-converted tensors along recsys_utils.batching.minibatch_indices."""
+    for idx in minibatch_indices(len(tensors[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
+        index = torch.from_numpy(idx)
+        yield tuple(t[index] for t in tensors)
+
+
 def batches(
     arrays: Sequence[np.ndarray], batch_size: int, shuffle: bool = True, seed: int = 0, epoch: int = 0
 ) -> Iterator[tuple[torch.Tensor, ...]]:
@@ -85,10 +92,7 @@ def batches(
         An iterator of tuples ``(batch of arrays[0], batch of arrays[1], ...)``.
     """
     arrays, _ = check_train_args(arrays, batch_size)
-    tensors = [to_tensor(a) for a in arrays]
-    for idx in minibatch_indices(len(arrays[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
-        index = torch.from_numpy(idx)
-        yield tuple(t[index] for t in tensors)
+    return _batches_of([to_tensor(a) for a in arrays], batch_size, shuffle, seed, epoch)
 
 
 def train(
@@ -123,12 +127,9 @@ def train(
     """
     arrays, num_batches = check_train_args(arrays, batch_size)
     tensors = [to_tensor(a) for a in arrays]
-    n = len(arrays[0])
 
     def batch_iter(epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
-        for idx in minibatch_indices(n, batch_size, shuffle=True, seed=seed, epoch=epoch):
-            index = torch.from_numpy(idx)
-            yield tuple(t[index] for t in tensors)
+        return _batches_of(tensors, batch_size, True, seed, epoch)
 
     return run_training(
         model_step, batch_iter, num_batches,
@@ -153,17 +154,10 @@ def scores_for_users(
     Returns:
         NumPy float32 array ``(len(user_ids), num_items)``.
     """
-    user_ids = np.asarray(user_ids, dtype=np.int64).reshape(-1)
     with torch.no_grad():
         users = to_tensor(user_vectors, "float32")  # a detached copy
         items = to_tensor(item_vectors, "float32")
-        if users.ndim != 2 or items.ndim != 2 or users.shape[1] != items.shape[1]:
-            raise ValueError(
-                "user_vectors and item_vectors must be 2-D with the same embedding_dim; "
-                f"got shapes {tuple(users.shape)} and {tuple(items.shape)}"
-            )
-        if user_ids.size and (user_ids.min() < 0 or user_ids.max() >= users.shape[0]):
-            raise ValueError(f"user_ids must lie in [0, {users.shape[0]})")
+        user_ids = check_score_args(users.shape, items.shape, user_ids)
         out = np.empty((len(user_ids), items.shape[0]), dtype=np.float32)
         for s in range(0, len(user_ids), batch_size):
             idx = torch.from_numpy(user_ids[s : s + batch_size])

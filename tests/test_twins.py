@@ -160,3 +160,13 @@ def test_progress_bar_and_scalar_loss(capsys):
         rt.train(lambda a, b: 0.0, [x, x[:2]], num_epochs=1, batch_size=3, progress=False)
     with pytest.raises(ValueError, match="num_epochs must be a positive int"):
         rt.train(lambda a: 0.0, [x], num_epochs=0, batch_size=3, progress=False)
+
+
+def test_check_score_args_rejects_bad_shapes_and_ids():
+    from recsys_utils.batching import check_score_args
+
+    np.testing.assert_array_equal(check_score_args((3, 2), (5, 2), [[0], [2]]), [0, 2])
+    with pytest.raises(ValueError, match="embedding_dim"):
+        check_score_args((3, 2), (5, 4), [0])
+    with pytest.raises(ValueError, match="user_ids must lie in"):
+        check_score_args((3, 2), (5, 2), [3])
