@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recsys_utils.data import SIZES, make_marketplace
+from recsys_utils.marketplace import SIZES, make_marketplace
 
 REPEATS = {"tiny": 3, "classroom": 3, "large": 1}
 

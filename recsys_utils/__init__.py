@@ -24,8 +24,9 @@ from .metrics import (
     rmse,
 )
 from .splits import Split, leave_last_out, random_split, temporal_split
-from .data import Marketplace, load_movielens_100k, make_marketplace, movielens_available
-from . import baselines, checks, data, evaluation, metrics, mf, splits  # noqa: E402  (submodules, no framework)
+from .marketplace import Marketplace, make_marketplace
+from .movielens import load_movielens_100k, movielens_available
+from . import baselines, checks, evaluation, marketplace, metrics, mf, movielens, paths, splits  # noqa: E402
 
 __all__ = [
     "seed_everything",
@@ -64,7 +65,9 @@ __all__ = [
     "movielens_available",
     "baselines",
     "checks",
-    "data",
+    "marketplace",
+    "movielens",
+    "paths",
     "evaluation",
     "metrics",
     "mf",

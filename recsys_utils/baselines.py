@@ -379,7 +379,7 @@ class Oracle(_Base):
     """Scores with the TRUE expected utility of a synthetic marketplace (upper bound).
 
     Args:
-        truth: a :class:`recsys_utils.data.Truth` (``marketplace.truth``).
+        truth: a :class:`recsys_utils.marketplace.Truth` (``marketplace.truth``).
         target: ``"relevance"`` (true expected utility: what the user WOULD like) or
             ``"purchase"`` (true probability of an OBSERVED purchase, exposure
             included: the best possible predictor of held-out logged data).

@@ -182,9 +182,9 @@ def default_cache_dir() -> Path:
     Returns:
         the directory as a ``Path`` (not created).
     """
-    from .data import movielens_home  # the package's one data-home rule
+    from .paths import data_home  # the package's one cache-folder rule
 
-    return movielens_home() / "text_embeddings"
+    return data_home() / "text_embeddings"
 
 
 def _read_cache(path: Path, n: int, normalize: bool) -> np.ndarray | None:

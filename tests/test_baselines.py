@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_utils.baselines import EASE, BiasesOnly, ItemKNN, Oracle, Popularity, UserKNN
-from recsys_utils.data import make_marketplace
+from recsys_utils.marketplace import make_marketplace
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_utils.data import (
+from recsys_utils.marketplace import (
     CATEGORIES, PATTERNS, MATERIALS, COLOURS, Marketplace, make_marketplace,
 )
 
@@ -40,7 +40,7 @@ def test_deterministic_in_process_and_across_processes(tiny):
     code = (
         "import sys; sys.path.insert(0, 'tests');"
         "from test_data_marketplace import fingerprint;"
-        "from recsys_utils.data import make_marketplace;"
+        "from recsys_utils.marketplace import make_marketplace;"
         "print(fingerprint(make_marketplace(seed=0, size='tiny')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

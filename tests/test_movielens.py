@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys_utils.data import (
+from recsys_utils.movielens import (
     MovieLensUnavailable,
     load_movielens_100k,
     movielens_available,
