@@ -4,10 +4,30 @@
 ``recsys_utils.torch`` and ``recsys_utils.tf``.
 """
 
+from . import (
+    baselines,
+    checks,
+    evaluation,
+    exercises,
+    marketplace,
+    metrics,
+    mf,
+    movielens,
+    paths,
+    splits,
+)  # noqa: E402
 from ._seed import seed_everything
 from .batching import History, minibatch_indices
 from .checks import CheckResult, Hint, assert_parity, check_function, check_value
-from .evaluation import EvalResult, evaluate_topk, rating_metrics, to_csr, topk_from_scores
+from .evaluation import (
+    EvalResult,
+    evaluate_topk,
+    rating_metrics,
+    to_csr,
+    topk_from_scores,
+)
+from .framework import FRAMEWORKS, framework, framework_name
+from .marketplace import Marketplace, make_marketplace
 from .metrics import (
     average_recommendation_popularity,
     catalog_coverage,
@@ -23,13 +43,14 @@ from .metrics import (
     recall_at_k,
     rmse,
 )
-from .splits import Split, leave_last_out, random_split, temporal_split
-from .marketplace import Marketplace, make_marketplace
 from .movielens import load_movielens_100k, movielens_available
-from . import baselines, checks, evaluation, marketplace, metrics, mf, movielens, paths, splits  # noqa: E402
+from .splits import Split, leave_last_out, random_split, temporal_split
 
 __all__ = [
     "seed_everything",
+    "FRAMEWORKS",
+    "framework",
+    "framework_name",
     "History",
     "minibatch_indices",
     "CheckResult",
@@ -69,6 +90,7 @@ __all__ = [
     "movielens",
     "paths",
     "evaluation",
+    "exercises",
     "metrics",
     "mf",
     "splits",
