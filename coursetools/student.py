@@ -1,9 +1,6 @@
-"""Course tooling: clean notebooks for commit, and student versions for the classroom.
+"""Student versions of the chapters: solutions out, self-checks in.
 
-Command line::
-
-    python -m recsys_utils.coursework clean chapters/*.ipynb
-    python -m recsys_utils.coursework student chapters student
+Command line: ``python -m coursetools student chapters student``.
 
 Conventions (see book/instructors.md): an exercise is a markdown cell holding an
 ``{exercise}`` block; its worked solution is gated between a markdown cell that opens
@@ -14,45 +11,19 @@ self-check call) stay in the student version.
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
-from pathlib import Path
 
 import nbformat
 
-__all__ = ["clean_notebook", "student_notebook", "stub_solution"]
+from .notebooks import clean_notebook
 
-KEEP_CELL_METADATA = ("tags",)
-NOTEBOOK_METADATA = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-}
+__all__ = ["student_notebook", "stub_solution"]
+
 _DEF = re.compile(r"^(def|class) \w+")
 _ASSIGN = re.compile(r"^([A-Za-z_][\w, ]*)\s*=(?!=)")
 # The book asserts that each self-check passes on the worked solution; a student's
 # notebook shows the hint instead of stopping with an AssertionError.
 _ASSERT_OK = re.compile(r"^assert \w+\.ok\b.*\n?", re.MULTILINE)
-
-
-def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Strip outputs, execution counts and all metadata but cell tags.
-
-    Args:
-        nb: a notebook (nbformat v4), changed in place.
-
-    Returns:
-        The same notebook, for chaining.
-    """
-    nb.metadata = nbformat.from_dict(NOTEBOOK_METADATA)
-    for cell in nb.cells:
-        cell.metadata = nbformat.from_dict(
-            {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA and v}
-        )
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-    return nb
 
 
 def stub_solution(source: str) -> str:
@@ -87,7 +58,9 @@ def stub_solution(source: str) -> str:
                     i += 1
             indent = " " * 4
             out.append(f'{indent}raise NotImplementedError("your code here")')
-            while i < len(lines) and (not lines[i].strip() or lines[i].startswith((" ", "\t"))):
+            while i < len(lines) and (
+                not lines[i].strip() or lines[i].startswith((" ", "\t"))
+            ):
                 i += 1
             out.append("")
             continue
@@ -99,9 +72,11 @@ def stub_solution(source: str) -> str:
 
 
 def _opens(cell, directive: str) -> bool:
-    return cell.cell_type == "markdown" and re.match(
-        r"^\s*(`{3,}|:{3,})\{" + directive + r"\}", cell.source
-    ) is not None
+    return (
+        cell.cell_type == "markdown"
+        and re.match(r"^\s*(`{3,}|:{3,})\{" + directive + r"\}", cell.source)
+        is not None
+    )
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -120,7 +95,9 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for index, cell in enumerate(nb.cells):
         if _opens(cell, "solution-start"):
             if inside:
-                raise ValueError(f"cell {index}: solution-start inside another solution")
+                raise ValueError(
+                    f"cell {index}: solution-start inside another solution"
+                )
             inside = True
             continue
         if _opens(cell, "solution-end"):
@@ -130,9 +107,15 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         if _opens(cell, "solution"):
             continue  # a self-contained markdown solution
-        if inside and cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []):
+        if (
+            inside
+            and cell.cell_type == "code"
+            and "solution" in cell.metadata.get("tags", [])
+        ):
             cell.source = stub_solution(cell.source)
-            cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "solution"]
+            cell.metadata["tags"] = [
+                t for t in cell.metadata["tags"] if t != "solution"
+            ]
         elif inside and cell.cell_type == "markdown":
             continue  # the solution's explanation
         elif inside and cell.cell_type == "code":
@@ -142,32 +125,3 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         raise ValueError("a solution-start has no matching solution-end")
     nb.cells = cells
     return clean_notebook(nb)
-
-
-def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recsys_utils.coursework")
-    sub = parser.add_subparsers(dest="command", required=True)
-    clean = sub.add_parser("clean", help="strip outputs and metadata in place")
-    clean.add_argument("notebooks", nargs="+", type=Path)
-    student = sub.add_parser("student", help="write student versions")
-    student.add_argument("source", type=Path)
-    student.add_argument("target", type=Path)
-    args = parser.parse_args(argv)
-    if args.command == "clean":
-        for path in args.notebooks:
-            nb = nbformat.read(path, as_version=4)
-            nbformat.write(clean_notebook(nb), path)
-            print(f"cleaned {path}")
-    else:
-        args.target.mkdir(parents=True, exist_ok=True)
-        for path in sorted(args.source.glob("*.ipynb")):
-            nb = student_notebook(nbformat.read(path, as_version=4))
-            tmp = args.target / (path.name + ".tmp")
-            nbformat.write(nb, tmp)
-            tmp.replace(args.target / path.name)
-            print(f"wrote {args.target / path.name}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

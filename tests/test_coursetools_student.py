@@ -1,11 +1,12 @@
-"""Notebook cleaning and student versions (recsys_utils.coursework)."""
+"""Notebook cleaning and student versions (coursetools)."""
 
 from __future__ import annotations
 
 import nbformat
 import pytest
 
-from recsys_utils.coursework import clean_notebook, student_notebook, stub_solution
+from coursetools.notebooks import clean_notebook
+from coursetools.student import stub_solution, student_notebook
 
 
 def _nb(*cells):
@@ -22,7 +23,9 @@ def _solution_code(src):
 
 def test_clean_strips_outputs_counts_and_metadata():
     cell = nbformat.v4.new_code_cell("1 + 1")
-    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)]
+    cell.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)
+    ]
     cell.execution_count = 3
     cell.metadata["tags"] = ["pytorch"]
     cell.metadata["collapsed"] = True
@@ -46,13 +49,21 @@ def test_stub_keeps_signature_and_docstring_not_the_body():
 
 def test_student_version_removes_gated_solutions_keeps_checks():
     nb = _nb(
-        nbformat.v4.new_markdown_cell("```{exercise} Write the loss\n:label: ex1\nDo it.\n```"),
-        nbformat.v4.new_markdown_cell("````{solution-start} ex1\n:class: dropdown\n````"),
+        nbformat.v4.new_markdown_cell(
+            "```{exercise} Write the loss\n:label: ex1\nDo it.\n```"
+        ),
+        nbformat.v4.new_markdown_cell(
+            "````{solution-start} ex1\n:class: dropdown\n````"
+        ),
         nbformat.v4.new_markdown_cell("The trick is to mask."),
         _solution_code("def loss(x):\n    return x * 2\n"),
-        nbformat.v4.new_code_cell("check = check_function(loss, reference)\nassert check.ok"),
+        nbformat.v4.new_code_cell(
+            "check = check_function(loss, reference)\nassert check.ok"
+        ),
         nbformat.v4.new_markdown_cell("````{solution-end}\n````"),
-        nbformat.v4.new_markdown_cell("```{solution} ex0\nA markdown-only answer.\n```"),
+        nbformat.v4.new_markdown_cell(
+            "```{solution} ex0\nA markdown-only answer.\n```"
+        ),
     )
     out = student_notebook(nb)
     sources = [c.source for c in out.cells]
@@ -61,7 +72,9 @@ def test_student_version_removes_gated_solutions_keeps_checks():
     assert not any("The trick" in s for s in sources)
     assert any("raise NotImplementedError" in s for s in sources)
     assert not any("x * 2" in s for s in sources)
-    assert "check = check_function(loss, reference)" in sources  # no assert: students see the hint
+    assert (
+        "check = check_function(loss, reference)" in sources
+    )  # no assert: students see the hint
 
 
 def test_unbalanced_solution_gate_is_an_error():
@@ -70,7 +83,9 @@ def test_unbalanced_solution_gate_is_an_error():
         student_notebook(nb)
 
 
-CHAPTERS = sorted((__import__("pathlib").Path(__file__).parents[1] / "chapters").glob("*.ipynb"))
+CHAPTERS = sorted(
+    (__import__("pathlib").Path(__file__).parents[1] / "chapters").glob("*.ipynb")
+)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -82,4 +97,7 @@ def test_every_chapter_has_a_student_version_without_solutions(path):
         assert "solution" not in cell.metadata.get("tags", [])
         assert "{solution" not in cell.source
     if had_solutions:
-        assert any("NotImplementedError" in c.source or "your answer" in c.source for c in out.cells)
+        assert any(
+            "NotImplementedError" in c.source or "your answer" in c.source
+            for c in out.cells
+        )

@@ -1,0 +1,91 @@
+"""``python -m coursetools``: the course's notebook commands (the Makefile calls them)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .lint import lint_notebook
+from .notebooks import (
+    FRAMEWORK_TAGS,
+    Bibliography,
+    chapter_number,
+    clean_notebook,
+    framework_notebook,
+)
+from .student import student_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _write(nb, path: Path) -> None:
+    """Write atomically: a temporary file in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(path)
+
+
+def _editions(source: Path, target: Path) -> int:
+    bib = Bibliography.read(ROOT / "book" / "references.bib")
+    for path in sorted(source.glob("*.ipynb")):
+        chapter = nbformat.read(path, as_version=4)
+        for framework in FRAMEWORK_TAGS:
+            nb = framework_notebook(
+                chapter, framework, chapter=chapter_number(path), bib=bib
+            )
+            out = target / framework / path.name
+            _write(nb, out)
+            print(
+                f"wrote {out.relative_to(target.parent) if target.parent in out.parents else out}"
+            )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coursetools", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    clean = sub.add_parser("clean", help="strip outputs and metadata in place")
+    clean.add_argument("notebooks", nargs="+", type=Path)
+    lint = sub.add_parser("lint", help="check the dual-framework structure of chapters")
+    lint.add_argument("notebooks", nargs="+", type=Path)
+    editions = sub.add_parser("editions", help="write one notebook per framework")
+    editions.add_argument("source", type=Path, help="folder of chapters")
+    editions.add_argument(
+        "target",
+        type=Path,
+        help="writes TARGET/pytorch/*.ipynb, TARGET/tensorflow/*.ipynb",
+    )
+    student = sub.add_parser("student", help="write student versions")
+    student.add_argument("source", type=Path)
+    student.add_argument("target", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "clean":
+        for path in args.notebooks:
+            _write(clean_notebook(nbformat.read(path, as_version=4)), path)
+            print(f"cleaned {path}")
+        return 0
+    if args.command == "lint":
+        failed = 0
+        for path in args.notebooks:
+            problems = lint_notebook(nbformat.read(path, as_version=4))
+            for problem in problems:
+                print(f"{path}: {problem}")
+            failed += bool(problems)
+        return 1 if failed else 0
+    if args.command == "editions":
+        return _editions(args.source, args.target)
+    args.target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(args.source.glob("*.ipynb")):
+        _write(
+            student_notebook(nbformat.read(path, as_version=4)), args.target / path.name
+        )
+        print(f"wrote {args.target / path.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,378 @@
+"""Static checks of a chapter's dual-framework structure (run by tests/book/test_hygiene.py).
+
+What the per-framework editions and the switch rely on, checked on the source without
+executing anything:
+
+1. exactly one line ``FRAMEWORK = ru.framework()``, in an untagged code cell;
+2. every name bound at the top level of a ``pytorch`` cell ends in ``_pt`` or ``PT``
+   (``tensorflow``: ``_tf`` / ``TF``), imports aside, so that the two cells of a pair
+   never overwrite each other's names in the book's kernel;
+3. a framework cell never names the other framework's objects, unless it is a parity
+   cell;
+4. an untagged cell that is not a parity cell calls no framework API (``torch``,
+   ``tf``, ``keras``, ``rt``, ``rtf``, ...) and names a framework's objects only in a
+   pick line, ``x = x_pt if FRAMEWORK == "pytorch" else x_tf``;
+5. no function reads a global that the notebook binds more than once at top level
+   (run out of order, such a function silently computes on the wrong data).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+
+from .notebooks import (
+    FRAMEWORK_TAGS,
+    PARITY,
+    PYTORCH,
+    SUFFIX,
+    SWITCH_LINE,
+    TENSORFLOW,
+    cell_tags,
+)
+
+__all__ = ["Problem", "lint_notebook", "FRAMEWORK_MODULES"]
+
+#: Module names (and the course's aliases) that are a framework's API.
+FRAMEWORK_MODULES = {
+    PYTORCH: {"torch", "nn", "F", "rt", "torchvision"},
+    TENSORFLOW: {"tf", "keras", "rtf", "layers", "ops"},
+}
+_FRAMEWORK_PACKAGES = (
+    "torch",
+    "tensorflow",
+    "keras",
+    "recsys_utils.torch",
+    "recsys_utils.tf",
+)
+_BUILTINS = set(dir(builtins)) | {"display", "get_ipython", "__file__"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: the cell index and what is wrong."""
+
+    cell: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"cell {self.cell}: {self.message}"
+
+
+def _suffix_of(name: str) -> str | None:
+    for framework, suffixes in SUFFIX.items():
+        if name.endswith(suffixes):
+            return framework
+    return None
+
+
+def _strip_magics(source: str) -> str:
+    """IPython magics and shell escapes are not Python: blank them (line numbers kept)."""
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line
+        for line in source.splitlines()
+    )
+
+
+def _top_level_bindings(tree: ast.Module) -> list[tuple[str, bool]]:
+    """(name, is_import) for every name bound by a top-level statement (not in a def)."""
+    out: list[tuple[str, bool]] = []
+
+    def targets(node):
+        if isinstance(node, ast.Name):
+            out.append((node.id, False))
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for elt in node.elts:
+                targets(elt)
+        elif isinstance(node, ast.Starred):
+            targets(node.value)
+
+    def visit(stmts):
+        for node in stmts:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                out.append((node.name, False))
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    out.append(((alias.asname or alias.name).split(".")[0], True))
+            elif isinstance(node, ast.Assign):
+                for t in node.targets:
+                    targets(t)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets(node.target)
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                targets(node.target)
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        targets(item.optional_vars)
+                visit(node.body)
+            elif isinstance(node, ast.If):
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.While):
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for h in node.handlers:
+                    if h.name:
+                        out.append((h.name, False))
+                    visit(h.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+            # walrus at top level
+            for sub in (
+                ast.walk(node)
+                if not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Lambda))
+                else ()
+            ):
+                if isinstance(sub, ast.NamedExpr):
+                    targets(sub.target)
+
+    visit(tree.body)
+    return out
+
+
+def _is_pick(node: ast.IfExp) -> bool:
+    test = node.test
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "FRAMEWORK"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Eq, ast.NotEq))
+    )
+
+
+def _names_outside_picks(tree: ast.AST) -> list[ast.Name]:
+    """Name loads that are not inside a pick (a conditional expression on FRAMEWORK)."""
+    found: list[ast.Name] = []
+
+    def walk(node, in_pick):
+        if isinstance(node, ast.IfExp) and _is_pick(node):
+            in_pick = True
+        if (
+            isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and not in_pick
+        ):
+            found.append(node)
+        for child in ast.iter_child_nodes(node):
+            walk(child, in_pick)
+
+    walk(tree, False)
+    return found
+
+
+def _function_global_reads(tree: ast.Module) -> list[tuple[str, str]]:
+    """(function name, global name) for names a top-level function or method reads
+    but neither binds nor receives as a parameter."""
+    out = []
+
+    def local_names(fn) -> set[str]:
+        names = set()
+        args = fn.args
+        for a in args.posonlyargs + args.args + args.kwonlyargs:
+            names.add(a.arg)
+        if args.vararg:
+            names.add(args.vararg.arg)
+        if args.kwarg:
+            names.add(args.kwarg.arg)
+        declared_global = set()
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Global):
+                declared_global.update(node.names)
+            elif isinstance(node, ast.Name) and isinstance(
+                node.ctx, (ast.Store, ast.Del)
+            ):
+                names.add(node.id)
+            elif (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node is not fn
+            ):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.arg):
+                names.add(node.arg)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                names.add(node.name)
+        return names - declared_global
+
+    def check(fn, label):
+        local = local_names(fn)
+        for node in ast.walk(fn):
+            if (
+                isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Load)
+                and node.id not in local
+            ):
+                out.append((label, node.id))
+
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            check(node, node.name)
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    check(sub, f"{node.name}.{sub.name}")
+    return out
+
+
+def lint_notebook(nb) -> list[Problem]:
+    """Check a chapter's dual-framework structure (rules 1-5 of this module).
+
+    Args:
+        nb: the chapter (an nbformat notebook or its JSON dict).
+
+    Returns:
+        The problems found, in cell order (empty when the chapter is clean).
+    """
+    problems: list[Problem] = []
+    trees: list[tuple[int, set[str], ast.Module]] = []
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        source = (
+            cell["source"]
+            if isinstance(cell["source"], str)
+            else "".join(cell["source"])
+        )
+        try:
+            tree = ast.parse(_strip_magics(source))
+        except SyntaxError as err:
+            problems.append(
+                Problem(index, f"does not parse: {err.msg} (line {err.lineno})")
+            )
+            continue
+        trees.append((index, cell_tags(cell), tree))
+
+    # 1. the switch
+    switch_cells = [
+        i
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code"
+        and SWITCH_LINE
+        in (
+            cell["source"]
+            if isinstance(cell["source"], str)
+            else "".join(cell["source"])
+        )
+    ]
+    if len(switch_cells) != 1:
+        problems.append(
+            Problem(
+                switch_cells[1] if len(switch_cells) > 1 else 0,
+                f"the chapter must hold {SWITCH_LINE!r} exactly once; found {len(switch_cells)}",
+            )
+        )
+    elif set(FRAMEWORK_TAGS) & cell_tags(nb["cells"][switch_cells[0]]):
+        problems.append(
+            Problem(switch_cells[0], f"{SWITCH_LINE!r} must be in an untagged cell")
+        )
+
+    bound_count: dict[str, list[int]] = {}
+    for index, tags, tree in trees:
+        fw = next((t for t in FRAMEWORK_TAGS if t in tags), None)
+        parity = PARITY in tags
+        for name, is_import in _top_level_bindings(tree):
+            bound_count.setdefault(name, []).append(index)
+            # 2. suffixes in framework cells
+            if (
+                fw
+                and not is_import
+                and name != "_"
+                and not name.startswith("__")
+                and name not in FRAMEWORK_MODULES[fw]
+                and _suffix_of(name) != fw
+            ):
+                problems.append(
+                    Problem(
+                        index,
+                        (
+                            f"{fw} cell binds {name!r} at top level: names bound in a {fw} cell end in "
+                            f"{' or '.join(SUFFIX[fw])} so the pair's cells never overwrite each other"
+                        ),
+                    )
+                )
+        loads = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        ]
+        if fw and not parity:
+            # 3. a framework cell does not use the other framework's objects
+            other = TENSORFLOW if fw == PYTORCH else PYTORCH
+            for node in loads:
+                if _suffix_of(node.id) == other or node.id in FRAMEWORK_MODULES[other]:
+                    problems.append(
+                        Problem(
+                            index,
+                            f"{fw} cell uses {node.id!r} of {other} (line {node.lineno})",
+                        )
+                    )
+        if not fw and not parity:
+            # 4. untagged cells: no framework API, framework objects only in pick lines
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    mods = (
+                        [node.module or ""]
+                        if isinstance(node, ast.ImportFrom)
+                        else [a.name for a in node.names]
+                    )
+                    names = (
+                        [a.name for a in node.names]
+                        if isinstance(node, ast.ImportFrom)
+                        else []
+                    )
+                    full = [f"{m}.{n}" for m in mods for n in names] + mods
+                    if any(
+                        m == p or m.startswith(p + ".")
+                        for m in full
+                        for p in _FRAMEWORK_PACKAGES
+                    ):
+                        problems.append(
+                            Problem(
+                                index,
+                                f"untagged cell imports a framework (line {node.lineno}): "
+                                "tag the cell pytorch or tensorflow",
+                            )
+                        )
+            for node in _names_outside_picks(tree):
+                if any(node.id in mods for mods in FRAMEWORK_MODULES.values()):
+                    problems.append(
+                        Problem(
+                            index,
+                            f"untagged cell calls the framework API {node.id!r} "
+                            f"(line {node.lineno})",
+                        )
+                    )
+                elif _suffix_of(node.id):
+                    problems.append(
+                        Problem(
+                            index,
+                            (
+                                f"untagged cell names {node.id!r} outside a pick line (line {node.lineno}): "
+                                'pick with `x = x_pt if FRAMEWORK == "pytorch" else x_tf`, or tag the cell parity'
+                            ),
+                        )
+                    )
+
+    # 5. functions reading globals that are bound more than once
+    rebound = {name for name, cells in bound_count.items() if len(cells) > 1}
+    for index, _tags, tree in trees:
+        for function, name in _function_global_reads(tree):
+            if name in rebound and name not in _BUILTINS:
+                problems.append(
+                    Problem(
+                        index,
+                        (
+                            f"function {function} reads the global {name!r}, which the notebook binds "
+                            f"{len(bound_count[name])} times (cells {bound_count[name]}): pass it as an argument"
+                        ),
+                    )
+                )
+    return sorted(set(problems), key=lambda p: (p.cell, p.message))
