@@ -1,7 +1,12 @@
 """Self-checks for exercises, and the parity assertion of the dual-framework chapters.
 
 A check compares a reader's answer with a reference and prints one line:
-``✅ correct: ...`` or ``❌ not yet: <hint>``. It never prints the expected value.
+``✅ correct: ...``, ``❌ not yet: <hint>``, ``⏳ not attempted: ...`` (the answer is
+still the stub: ``...`` or a function that raises ``NotImplementedError``) or
+``⚠️ error: ...`` (the reader's function raised). It never prints the expected value.
+Inside a Jupyter kernel it also publishes the outcome as a
+``application/vnd.recsys.check+json`` output that the autograder reads (front ends
+show nothing for it).
 Typical mistakes get their own hint through :class:`Hint`::
 
     check_value(loss, expected_loss, name="the MF loss", hints=[
@@ -13,12 +18,25 @@ Typical mistakes get their own hint through :class:`Hint`::
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Hint", "CheckResult", "check_value", "check_function", "assert_parity"]
+__all__ = [
+    "Hint",
+    "CheckResult",
+    "check_value",
+    "check_function",
+    "assert_parity",
+    "STATUSES",
+    "CORRECT",
+    "HINT",
+    "NOT_ATTEMPTED",
+    "ERROR",
+    "CHECK_MIME",
+]
 
 
 @dataclass(frozen=True)
@@ -37,18 +55,40 @@ class Hint:
     message: str
 
 
+CORRECT, HINT, NOT_ATTEMPTED, ERROR = "correct", "hint", "not attempted", "error"
+#: The outcomes a check can report.
+STATUSES = (CORRECT, HINT, NOT_ATTEMPTED, ERROR)
+#: MIME type of the machine-readable outcome published in a notebook's outputs.
+CHECK_MIME = "application/vnd.recsys.check+json"
+_ICON = {
+    CORRECT: "✅ correct",
+    HINT: "❌ not yet",
+    NOT_ATTEMPTED: "⏳ not attempted",
+    ERROR: "⚠️ error",
+}
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    """Outcome of a check: ``ok`` and the printed ``message``; truthy when ok."""
+    """Outcome of a check; truthy when correct.
+
+    Attributes:
+        ok: the answer is correct.
+        message: the line that was printed.
+        status: one of :data:`STATUSES`.
+        exercise: the exercise's label (``"ch1-ex-observed-loss"``) or ``None``.
+    """
 
     ok: bool
     message: str
+    status: str = CORRECT
+    exercise: str | None = None
 
     def __bool__(self) -> bool:
         return self.ok
 
     def __repr__(self) -> str:
-        return f"CheckResult(ok={self.ok})"
+        return f"CheckResult(ok={self.ok}, status={self.status!r})"
 
 
 GENERIC_HINT = (
@@ -67,36 +107,82 @@ def _to_array(x: Any) -> np.ndarray:
 
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+    return a.shape == b.shape and bool(
+        np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+    )
 
 
-def _diagnose(answer: Any, expected: np.ndarray, name: str, rtol: float, atol: float) -> tuple[bool, str | None, np.ndarray | None]:
+def _diagnose(
+    answer: Any, expected: np.ndarray, name: str, rtol: float, atol: float
+) -> tuple[bool, str | None, np.ndarray | None]:
     """(ok, structural problem message or None, answer as array or None)."""
     if answer is None:
-        return False, f"{name} is None: did you forget a `return` (or to assign it)?", None
+        return (
+            False,
+            f"{name} is None: did you forget a `return` (or to assign it)?",
+            None,
+        )
     try:
         a = _to_array(answer)
     except (TypeError, ValueError):
         return False, f"{name} should be numeric; got a {type(answer).__name__}.", None
     if a.shape != expected.shape:
-        return False, f"{name} has shape {a.shape}, but it should have shape {expected.shape}.", a
+        return (
+            False,
+            f"{name} has shape {a.shape}, but it should have shape {expected.shape}.",
+            a,
+        )
     if np.isnan(a).any() and not np.isnan(expected).any():
-        return False, (
-            f"{name} contains NaN. Look for a division by zero, a log of 0 or a "
-            "negative number, or an overflowing exp."
-        ), a
+        return (
+            False,
+            (
+                f"{name} contains NaN. Look for a division by zero, a log of 0 or a "
+                "negative number, or an overflowing exp."
+            ),
+            a,
+        )
     if np.isinf(a).any() and not np.isinf(expected).any():
         return False, f"{name} contains inf: something overflows or divides by zero.", a
     return _close(a, expected, rtol, atol), None, a
 
 
-def _report(ok: bool, name: str, message: str) -> CheckResult:
-    text = f"✅ correct: {name}" if ok else f"❌ not yet: {message}"
+def _publish(result: CheckResult) -> None:
+    """Publish the outcome as a MIME bundle when running in a Jupyter kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: the printed line is the whole report
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return
+    from IPython.display import display
+
+    display(
+        {CHECK_MIME: {"exercise": result.exercise, "status": result.status}}, raw=True
+    )
+
+
+def _report(
+    status: str, name: str, message: str, exercise: str | None = None
+) -> CheckResult:
+    if status == CORRECT:
+        text = f"{_ICON[CORRECT]}: {name}"
+    elif status == NOT_ATTEMPTED:
+        text = (
+            f"{_ICON[NOT_ATTEMPTED]}: {name} is still the stub. Write your answer in "
+            "the cell above, run it, then run this check again."
+        )
+    else:
+        text = f"{_ICON[status]}: {message}"
     print(text)
-    return CheckResult(ok, text)
+    result = CheckResult(status == CORRECT, text, status, exercise)
+    _publish(result)
+    return result
 
 
-def _hint_matches_value(hint: Hint, answer: Any, a: np.ndarray, rtol: float, atol: float) -> bool:
+def _hint_matches_value(
+    hint: Hint, answer: Any, a: np.ndarray, rtol: float, atol: float
+) -> bool:
     if callable(hint.wrong):
         try:
             return bool(hint.wrong(answer))
@@ -116,6 +202,7 @@ def check_value(
     rtol: float = 1e-6,
     atol: float = 1e-8,
     hints: Sequence[Hint] = (),
+    exercise: str | None = None,
 ) -> CheckResult:
     """Check a computed value against the reference value, with targeted hints.
 
@@ -127,24 +214,30 @@ def check_value(
         atol: absolute tolerance.
         hints: :class:`Hint` s tried in order when the answer is wrong; ``wrong`` is
             a typical wrong value or a predicate on the answer.
+        exercise: the exercise's label, recorded for the autograder.
 
     Returns:
-        :class:`CheckResult`; the message is also printed.
+        :class:`CheckResult`; the message is also printed. An answer that is still
+        ``...`` (the stub) reports "not attempted".
     """
+    if answer is Ellipsis:
+        return _report(NOT_ATTEMPTED, name, "", exercise)
     exp = _to_array(expected)
     ok, problem, a = _diagnose(answer, exp, name, rtol, atol)
     if ok:
-        return _report(True, name, "")
+        return _report(CORRECT, name, "", exercise)
     if problem is None:
         problem = next(
             (h.message for h in hints if _hint_matches_value(h, answer, a, rtol, atol)),
             f"{name}: {GENERIC_HINT}",
         )
-    return _report(False, name, problem)
+    return _report(HINT, name, problem, exercise)
 
 
 def _call(fn: Callable, inputs: Any) -> Any:
-    inputs = copy.deepcopy(inputs)  # a function that mutates its inputs spoils no other call
+    inputs = copy.deepcopy(
+        inputs
+    )  # a function that mutates its inputs spoils no other call
     if isinstance(inputs, dict):
         return fn(**inputs)
     if isinstance(inputs, tuple):
@@ -164,6 +257,7 @@ def check_function(
     atol: float = 1e-8,
     hints: Sequence[Hint] = (),
     convert_inputs: Callable[[Any], Any] | None = None,
+    exercise: str | None = None,
 ) -> CheckResult:
     """Check a function against a reference on random inputs, with targeted hints.
 
@@ -184,22 +278,46 @@ def check_function(
         convert_inputs: optional map applied to the inputs before calling
             ``student_fn`` (e.g. NumPy arrays to torch tensors); outputs that are
             tensors are converted back automatically.
+        exercise: the exercise's label, recorded for the autograder.
 
     Returns:
-        :class:`CheckResult`; the message is also printed.
+        :class:`CheckResult`; the message is also printed. A function that raises
+        ``NotImplementedError`` (the stub) reports "not attempted"; one that raises
+        anything else reports "error" with the exception.
     """
-    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials <= 0:
+    if (
+        isinstance(n_trials, bool)
+        or not isinstance(n_trials, (int, np.integer))
+        or n_trials <= 0
+    ):
         raise ValueError(f"n_trials must be a positive int; got {n_trials!r}")
+    if student_fn is Ellipsis:
+        return _report(NOT_ATTEMPTED, name, "", exercise)
+    if not callable(student_fn):
+        return _report(
+            ERROR,
+            name,
+            f"{name} should be a function; got a {type(student_fn).__name__}.",
+            exercise,
+        )
     student_out, wrong_trials = [], []
     first_problem: str | None = None
     for trial in range(int(n_trials)):
         inputs = make_inputs(np.random.default_rng([seed, trial]))
         exp = _to_array(_call(reference_fn, inputs))
-        given = convert_inputs(copy.deepcopy(inputs)) if convert_inputs is not None else inputs
+        given = (
+            convert_inputs(copy.deepcopy(inputs))
+            if convert_inputs is not None
+            else inputs
+        )
         try:
             answer = _call(student_fn, given)
-        except Exception as err:  # noqa: BLE001 - the reader's error becomes a hint
-            return _report(False, name, f"{name} raised {type(err).__name__}: {err}")
+        except NotImplementedError:
+            return _report(NOT_ATTEMPTED, name, "", exercise)
+        except Exception as err:  # noqa: BLE001 - the reader's error becomes the report
+            return _report(
+                ERROR, name, f"{name} raised {type(err).__name__}: {err}", exercise
+            )
         ok, problem, a = _diagnose(answer, exp, f"the output of {name}", rtol, atol)
         if not ok:
             wrong_trials.append(inputs)
@@ -207,21 +325,31 @@ def check_function(
                 first_problem = problem
         student_out.append(a)
     if not wrong_trials:
-        return _report(True, name, "")
+        return _report(CORRECT, name, "", exercise)
     if first_problem is not None:
-        return _report(False, name, first_problem)
+        return _report(HINT, name, first_problem, exercise)
     for hint in hints:
         try:
             matches = all(
-                _close(out, _to_array(_call(hint.wrong, make_inputs(np.random.default_rng([seed, t])))), rtol, atol)
+                _close(
+                    out,
+                    _to_array(
+                        _call(hint.wrong, make_inputs(np.random.default_rng([seed, t])))
+                    ),
+                    rtol,
+                    atol,
+                )
                 for t, out in enumerate(student_out)
             )
         except Exception:  # noqa: BLE001 - a wrong function that fails on these inputs does not match
             matches = False
         if matches:
-            return _report(False, name, hint.message)
+            return _report(HINT, name, hint.message, exercise)
     return _report(
-        False, name, f"{name} differs from the reference on {len(wrong_trials)} of {n_trials} random inputs: {GENERIC_HINT}"
+        HINT,
+        name,
+        f"{name} differs from the reference on {len(wrong_trials)} of {n_trials} random inputs: {GENERIC_HINT}",
+        exercise,
     )
 
 
