@@ -8,12 +8,19 @@ the same order for the same seed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from ._seed import import_tensorflow_quietly, seed_everything
-from .batching import History, check_score_args, check_train_args, minibatch_indices, run_training
+from .batching import (
+    History,
+    check_score_args,
+    check_train_args,
+    minibatch_indices,
+    run_training,
+)
 from .mf import occurrence_weights
 
 # TF_CPP_MIN_LOG_LEVEL=3 (unless set), start-up banner muted, Python loggers at ERROR
@@ -36,7 +43,9 @@ def _numpy_dtype(arr: np.ndarray, dtype: Any) -> np.dtype:
     if dtype is not None:
         return np.dtype(dtype)
     if np.issubdtype(arr.dtype, np.floating):
-        return np.dtype(np.float32)  # float64 NumPy -> float32 tensors: the frameworks' default
+        return np.dtype(
+            np.float32
+        )  # float64 NumPy -> float32 tensors: the frameworks' default
     if np.issubdtype(arr.dtype, np.integer):
         return np.dtype(np.int64)
     return arr.dtype
@@ -75,15 +84,23 @@ def to_numpy(t: Any) -> np.ndarray:
     return np.asarray(t)
 
 
-def _batches_of(tensors: list, batch_size: int, shuffle: bool, seed: int, epoch: int) -> Iterator[tuple[tf.Tensor, ...]]:
+def _batches_of(
+    tensors: list, batch_size: int, shuffle: bool, seed: int, epoch: int
+) -> Iterator[tuple[tf.Tensor, ...]]:
     """Slice already-converted tensors along recsys_utils.batching.minibatch_indices."""
-    for idx in minibatch_indices(len(tensors[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
+    for idx in minibatch_indices(
+        len(tensors[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch
+    ):
         index = tf.constant(idx)
         yield tuple(tf.gather(t, index) for t in tensors)
 
 
 def batches(
-    arrays: Sequence[np.ndarray], batch_size: int, shuffle: bool = True, seed: int = 0, epoch: int = 0
+    arrays: Sequence[np.ndarray],
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int = 0,
+    epoch: int = 0,
 ) -> Iterator[tuple[tf.Tensor, ...]]:
     """Yield mini-batches of several equal-length arrays as tuples of tensors.
 
@@ -139,8 +156,13 @@ def train(
         return _batches_of(tensors, batch_size, True, seed, epoch)
 
     return run_training(
-        model_step, batch_iter, num_batches,
-        num_epochs=num_epochs, valid_fn=valid_fn, desc=desc, progress=progress,
+        model_step,
+        batch_iter,
+        num_batches,
+        num_epochs=num_epochs,
+        valid_fn=valid_fn,
+        desc=desc,
+        progress=progress,
     )
 
 
@@ -167,8 +189,90 @@ def scores_for_users(
     out = np.empty((len(user_ids), items.shape[0]), dtype=np.float32)
     for s in range(0, len(user_ids), batch_size):
         u = tf.gather(users, tf.constant(user_ids[s : s + batch_size]))
-        out[s : s + batch_size] = tf.matmul(u, items, transpose_b=True).numpy()  # (batch, num_items)
+        out[s : s + batch_size] = tf.matmul(
+            u, items, transpose_b=True
+        ).numpy()  # (batch, num_items)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Models built from NumPy weights (the course's one idiom for both frameworks)
+# ---------------------------------------------------------------------------
+
+__all__ += ["embedding", "dense", "parameter"]
+
+import keras  # noqa: E402  (Keras 3, after TensorFlow's quiet import)
+
+
+def _float_array(name: str, value: Any, ndim: int) -> np.ndarray:
+    arr = np.asarray(to_numpy(value))
+    if arr.ndim != ndim or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(
+            f"{name} must be a {ndim}-D numeric array; got {arr.dtype} of shape {arr.shape}"
+        )
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return arr.astype(np.float32)
+
+
+def embedding(table: Any, *, trainable: bool = True) -> keras.layers.Embedding:
+    """A built ``keras.layers.Embedding`` whose rows are a copy of a NumPy table.
+
+    The twin of :func:`recsys_utils.torch.embedding`.
+
+    Args:
+        table: ``(num_rows, dim)`` array.
+        trainable: ``False`` freezes the table.
+
+    Returns:
+        ``keras.layers.Embedding`` of shape ``(num_rows, dim)`` holding float32 copies.
+    """
+    arr = _float_array("table", table, 2)
+    layer = keras.layers.Embedding(*arr.shape, trainable=trainable)
+    layer.build((None,))
+    layer.embeddings.assign(arr)
+    return layer
+
+
+def dense(kernel: Any, bias: Any) -> keras.layers.Dense:
+    """A built ``keras.layers.Dense`` computing ``x @ kernel + bias`` from NumPy weights.
+
+    Keras stores the kernel as NumPy does, ``(in_features, out_features)``. No
+    activation: the chapters apply it explicitly, as in PyTorch.
+
+    Args:
+        kernel: ``(in_features, out_features)`` array.
+        bias: ``(out_features,)`` array.
+
+    Returns:
+        ``keras.layers.Dense(out_features)``, built for ``in_features`` inputs.
+    """
+    w = _float_array("kernel", kernel, 2)
+    b = _float_array("bias", bias, 1)
+    if b.shape[0] != w.shape[1]:
+        raise ValueError(
+            f"bias must have shape ({w.shape[1]},) to match kernel {w.shape}; got {b.shape}"
+        )
+    layer = keras.layers.Dense(w.shape[1])
+    layer.build((None, w.shape[0]))
+    layer.kernel.assign(w)
+    layer.bias.assign(b)
+    return layer
+
+
+def parameter(value: Any, *, trainable: bool = True) -> keras.Variable:
+    """A trainable variable holding a float32 copy of a NumPy array.
+
+    Args:
+        value: array of any shape.
+        trainable: ``False`` gives a non-trainable variable.
+
+    Returns:
+        ``keras.Variable``; its PyTorch twin is an ``nn.Parameter``.
+    """
+    arr = np.asarray(to_numpy(value))
+    arr = _float_array("value", arr, arr.ndim)
+    return keras.Variable(arr, trainable=trainable)
 
 
 # ---------------------------------------------------------------------------
@@ -185,12 +289,18 @@ def _mf_init(num_users: int, num_items: int, embedding_dim: int, init: Any) -> d
 
     if init is None:
         init = init_factors(num_users, num_items, embedding_dim, seed=0)
-    want = {"P": (num_users, embedding_dim), "Q": (num_items, embedding_dim),
-            "user_bias": (num_users,), "item_bias": (num_items,)}
+    want = {
+        "P": (num_users, embedding_dim),
+        "Q": (num_items, embedding_dim),
+        "user_bias": (num_users,),
+        "item_bias": (num_items,),
+    }
     for key, shape in want.items():
         if key not in init or np.shape(init[key]) != shape:
-            raise ValueError(f"init[{key!r}] must have shape {shape}; got "
-                             f"{np.shape(init[key]) if key in init else 'nothing'}")
+            raise ValueError(
+                f"init[{key!r}] must have shape {shape}; got "
+                f"{np.shape(init[key]) if key in init else 'nothing'}"
+            )
     return init
 
 
@@ -209,39 +319,73 @@ class MF(keras.Model):
             ``user_bias``, ``item_bias``); ``None`` uses ``init_factors(..., seed=0)``.
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int, *,
-                 global_mean: float = 0.0, init: dict | None = None):
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        embedding_dim: int,
+        *,
+        global_mean: float = 0.0,
+        init: dict | None = None,
+    ):
         super().__init__()
         init = _mf_init(num_users, num_items, embedding_dim, init)
-        self.num_users, self.num_items, self.embedding_dim = num_users, num_items, embedding_dim
-        self.user_factors = keras.layers.Embedding(num_users, embedding_dim)  # P: (num_users, d)
-        self.item_factors = keras.layers.Embedding(num_items, embedding_dim)  # Q: (num_items, d)
-        self.user_bias = keras.layers.Embedding(num_users, 1)                 # b_u
-        self.item_bias = keras.layers.Embedding(num_items, 1)                 # b_i
-        for layer, value in ((self.user_factors, init["P"]), (self.item_factors, init["Q"]),
-                             (self.user_bias, np.reshape(init["user_bias"], (-1, 1))),
-                             (self.item_bias, np.reshape(init["item_bias"], (-1, 1)))):
+        self.num_users, self.num_items, self.embedding_dim = (
+            num_users,
+            num_items,
+            embedding_dim,
+        )
+        self.user_factors = keras.layers.Embedding(
+            num_users, embedding_dim
+        )  # P: (num_users, d)
+        self.item_factors = keras.layers.Embedding(
+            num_items, embedding_dim
+        )  # Q: (num_items, d)
+        self.user_bias = keras.layers.Embedding(num_users, 1)  # b_u
+        self.item_bias = keras.layers.Embedding(num_items, 1)  # b_i
+        for layer, value in (
+            (self.user_factors, init["P"]),
+            (self.item_factors, init["Q"]),
+            (self.user_bias, np.reshape(init["user_bias"], (-1, 1))),
+            (self.item_bias, np.reshape(init["item_bias"], (-1, 1))),
+        ):
             layer.build((None,))
             layer.embeddings.assign(np.asarray(value, np.float32))
-        self.global_mean = tf.constant(float(global_mean), tf.float32)  # mu, not trained
+        self.global_mean = tf.constant(
+            float(global_mean), tf.float32
+        )  # mu, not trained
 
     def call(self, user_ids, item_ids):
         """Predicted ratings, shape ``(batch,)``, for paired user and item ids."""
         p = self.user_factors(user_ids)  # (batch, d)
         q = self.item_factors(item_ids)  # (batch, d)
-        return (self.global_mean + tf.squeeze(self.user_bias(user_ids), -1)
-                + tf.squeeze(self.item_bias(item_ids), -1) + tf.reduce_sum(p * q, -1))
+        return (
+            self.global_mean
+            + tf.squeeze(self.user_bias(user_ids), -1)
+            + tf.squeeze(self.item_bias(item_ids), -1)
+            + tf.reduce_sum(p * q, -1)
+        )
 
     def get_weights_numpy(self) -> dict:
         """The weights as float32 NumPy arrays: dict(P, Q, user_bias, item_bias)."""
-        return {"P": to_numpy(self.user_factors.embeddings).copy(),
-                "Q": to_numpy(self.item_factors.embeddings).copy(),
-                "user_bias": to_numpy(self.user_bias.embeddings)[:, 0].copy(),
-                "item_bias": to_numpy(self.item_bias.embeddings)[:, 0].copy()}
+        return {
+            "P": to_numpy(self.user_factors.embeddings).copy(),
+            "Q": to_numpy(self.item_factors.embeddings).copy(),
+            "user_bias": to_numpy(self.user_bias.embeddings)[:, 0].copy(),
+            "item_bias": to_numpy(self.item_bias.embeddings)[:, 0].copy(),
+        }
 
 
-def mf_loss(model: Any, user_ids: Any, item_ids: Any, ratings: Any,
-            user_weight: Any, item_weight: Any, *, reg: float) -> tf.Tensor:
+def mf_loss(
+    model: Any,
+    user_ids: Any,
+    item_ids: Any,
+    ratings: Any,
+    user_weight: Any,
+    item_weight: Any,
+    *,
+    reg: float,
+) -> tf.Tensor:
     """One mini-batch's share of the MF objective, divided by the batch size.
 
     ``(1/B) [ 1/2 sum_b (r_b - r_hat_b)^2 + reg sum_b (w_u (||p_u||^2 + b_u^2)
@@ -265,16 +409,27 @@ def mf_loss(model: Any, user_ids: Any, item_ids: Any, ratings: Any,
     p, q = model.user_factors(user_ids), model.item_factors(item_ids)  # (B, d)
     bu = tf.squeeze(model.user_bias(user_ids), -1)
     bi = tf.squeeze(model.item_bias(item_ids), -1)
-    penalty = (user_weight * (tf.reduce_sum(p ** 2, -1) + bu ** 2)
-               + item_weight * (tf.reduce_sum(q ** 2, -1) + bi ** 2))
+    penalty = user_weight * (tf.reduce_sum(p**2, -1) + bu**2) + item_weight * (
+        tf.reduce_sum(q**2, -1) + bi**2
+    )
     batch = tf.cast(tf.shape(err)[0], err.dtype)
-    return (0.5 * tf.reduce_sum(err ** 2) + reg * tf.reduce_sum(penalty)) / batch
+    return (0.5 * tf.reduce_sum(err**2) + reg * tf.reduce_sum(penalty)) / batch
 
 
 def train_mf(
-    model: Any, user_ids: Any, item_ids: Any, ratings: Any, *, reg: float, lr: float,
-    num_epochs: int, batch_size: int, seed: int = 0, optimizer: str = "sgd",
-    loss_fn: Callable[..., Any] | None = None, valid_fn: Callable[[int], Any] | None = None,
+    model: Any,
+    user_ids: Any,
+    item_ids: Any,
+    ratings: Any,
+    *,
+    reg: float,
+    lr: float,
+    num_epochs: int,
+    batch_size: int,
+    seed: int = 0,
+    optimizer: str = "sgd",
+    loss_fn: Callable[..., Any] | None = None,
+    valid_fn: Callable[[int], Any] | None = None,
     progress: bool = True,
 ) -> History:
     """Train an :class:`MF` on observed ratings with mini-batches (TensorFlow).
@@ -307,8 +462,13 @@ def train_mf(
         raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}")
     user_w, item_w = occurrence_weights(user_ids, item_ids)
     loss_fn = mf_loss if loss_fn is None else loss_fn
-    opt = (keras.optimizers.SGD(learning_rate=lr) if optimizer == "sgd"
-           else keras.optimizers.Adam(learning_rate=lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8))
+    opt = (
+        keras.optimizers.SGD(learning_rate=lr)
+        if optimizer == "sgd"
+        else keras.optimizers.Adam(
+            learning_rate=lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+        )
+    )
     variables = model.trainable_variables
 
     @tf.function(reduce_retracing=True)
@@ -321,7 +481,20 @@ def train_mf(
         opt.apply_gradients(zip(grads, variables))
         return loss
 
-    arrays = [np.asarray(user_ids, np.int64), np.asarray(item_ids, np.int64),
-              np.asarray(ratings, np.float32), user_w, item_w]
-    return train(step, arrays, num_epochs=num_epochs, batch_size=batch_size, seed=seed,
-                 valid_fn=valid_fn, desc=f"MF ({optimizer}, TensorFlow)", progress=progress)
+    arrays = [
+        np.asarray(user_ids, np.int64),
+        np.asarray(item_ids, np.int64),
+        np.asarray(ratings, np.float32),
+        user_w,
+        item_w,
+    ]
+    return train(
+        step,
+        arrays,
+        num_epochs=num_epochs,
+        batch_size=batch_size,
+        seed=seed,
+        valid_fn=valid_fn,
+        desc=f"MF ({optimizer}, TensorFlow)",
+        progress=progress,
+    )

@@ -7,13 +7,20 @@ so both twins see the same batches in the same order for the same seed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from ._seed import seed_everything
-from .batching import History, check_score_args, check_train_args, minibatch_indices, run_training
+from .batching import (
+    History,
+    check_score_args,
+    check_train_args,
+    minibatch_indices,
+    run_training,
+)
 from .mf import occurrence_weights
 
 __all__ = [
@@ -33,7 +40,9 @@ def _numpy_dtype(arr: np.ndarray, dtype: Any) -> np.dtype:
     if dtype is not None:
         return np.dtype(dtype)
     if np.issubdtype(arr.dtype, np.floating):
-        return np.dtype(np.float32)  # float64 NumPy -> float32 tensors: the frameworks' default
+        return np.dtype(
+            np.float32
+        )  # float64 NumPy -> float32 tensors: the frameworks' default
     if np.issubdtype(arr.dtype, np.integer):
         return np.dtype(np.int64)
     return arr.dtype
@@ -69,15 +78,23 @@ def to_numpy(t: Any) -> np.ndarray:
     return np.asarray(t)
 
 
-def _batches_of(tensors: list, batch_size: int, shuffle: bool, seed: int, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+def _batches_of(
+    tensors: list, batch_size: int, shuffle: bool, seed: int, epoch: int
+) -> Iterator[tuple[torch.Tensor, ...]]:
     """Slice already-converted tensors along recsys_utils.batching.minibatch_indices."""
-    for idx in minibatch_indices(len(tensors[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
+    for idx in minibatch_indices(
+        len(tensors[0]), batch_size, shuffle=shuffle, seed=seed, epoch=epoch
+    ):
         index = torch.from_numpy(idx)
         yield tuple(t[index] for t in tensors)
 
 
 def batches(
-    arrays: Sequence[np.ndarray], batch_size: int, shuffle: bool = True, seed: int = 0, epoch: int = 0
+    arrays: Sequence[np.ndarray],
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int = 0,
+    epoch: int = 0,
 ) -> Iterator[tuple[torch.Tensor, ...]]:
     """Yield mini-batches of several equal-length arrays as tuples of tensors.
 
@@ -132,8 +149,13 @@ def train(
         return _batches_of(tensors, batch_size, True, seed, epoch)
 
     return run_training(
-        model_step, batch_iter, num_batches,
-        num_epochs=num_epochs, valid_fn=valid_fn, desc=desc, progress=progress,
+        model_step,
+        batch_iter,
+        num_batches,
+        num_epochs=num_epochs,
+        valid_fn=valid_fn,
+        desc=desc,
+        progress=progress,
     )
 
 
@@ -161,8 +183,88 @@ def scores_for_users(
         out = np.empty((len(user_ids), items.shape[0]), dtype=np.float32)
         for s in range(0, len(user_ids), batch_size):
             idx = torch.from_numpy(user_ids[s : s + batch_size])
-            out[s : s + batch_size] = (users[idx] @ items.T).numpy()  # (batch, num_items)
+            out[s : s + batch_size] = (
+                users[idx] @ items.T
+            ).numpy()  # (batch, num_items)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Models built from NumPy weights (the course's one idiom for both frameworks)
+# ---------------------------------------------------------------------------
+
+__all__ += ["embedding", "dense", "parameter"]
+
+
+def _float_array(name: str, value: Any, ndim: int) -> np.ndarray:
+    arr = np.asarray(to_numpy(value))
+    if arr.ndim != ndim or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(
+            f"{name} must be a {ndim}-D numeric array; got {arr.dtype} of shape {arr.shape}"
+        )
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return arr.astype(np.float32)
+
+
+def embedding(table: Any, *, trainable: bool = True) -> torch.nn.Embedding:
+    """An ``nn.Embedding`` whose rows are a copy of a NumPy table.
+
+    The chapters build every model from NumPy initial weights so both frameworks start
+    from the same numbers; :func:`recsys_utils.tf.embedding` is the Keras twin.
+
+    Args:
+        table: ``(num_rows, dim)`` array.
+        trainable: ``False`` freezes the table.
+
+    Returns:
+        ``torch.nn.Embedding`` of shape ``(num_rows, dim)`` holding float32 copies.
+    """
+    arr = _float_array("table", table, 2)
+    return torch.nn.Embedding.from_pretrained(
+        torch.from_numpy(arr.copy()), freeze=not trainable
+    )
+
+
+def dense(kernel: Any, bias: Any) -> torch.nn.Linear:
+    """An ``nn.Linear`` computing ``x @ kernel + bias`` from NumPy weights.
+
+    ``kernel`` has the NumPy / Keras layout ``(in_features, out_features)``; PyTorch
+    stores its transpose, which this function takes care of.
+
+    Args:
+        kernel: ``(in_features, out_features)`` array.
+        bias: ``(out_features,)`` array.
+
+    Returns:
+        ``torch.nn.Linear(in_features, out_features)``.
+    """
+    w = _float_array("kernel", kernel, 2)
+    b = _float_array("bias", bias, 1)
+    if b.shape[0] != w.shape[1]:
+        raise ValueError(
+            f"bias must have shape ({w.shape[1]},) to match kernel {w.shape}; got {b.shape}"
+        )
+    layer = torch.nn.Linear(*w.shape)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(w.T.copy()))
+        layer.bias.copy_(torch.from_numpy(b.copy()))
+    return layer
+
+
+def parameter(value: Any, *, trainable: bool = True) -> torch.nn.Parameter:
+    """A trainable tensor (``nn.Parameter``) holding a float32 copy of a NumPy array.
+
+    Args:
+        value: array of any shape.
+        trainable: ``False`` gives a parameter with ``requires_grad=False``.
+
+    Returns:
+        ``torch.nn.Parameter``; its Keras twin is a ``keras.Variable``.
+    """
+    arr = np.asarray(to_numpy(value))
+    arr = _float_array("value", arr, arr.ndim)
+    return torch.nn.Parameter(torch.from_numpy(arr.copy()), requires_grad=trainable)
 
 
 # ---------------------------------------------------------------------------
@@ -177,12 +279,18 @@ def _mf_init(num_users: int, num_items: int, embedding_dim: int, init: Any) -> d
 
     if init is None:
         init = init_factors(num_users, num_items, embedding_dim, seed=0)
-    want = {"P": (num_users, embedding_dim), "Q": (num_items, embedding_dim),
-            "user_bias": (num_users,), "item_bias": (num_items,)}
+    want = {
+        "P": (num_users, embedding_dim),
+        "Q": (num_items, embedding_dim),
+        "user_bias": (num_users,),
+        "item_bias": (num_items,),
+    }
     for key, shape in want.items():
         if key not in init or np.shape(init[key]) != shape:
-            raise ValueError(f"init[{key!r}] must have shape {shape}; got "
-                             f"{np.shape(init[key]) if key in init else 'nothing'}")
+            raise ValueError(
+                f"init[{key!r}] must have shape {shape}; got "
+                f"{np.shape(init[key]) if key in init else 'nothing'}"
+            )
     return init
 
 
@@ -201,39 +309,74 @@ class MF(torch.nn.Module):
             ``user_bias``, ``item_bias``); ``None`` uses ``init_factors(..., seed=0)``.
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int, *,
-                 global_mean: float = 0.0, init: dict | None = None):
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        embedding_dim: int,
+        *,
+        global_mean: float = 0.0,
+        init: dict | None = None,
+    ):
         super().__init__()
         init = _mf_init(num_users, num_items, embedding_dim, init)
-        self.num_users, self.num_items, self.embedding_dim = num_users, num_items, embedding_dim
-        self.user_factors = torch.nn.Embedding(num_users, embedding_dim)  # P: (num_users, d)
-        self.item_factors = torch.nn.Embedding(num_items, embedding_dim)  # Q: (num_items, d)
-        self.user_bias = torch.nn.Embedding(num_users, 1)                 # b_u
-        self.item_bias = torch.nn.Embedding(num_items, 1)                 # b_i
+        self.num_users, self.num_items, self.embedding_dim = (
+            num_users,
+            num_items,
+            embedding_dim,
+        )
+        self.user_factors = torch.nn.Embedding(
+            num_users, embedding_dim
+        )  # P: (num_users, d)
+        self.item_factors = torch.nn.Embedding(
+            num_items, embedding_dim
+        )  # Q: (num_items, d)
+        self.user_bias = torch.nn.Embedding(num_users, 1)  # b_u
+        self.item_bias = torch.nn.Embedding(num_items, 1)  # b_i
         with torch.no_grad():
             self.user_factors.weight.copy_(to_tensor(init["P"]))
             self.item_factors.weight.copy_(to_tensor(init["Q"]))
-            self.user_bias.weight.copy_(to_tensor(np.reshape(init["user_bias"], (-1, 1))))
-            self.item_bias.weight.copy_(to_tensor(np.reshape(init["item_bias"], (-1, 1))))
-        self.register_buffer("global_mean", torch.tensor(float(global_mean)))  # mu, not trained
+            self.user_bias.weight.copy_(
+                to_tensor(np.reshape(init["user_bias"], (-1, 1)))
+            )
+            self.item_bias.weight.copy_(
+                to_tensor(np.reshape(init["item_bias"], (-1, 1)))
+            )
+        self.register_buffer(
+            "global_mean", torch.tensor(float(global_mean))
+        )  # mu, not trained
 
     def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
         """Predicted ratings, shape ``(batch,)``, for paired user and item ids."""
         p = self.user_factors(user_ids)  # (batch, d)
         q = self.item_factors(item_ids)  # (batch, d)
-        return (self.global_mean + self.user_bias(user_ids).squeeze(-1)
-                + self.item_bias(item_ids).squeeze(-1) + (p * q).sum(-1))
+        return (
+            self.global_mean
+            + self.user_bias(user_ids).squeeze(-1)
+            + self.item_bias(item_ids).squeeze(-1)
+            + (p * q).sum(-1)
+        )
 
     def get_weights_numpy(self) -> dict:
         """The weights as float32 NumPy arrays: dict(P, Q, user_bias, item_bias)."""
-        return {"P": to_numpy(self.user_factors.weight).copy(),
-                "Q": to_numpy(self.item_factors.weight).copy(),
-                "user_bias": to_numpy(self.user_bias.weight)[:, 0].copy(),
-                "item_bias": to_numpy(self.item_bias.weight)[:, 0].copy()}
+        return {
+            "P": to_numpy(self.user_factors.weight).copy(),
+            "Q": to_numpy(self.item_factors.weight).copy(),
+            "user_bias": to_numpy(self.user_bias.weight)[:, 0].copy(),
+            "item_bias": to_numpy(self.item_bias.weight)[:, 0].copy(),
+        }
 
 
-def mf_loss(model: Any, user_ids: Any, item_ids: Any, ratings: Any,
-            user_weight: Any, item_weight: Any, *, reg: float) -> torch.Tensor:
+def mf_loss(
+    model: Any,
+    user_ids: Any,
+    item_ids: Any,
+    ratings: Any,
+    user_weight: Any,
+    item_weight: Any,
+    *,
+    reg: float,
+) -> torch.Tensor:
     """One mini-batch's share of the MF objective, divided by the batch size.
 
     ``(1/B) [ 1/2 sum_b (r_b - r_hat_b)^2 + reg sum_b (w_u (||p_u||^2 + b_u^2)
@@ -255,15 +398,30 @@ def mf_loss(model: Any, user_ids: Any, item_ids: Any, ratings: Any,
     """
     err = ratings - model(user_ids, item_ids)  # (B,)
     p, q = model.user_factors(user_ids), model.item_factors(item_ids)  # (B, d)
-    bu, bi = model.user_bias(user_ids).squeeze(-1), model.item_bias(item_ids).squeeze(-1)
-    penalty = user_weight * ((p ** 2).sum(-1) + bu ** 2) + item_weight * ((q ** 2).sum(-1) + bi ** 2)
-    return (0.5 * (err ** 2).sum() + reg * penalty.sum()) / err.shape[0]
+    bu, bi = (
+        model.user_bias(user_ids).squeeze(-1),
+        model.item_bias(item_ids).squeeze(-1),
+    )
+    penalty = user_weight * ((p**2).sum(-1) + bu**2) + item_weight * (
+        (q**2).sum(-1) + bi**2
+    )
+    return (0.5 * (err**2).sum() + reg * penalty.sum()) / err.shape[0]
 
 
 def train_mf(
-    model: Any, user_ids: Any, item_ids: Any, ratings: Any, *, reg: float, lr: float,
-    num_epochs: int, batch_size: int, seed: int = 0, optimizer: str = "sgd",
-    loss_fn: Callable[..., Any] | None = None, valid_fn: Callable[[int], Any] | None = None,
+    model: Any,
+    user_ids: Any,
+    item_ids: Any,
+    ratings: Any,
+    *,
+    reg: float,
+    lr: float,
+    num_epochs: int,
+    batch_size: int,
+    seed: int = 0,
+    optimizer: str = "sgd",
+    loss_fn: Callable[..., Any] | None = None,
+    valid_fn: Callable[[int], Any] | None = None,
     progress: bool = True,
 ) -> History:
     """Train an :class:`MF` on observed ratings with mini-batches (PyTorch).
@@ -297,8 +455,11 @@ def train_mf(
     user_w, item_w = occurrence_weights(user_ids, item_ids)
     loss_fn = mf_loss if loss_fn is None else loss_fn
     params = list(model.parameters())
-    opt = (torch.optim.SGD(params, lr=lr) if optimizer == "sgd"
-           else torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8))
+    opt = (
+        torch.optim.SGD(params, lr=lr)
+        if optimizer == "sgd"
+        else torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    )
 
     def step(u, i, r, wu, wi):
         opt.zero_grad()
@@ -307,7 +468,20 @@ def train_mf(
         opt.step()
         return loss
 
-    arrays = [np.asarray(user_ids, np.int64), np.asarray(item_ids, np.int64),
-              np.asarray(ratings, np.float32), user_w, item_w]
-    return train(step, arrays, num_epochs=num_epochs, batch_size=batch_size, seed=seed,
-                 valid_fn=valid_fn, desc=f"MF ({optimizer}, PyTorch)", progress=progress)
+    arrays = [
+        np.asarray(user_ids, np.int64),
+        np.asarray(item_ids, np.int64),
+        np.asarray(ratings, np.float32),
+        user_w,
+        item_w,
+    ]
+    return train(
+        step,
+        arrays,
+        num_epochs=num_epochs,
+        batch_size=batch_size,
+        seed=seed,
+        valid_fn=valid_fn,
+        desc=f"MF ({optimizer}, PyTorch)",
+        progress=progress,
+    )
