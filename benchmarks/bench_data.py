@@ -33,7 +33,9 @@ def main() -> None:
         del m
     table = pd.DataFrame(stats)
     for col in table:
-        table[col] = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in table[col]]
+        table[col] = [
+            f"{v:.4g}" if isinstance(v, float) else str(v) for v in table[col]
+        ]
     lines = [
         "# Data generation benchmark",
         "",

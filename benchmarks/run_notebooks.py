@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -47,7 +47,9 @@ print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024, "outputs": texts}))
 
 
 # Timings legitimately change between runs; everything else printed must not.
-_TIMING = re.compile(r"\d+(\.\d+)?(e-?\d+)?\s*(s|ms|µs|us|seconds|it/s|s/it)\b|\d+(\.\d+)?x\b|×\s*\d+(\.\d+)?")
+_TIMING = re.compile(
+    r"\d+(\.\d+)?(e-?\d+)?\s*(s|ms|µs|us|seconds|it/s|s/it)\b|\d+(\.\d+)?x\b|×\s*\d+(\.\d+)?"
+)
 
 
 def _fingerprint(outputs: list[str]) -> list[str]:
@@ -62,10 +64,16 @@ def _fingerprint(outputs: list[str]) -> list[str]:
 def run_once(path: Path) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", _RUNNER, str(path), str(path.parent)],
-        capture_output=True, text=True, cwd=path.parent,
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
     )
     if proc.returncode != 0:
-        return {"wall": float("nan"), "peak_mib": float("nan"), "error": proc.stderr[-2000:]}
+        return {
+            "wall": float("nan"),
+            "peak_mib": float("nan"),
+            "error": proc.stderr[-2000:],
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -89,20 +97,27 @@ def main(argv: list[str] | None = None) -> int:
                 break
         walls = [x["wall"] for x in runs]
         prints = [_fingerprint(x.get("outputs", [])) for x in runs]
-        changed = sorted({b for other in prints[1:] for a, b in zip(prints[0], other) if a != b})
-        differing = len(changed) + sum(abs(len(other) - len(prints[0])) for other in prints[1:])
+        changed = sorted(
+            {b for other in prints[1:] for a, b in zip(prints[0], other) if a != b}
+        )
+        differing = len(changed) + sum(
+            abs(len(other) - len(prints[0])) for other in prints[1:]
+        )
         if changed:
             examples[path.name] = changed[:3]
-        rows.append({
-            "notebook": path.name,
-            "median_s": statistics.median(walls),
-            "min_s": min(walls),
-            "max_s": max(walls),
-            "peak_mib": max(x["peak_mib"] for x in runs),
-            "runs": len(runs),
-            "same_outputs": "n/a (1 run)" if len(runs) < 2 else
-                            ("yes" if differing == 0 else f"no ({differing} lines differ)"),
-        })
+        rows.append(
+            {
+                "notebook": path.name,
+                "median_s": statistics.median(walls),
+                "min_s": min(walls),
+                "max_s": max(walls),
+                "peak_mib": max(x["peak_mib"] for x in runs),
+                "runs": len(runs),
+                "same_outputs": "n/a (1 run)"
+                if len(runs) < 2
+                else ("yes" if differing == 0 else f"no ({differing} lines differ)"),
+            }
+        )
     total = sum(r["median_s"] for r in rows)
     lines = [
         "# Notebook benchmark",
@@ -119,10 +134,17 @@ def main(argv: list[str] | None = None) -> int:
         f"| {r['notebook']} | {r['median_s']:.1f} | {r['min_s']:.1f} | {r['max_s']:.1f} | {r['peak_mib']:.0f} | {r['same_outputs']} |"
         for r in rows
     ]
-    lines += [f"| **total** | **{total:.1f}** | | | | |", "",
-              "Printed outputs are compared between runs with timings masked; figures are not compared.", ""]
+    lines += [
+        f"| **total** | **{total:.1f}** | | | | |",
+        "",
+        "Printed outputs are compared between runs with timings masked; figures are not compared.",
+        "",
+    ]
     if examples:
-        lines += ["Lines that changed between runs (check they are timings, e.g. a speed table):", ""]
+        lines += [
+            "Lines that changed between runs (check they are timings, e.g. a speed table):",
+            "",
+        ]
         for name, changed in examples.items():
             lines += [f"- {name}: " + "; ".join(f"`{c.strip()}`" for c in changed)]
         lines.append("")

@@ -8,8 +8,8 @@ import importlib.util
 import os
 import random
 import sys
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Iterator
 
 import numpy as np
 
@@ -57,6 +57,7 @@ def import_tensorflow_quietly() -> ModuleType:
     logging.getLogger("absl").setLevel(logging.ERROR)
     return tf
 
+
 _MAX_SEED = 2**32 - 1  # NumPy's legacy global RNG accepts seeds in [0, 2**32)
 
 
@@ -80,7 +81,9 @@ def seed_everything(seed: int) -> int:
         The seed, as a Python ``int``.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be a non-negative int; got {seed!r} ({type(seed).__name__})")
+        raise ValueError(
+            f"seed must be a non-negative int; got {seed!r} ({type(seed).__name__})"
+        )
     seed = int(seed)
     if not 0 <= seed <= _MAX_SEED:
         raise ValueError(f"seed must lie in [0, 2**32 - 1]; got {seed}")

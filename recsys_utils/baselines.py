@@ -38,18 +38,26 @@ class _Base:
 
     def _check_fitted(self) -> None:
         if self.train_ is None:
-            raise ValueError(f"{type(self).__name__} is not fitted: call fit(train_csr) first")
+            raise ValueError(
+                f"{type(self).__name__} is not fitted: call fit(train_csr) first"
+            )
 
     def _users(self, user_ids) -> np.ndarray:
         self._check_fitted()
         users = np.asarray(user_ids)
         if users.ndim == 0:
             users = users.reshape(1)
-        if users.ndim != 1 or (users.size and not np.issubdtype(users.dtype, np.integer)):
-            raise ValueError(f"user_ids must be a 1-d array of integer ids; got {users.dtype} {users.shape}")
+        if users.ndim != 1 or (
+            users.size and not np.issubdtype(users.dtype, np.integer)
+        ):
+            raise ValueError(
+                f"user_ids must be a 1-d array of integer ids; got {users.dtype} {users.shape}"
+            )
         n = self.train_.shape[0]
         if users.size and (users.min() < 0 or users.max() >= n):
-            raise ValueError(f"user_ids must lie in [0, {n}); got {users.min()}..{users.max()}")
+            raise ValueError(
+                f"user_ids must lie in [0, {n}); got {users.min()}..{users.max()}"
+            )
         return users.astype(np.int64)
 
     @property
@@ -61,7 +69,7 @@ class _Base:
 class Popularity(_Base):
     """Recommend what most users interacted with: score_ui = number of users of item i."""
 
-    def fit(self, train_csr) -> "Popularity":
+    def fit(self, train_csr) -> Popularity:
         """Count interactions per item.
 
         Args:
@@ -101,14 +109,18 @@ class BiasesOnly(_Base):
         num_sweeps: number of alternating sweeps (>= 1).
     """
 
-    def __init__(self, reg_user: float = 5.0, reg_item: float = 5.0, num_sweeps: int = 10):
+    def __init__(
+        self, reg_user: float = 5.0, reg_item: float = 5.0, num_sweeps: int = 10
+    ):
         if reg_user < 0 or reg_item < 0:
-            raise ValueError(f"reg_user and reg_item must be >= 0; got {reg_user}, {reg_item}")
+            raise ValueError(
+                f"reg_user and reg_item must be >= 0; got {reg_user}, {reg_item}"
+            )
         if not isinstance(num_sweeps, (int, np.integer)) or num_sweeps < 1:
             raise ValueError(f"num_sweeps must be an integer >= 1; got {num_sweeps!r}")
         self.reg_user, self.reg_item, self.num_sweeps = reg_user, reg_item, num_sweeps
 
-    def fit(self, train_csr) -> "BiasesOnly":
+    def fit(self, train_csr) -> BiasesOnly:
         """Fit ``mu``, ``user_bias_`` and ``item_bias_`` on the observed ratings.
 
         Args:
@@ -128,8 +140,12 @@ class BiasesOnly(_Base):
         b_i = np.zeros(num_items)
         resid = r - self.global_mean_
         for _ in range(self.num_sweeps):
-            b_i = np.bincount(i, weights=resid - b_u[u], minlength=num_items) / (n_i + self.reg_item)
-            b_u = np.bincount(u, weights=resid - b_i[i], minlength=num_users) / (n_u + self.reg_user)
+            b_i = np.bincount(i, weights=resid - b_u[u], minlength=num_items) / (
+                n_i + self.reg_item
+            )
+            b_u = np.bincount(u, weights=resid - b_i[i], minlength=num_users) / (
+                n_u + self.reg_user
+            )
         self.user_bias_, self.item_bias_ = b_u, b_i
         return self
 
@@ -146,7 +162,9 @@ class BiasesOnly(_Base):
         users = self._users(user_ids)
         items = np.asarray(item_ids).reshape(-1).astype(np.int64)
         if items.shape != users.shape:
-            raise ValueError(f"item_ids must have the same length as user_ids; got {items.shape} vs {users.shape}")
+            raise ValueError(
+                f"item_ids must have the same length as user_ids; got {items.shape} vs {users.shape}"
+            )
         if items.size and (items.min() < 0 or items.max() >= self.num_items):
             raise ValueError(f"item_ids must lie in [0, {self.num_items})")
         return self.global_mean_ + self.user_bias_[users] + self.item_bias_[items]
@@ -161,7 +179,11 @@ class BiasesOnly(_Base):
             ``(len(user_ids), num_items)`` float array ``mu + b_u + b_i``.
         """
         users = self._users(user_ids)
-        return self.global_mean_ + self.user_bias_[users][:, None] + self.item_bias_[None, :]
+        return (
+            self.global_mean_
+            + self.user_bias_[users][:, None]
+            + self.item_bias_[None, :]
+        )
 
 
 def _shrunk_cosine(x: sp.csr_matrix, shrinkage: float) -> np.ndarray:
@@ -202,7 +224,12 @@ def _center_rows(x: sp.csr_matrix) -> sp.csr_matrix:
     """Subtract each row's mean from its stored values (adjusted cosine)."""
     x = x.copy()
     counts = np.diff(x.indptr)
-    means = np.divide(np.asarray(x.sum(axis=1)).ravel(), counts, out=np.zeros(x.shape[0]), where=counts > 0)
+    means = np.divide(
+        np.asarray(x.sum(axis=1)).ravel(),
+        counts,
+        out=np.zeros(x.shape[0]),
+        where=counts > 0,
+    )
     x.data -= np.repeat(means, counts)
     return x
 
@@ -240,7 +267,7 @@ class ItemKNN(_NeighbourhoodModel):
             similarity of history item ``j`` to candidate ``i``.
     """
 
-    def fit(self, train_csr) -> "ItemKNN":
+    def fit(self, train_csr) -> ItemKNN:
         """Compute the pruned item-item similarity.
 
         Args:
@@ -267,7 +294,9 @@ class ItemKNN(_NeighbourhoodModel):
         """
         users = self._users(user_ids)
         history = self.train_[users]  # (len(users), num_items)
-        return np.asarray((history @ self.similarity_).toarray())  # (len(users), num_items)
+        return np.asarray(
+            (history @ self.similarity_).toarray()
+        )  # (len(users), num_items)
 
 
 class UserKNN(_NeighbourhoodModel):
@@ -280,7 +309,7 @@ class UserKNN(_NeighbourhoodModel):
         centered: subtract each user's mean value before the cosine.
     """
 
-    def fit(self, train_csr) -> "UserKNN":
+    def fit(self, train_csr) -> UserKNN:
         """Store the training matrix (similarities are computed per scored batch).
 
         Args:
@@ -293,7 +322,9 @@ class UserKNN(_NeighbourhoodModel):
         self._xs = _center_rows(self.train_) if self.centered else self.train_
         self._binary = self.train_.copy()
         self._binary.data[:] = 1.0
-        self._norms = np.sqrt(np.asarray(self._xs.multiply(self._xs).sum(axis=1)).ravel())
+        self._norms = np.sqrt(
+            np.asarray(self._xs.multiply(self._xs).sum(axis=1)).ravel()
+        )
         return self
 
     def similarity(self, user_ids) -> np.ndarray:
@@ -344,7 +375,7 @@ class EASE(_Base):
             raise ValueError(f"reg must be > 0; got {reg}")
         self.reg = reg
 
-    def fit(self, train_csr) -> "EASE":
+    def fit(self, train_csr) -> EASE:
         """Solve for the item-item weights ``weights_`` (dense, num_items^2).
 
         Args:
@@ -387,12 +418,16 @@ class Oracle(_Base):
 
     def __init__(self, truth, target: str = "relevance"):
         if not hasattr(truth, "relevance"):
-            raise ValueError("truth must have a relevance(user_ids) method (marketplace.truth)")
+            raise ValueError(
+                "truth must have a relevance(user_ids) method (marketplace.truth)"
+            )
         if target not in ("relevance", "purchase"):
-            raise ValueError(f"target must be 'relevance' or 'purchase'; got {target!r}")
+            raise ValueError(
+                f"target must be 'relevance' or 'purchase'; got {target!r}"
+            )
         self.truth, self.target = truth, target
 
-    def fit(self, train_csr) -> "Oracle":
+    def fit(self, train_csr) -> Oracle:
         """Only records the shape (the oracle needs no data).
 
         Args:

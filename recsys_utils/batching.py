@@ -7,8 +7,9 @@ examples in the same order: the first condition of a parity check.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,11 @@ __all__ = ["minibatch_indices", "History", "run_training"]
 
 
 def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value <= 0
+    ):
         raise ValueError(f"{name} must be a positive int; got {value!r}")
     return int(value)
 
@@ -44,7 +49,11 @@ def minibatch_indices(
     n = _check_positive_int("n", n)
     batch_size = _check_positive_int("batch_size", batch_size)
     for name, value in (("seed", seed), ("epoch", epoch)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < 0
+        ):
             raise ValueError(f"{name} must be a non-negative int; got {value!r}")
     order = (
         np.random.default_rng([int(seed), int(epoch)]).permutation(n)
@@ -77,7 +86,9 @@ def _check_arrays(arrays: Any) -> list[np.ndarray]:
         raise ValueError("arrays must hold at least one array")
     lengths = {len(a) for a in arrays}
     if len(lengths) != 1:
-        raise ValueError(f"arrays must all have the same length; got lengths {[len(a) for a in arrays]}")
+        raise ValueError(
+            f"arrays must all have the same length; got lengths {[len(a) for a in arrays]}"
+        )
     if not arrays[0].shape[0]:
         raise ValueError("arrays must not be empty")
     return arrays
@@ -91,7 +102,9 @@ def _as_float(loss: Any) -> float:
         loss = loss.numpy()
     value = np.asarray(loss, dtype=np.float64)
     if value.size != 1:
-        raise ValueError(f"model_step must return a scalar loss; got shape {value.shape}")
+        raise ValueError(
+            f"model_step must return a scalar loss; got shape {value.shape}"
+        )
     return float(value.reshape(()))
 
 
@@ -129,7 +142,9 @@ def run_training(
 
     num_epochs = _check_positive_int("num_epochs", num_epochs)
     history = History()
-    bar = tqdm(total=num_epochs * num_batches, desc=desc, disable=not progress, leave=True)
+    bar = tqdm(
+        total=num_epochs * num_batches, desc=desc, disable=not progress, leave=True
+    )
     try:
         for epoch in range(num_epochs):
             total, count = 0.0, 0
@@ -139,7 +154,10 @@ def run_training(
                 history.batch_loss.append(loss)
                 total += loss
                 count += 1
-                postfix = {"epoch": f"{epoch + 1}/{num_epochs}", "loss": f"{total / count:.4f}"}
+                postfix = {
+                    "epoch": f"{epoch + 1}/{num_epochs}",
+                    "loss": f"{total / count:.4f}",
+                }
                 if history.valid:
                     postfix.update(_format_valid(history.valid[-1]))
                 bar.set_postfix(postfix, refresh=False)
@@ -154,7 +172,9 @@ def run_training(
     return history
 
 
-def check_train_args(arrays: Sequence[Any], batch_size: int) -> tuple[list[np.ndarray], int]:
+def check_train_args(
+    arrays: Sequence[Any], batch_size: int
+) -> tuple[list[np.ndarray], int]:
     """Validate ``train``'s ``arrays`` and ``batch_size`` (shared by both twins).
 
     Args:
@@ -169,7 +189,9 @@ def check_train_args(arrays: Sequence[Any], batch_size: int) -> tuple[list[np.nd
     return arrays, -(-len(arrays[0]) // batch_size)
 
 
-def check_score_args(user_shape: Sequence[int], item_shape: Sequence[int], user_ids: Any) -> np.ndarray:
+def check_score_args(
+    user_shape: Sequence[int], item_shape: Sequence[int], user_ids: Any
+) -> np.ndarray:
     """Validate ``scores_for_users``' inputs (shared by both twins).
 
     Args:

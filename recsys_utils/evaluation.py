@@ -6,8 +6,9 @@ PyTorch and TensorFlow code paths are checked against.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,14 @@ import scipy.sparse as sp
 
 from . import metrics as _m
 
-__all__ = ["to_csr", "topk_from_scores", "evaluate_topk", "EvalResult", "rating_metrics", "METRICS"]
+__all__ = [
+    "to_csr",
+    "topk_from_scores",
+    "evaluate_topk",
+    "EvalResult",
+    "rating_metrics",
+    "METRICS",
+]
 
 
 def _check_ids(name: str, ids: np.ndarray, upper: int) -> None:
@@ -50,9 +58,13 @@ def to_csr(
     """
     for col in ("user_id", "item_id"):
         if col not in df.columns:
-            raise ValueError(f"df must have a column {col!r}; it has {list(df.columns)}")
+            raise ValueError(
+                f"df must have a column {col!r}; it has {list(df.columns)}"
+            )
     if value_col is not None and value_col not in df.columns:
-        raise ValueError(f"value_col={value_col!r} is not a column of df: {list(df.columns)}")
+        raise ValueError(
+            f"value_col={value_col!r} is not a column of df: {list(df.columns)}"
+        )
     users = df["user_id"].to_numpy(dtype=np.int64)
     items = df["item_id"].to_numpy(dtype=np.int64)
     _check_ids("user_id", users, num_users)
@@ -81,7 +93,9 @@ def to_csr(
 def _check_scores(scores: Any, name: str = "scores") -> np.ndarray:
     s = np.asarray(scores)
     if s.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (num_users, num_items); got shape {s.shape}")
+        raise ValueError(
+            f"{name} must be a 2-D array (num_users, num_items); got shape {s.shape}"
+        )
     if s.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {s.shape}")
     if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)):
@@ -92,7 +106,9 @@ def _check_scores(scores: Any, name: str = "scores") -> np.ndarray:
     return s
 
 
-def topk_from_scores(scores: Any, k: int, exclude: sp.spmatrix | None = None) -> np.ndarray:
+def topk_from_scores(
+    scores: Any, k: int, exclude: sp.spmatrix | None = None
+) -> np.ndarray:
     """The k best items of each row of a score matrix, best first.
 
     ``argpartition`` finds the top k in linear time, then only those k are sorted.
@@ -117,9 +133,13 @@ def topk_from_scores(scores: Any, k: int, exclude: sp.spmatrix | None = None) ->
     s = s.astype(np.float64)  # a copy: excluded entries are overwritten below
     if exclude is not None:
         if not sp.issparse(exclude):
-            raise ValueError(f"exclude must be a scipy sparse matrix; got {type(exclude).__name__}")
+            raise ValueError(
+                f"exclude must be a scipy sparse matrix; got {type(exclude).__name__}"
+            )
         if exclude.shape != s.shape:
-            raise ValueError(f"exclude must have the shape of scores {s.shape}; got {exclude.shape}")
+            raise ValueError(
+                f"exclude must have the shape of scores {s.shape}; got {exclude.shape}"
+            )
         ex = sp.coo_matrix(exclude)
         s[ex.row, ex.col] = -np.inf
     neg = -s  # ascending order of neg = descending score
@@ -225,9 +245,13 @@ def evaluate_topk(
     batch_size = _m._check_k(batch_size, "batch_size")
     for name, mat in (("train", train), ("test", test)):
         if not sp.issparse(mat) or mat.ndim != 2:
-            raise ValueError(f"{name} must be a 2-D scipy sparse matrix; got {type(mat).__name__}")
+            raise ValueError(
+                f"{name} must be a 2-D scipy sparse matrix; got {type(mat).__name__}"
+            )
     if train.shape != test.shape:
-        raise ValueError(f"train and test must have the same shape; got {train.shape} and {test.shape}")
+        raise ValueError(
+            f"train and test must have the same shape; got {train.shape} and {test.shape}"
+        )
     num_users, num_items = train.shape
     if num_users == 0 or num_items == 0:
         raise ValueError(f"train must not be empty; got shape {train.shape}")
@@ -236,7 +260,9 @@ def evaluate_topk(
     metrics = tuple(metrics)
     unknown = [m for m in metrics if m not in METRICS]
     if unknown or not metrics:
-        raise ValueError(f"metrics must be names among {list(METRICS)}; got {list(metrics)}")
+        raise ValueError(
+            f"metrics must be names among {list(METRICS)}; got {list(metrics)}"
+        )
     train = sp.csr_matrix(train)
     test = sp.csr_matrix(test)
     if user_ids is None:
@@ -266,7 +292,9 @@ def evaluate_topk(
         score_fn = full.__getitem__
 
     tops = []
-    columns: dict[str, list[np.ndarray]] = {f"{m}@{kk}": [] for m in metrics for kk in ks}
+    columns: dict[str, list[np.ndarray]] = {
+        f"{m}@{kk}": [] for m in metrics for kk in ks
+    }
     for start in range(0, len(user_ids), batch_size):
         batch = user_ids[start : start + batch_size]
         s = _check_scores(score_fn(batch), "scores")
@@ -285,8 +313,12 @@ def evaluate_topk(
         {c: np.concatenate(v) for c, v in columns.items()},
         index=pd.Index(user_ids, name="user_id"),
     )
-    means = {c: float(np.nanmean(per_user[c].to_numpy())) if per_user[c].notna().any() else float("nan")
-             for c in per_user.columns}
+    means = {
+        c: float(np.nanmean(per_user[c].to_numpy()))
+        if per_user[c].notna().any()
+        else float("nan")
+        for c in per_user.columns
+    }
     return EvalResult(per_user=per_user, means=means, topk=np.concatenate(tops), ks=ks)
 
 

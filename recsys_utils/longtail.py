@@ -7,7 +7,8 @@ attention": the chapter measures popularity bias with these helpers, trains with
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,13 +36,17 @@ GROUP_NAMES = ("head", "mid", "tail")
 def _popularity(item_popularity: Any) -> np.ndarray:
     pop = np.asarray(item_popularity, dtype=np.float64)
     if pop.ndim != 1 or pop.size == 0:
-        raise ValueError(f"item_popularity must be a non-empty 1-D array; got shape {pop.shape}")
+        raise ValueError(
+            f"item_popularity must be a non-empty 1-D array; got shape {pop.shape}"
+        )
     if not np.all(np.isfinite(pop)) or (pop < 0).any():
         raise ValueError("item_popularity must be finite and >= 0")
     return pop
 
 
-def popularity_groups(item_popularity: Any, head_share: float = 0.2, tail_share: float = 0.5) -> np.ndarray:
+def popularity_groups(
+    item_popularity: Any, head_share: float = 0.2, tail_share: float = 0.5
+) -> np.ndarray:
     """Split the catalogue into head, mid and tail by popularity rank.
 
     Rule: sort items by decreasing popularity (ties: lower item id first). The first
@@ -73,7 +78,7 @@ def popularity_groups(item_popularity: Any, head_share: float = 0.2, tail_share:
     groups = np.ones(n, dtype=np.int64)
     groups[order[:num_head]] = 0
     if num_tail:
-        groups[order[n - num_tail:]] = 2
+        groups[order[n - num_tail :]] = 2
     return groups
 
 
@@ -92,16 +97,28 @@ def group_shares(items: Any, groups: Any, weights: Any = None) -> np.ndarray:
     groups = np.asarray(groups)
     if items.size == 0:
         raise ValueError("items must not be empty")
-    if not np.issubdtype(items.dtype, np.integer) or items.min() < 0 or items.max() >= groups.size:
+    if (
+        not np.issubdtype(items.dtype, np.integer)
+        or items.min() < 0
+        or items.max() >= groups.size
+    ):
         raise ValueError(f"items must be int item ids in [0, {groups.size})")
-    w = np.ones(items.size) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    w = (
+        np.ones(items.size)
+        if weights is None
+        else np.asarray(weights, dtype=np.float64).reshape(-1)
+    )
     if w.shape != items.shape or (w < 0).any() or w.sum() <= 0:
-        raise ValueError("weights must have the shape of items, be >= 0 and have a positive sum")
+        raise ValueError(
+            "weights must have the shape of items, be >= 0 and have a positive sum"
+        )
     out = np.bincount(groups[items], weights=w, minlength=len(GROUP_NAMES))
     return out / out.sum()
 
 
-def inverse_propensity_weights(item_counts: Any, power: float = 0.5, max_weight: float | None = 20.0) -> np.ndarray:
+def inverse_propensity_weights(
+    item_counts: Any, power: float = 0.5, max_weight: float | None = 20.0
+) -> np.ndarray:
     """Per-item inverse propensity weights for popularity-corrected training.
 
     The propensity of observing an interaction with item ``i`` is modelled as
@@ -131,7 +148,9 @@ def inverse_propensity_weights(item_counts: Any, power: float = 0.5, max_weight:
     return w / (np.dot(n, w) / n.sum())
 
 
-def user_tail_preference(train: sp.spmatrix, tail_mask: Any, prior: float = 0.0, prior_weight: float = 0.0) -> np.ndarray:
+def user_tail_preference(
+    train: sp.spmatrix, tail_mask: Any, prior: float = 0.0, prior_weight: float = 0.0
+) -> np.ndarray:
     """Each user's own share of long-tail items in their history, optionally smoothed.
 
     ``(#tail items of u + prior_weight * prior) / (#items of u + prior_weight)``; a user
@@ -147,10 +166,14 @@ def user_tail_preference(train: sp.spmatrix, tail_mask: Any, prior: float = 0.0,
         float array ``(num_users,)`` in [0, 1]: ``P(tail | u)``.
     """
     if not sp.issparse(train):
-        raise ValueError(f"train must be a scipy sparse matrix; got {type(train).__name__}")
+        raise ValueError(
+            f"train must be a scipy sparse matrix; got {type(train).__name__}"
+        )
     mask = np.asarray(tail_mask)
     if mask.dtype != bool or mask.shape != (train.shape[1],):
-        raise ValueError(f"tail_mask must be a boolean array of shape ({train.shape[1]},)")
+        raise ValueError(
+            f"tail_mask must be a boolean array of shape ({train.shape[1]},)"
+        )
     if not 0 <= prior <= 1 or prior_weight < 0:
         raise ValueError("prior must lie in [0, 1] and prior_weight must be >= 0")
     x = sp.csr_matrix(train, copy=True)
@@ -159,10 +182,17 @@ def user_tail_preference(train: sp.spmatrix, tail_mask: Any, prior: float = 0.0,
     n_tail = np.asarray(x @ mask.astype(np.float64)).ravel()
     n_all = np.diff(x.indptr).astype(np.float64)
     den = n_all + prior_weight
-    return np.divide(n_tail + prior_weight * prior, den, out=np.full(len(den), float(prior)), where=den > 0)
+    return np.divide(
+        n_tail + prior_weight * prior,
+        den,
+        out=np.full(len(den), float(prior)),
+        where=den > 0,
+    )
 
 
-def subset_recall(ranked_items: Any, relevant: Any, k: int, item_mask: Any = None) -> float:
+def subset_recall(
+    ranked_items: Any, relevant: Any, k: int, item_mask: Any = None
+) -> float:
     """Mean recall@k when only the relevant items inside ``item_mask`` count.
 
     With ``item_mask = tail_mask`` this is the *tail recall*: of each user's relevant
@@ -183,7 +213,9 @@ def subset_recall(ranked_items: Any, relevant: Any, k: int, item_mask: Any = Non
     if sp.issparse(relevant):
         rel = sp.csr_matrix(relevant, copy=True)
         if item_mask is not None:
-            rel = sp.csr_matrix(rel.multiply(np.asarray(item_mask, dtype=np.float64)[None, :]))
+            rel = sp.csr_matrix(
+                rel.multiply(np.asarray(item_mask, dtype=np.float64)[None, :])
+            )
             rel.eliminate_zeros()
     else:
         rel = [np.asarray(r).reshape(-1) for r in relevant]
@@ -211,7 +243,9 @@ def beyond_accuracy(ranked_items: Any, item_popularity: Any, tail_mask: Any) -> 
     pop = _popularity(item_popularity)
     return {
         "ARP": _m.average_recommendation_popularity(ranked_items, pop),
-        "tail share": _m.long_tail_share(ranked_items, np.asarray(tail_mask, dtype=bool)),
+        "tail share": _m.long_tail_share(
+            ranked_items, np.asarray(tail_mask, dtype=bool)
+        ),
         "coverage": _m.catalog_coverage(ranked_items, pop.size),
         "exposure Gini": _m.exposure_gini(ranked_items, pop.size),
     }
@@ -255,23 +289,31 @@ def xquad_rerank(
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2 or s.size == 0:
-        raise ValueError(f"scores must be 2-D (num_users, num_items); got shape {s.shape}")
+        raise ValueError(
+            f"scores must be 2-D (num_users, num_items); got shape {s.shape}"
+        )
     n, num_items = s.shape
     mask = np.asarray(tail_mask)
     if mask.dtype != bool or mask.shape != (num_items,):
         raise ValueError(f"tail_mask must be a boolean array of shape ({num_items},)")
     pref = np.asarray(tail_preference, dtype=np.float64).reshape(-1)
     if pref.shape != (n,) or (pref < 0).any() or (pref > 1).any():
-        raise ValueError(f"tail_preference must have shape ({n},) with values in [0, 1]")
+        raise ValueError(
+            f"tail_preference must have shape ({n},) with values in [0, 1]"
+        )
     if not 0 <= lam <= 1:
         raise ValueError(f"lam must lie in [0, 1]; got {lam!r}")
     k = _m._check_k(k)
     num_candidates = min(_m._check_k(num_candidates, "num_candidates"), num_items)
     if k > num_candidates:
         raise ValueError(f"k={k} must be <= num_candidates={num_candidates}")
-    if exclude is not None:  # excluded items score -inf: they rank last (only in tiny rows)
+    if (
+        exclude is not None
+    ):  # excluded items score -inf: they rank last (only in tiny rows)
         if not sp.issparse(exclude) or exclude.shape != s.shape:
-            raise ValueError(f"exclude must be a scipy sparse matrix of shape {s.shape}")
+            raise ValueError(
+                f"exclude must be a scipy sparse matrix of shape {s.shape}"
+            )
         ex = sp.coo_matrix(exclude)
         s = s.copy()
         s[ex.row, ex.col] = -np.inf
@@ -304,7 +346,11 @@ def xquad_rerank(
     return out
 
 
-def tradeoff_sweep(knob_values: Iterable[float], evaluate: Callable[[float], dict], knob_name: str = "lam") -> pd.DataFrame:
+def tradeoff_sweep(
+    knob_values: Iterable[float],
+    evaluate: Callable[[float], dict],
+    knob_name: str = "lam",
+) -> pd.DataFrame:
     """Evaluate a model at several settings of a knob: one table row per setting.
 
     Args:
@@ -322,6 +368,8 @@ def tradeoff_sweep(knob_values: Iterable[float], evaluate: Callable[[float], dic
     for v in values:
         row = evaluate(v)
         if not isinstance(row, dict):
-            raise ValueError(f"evaluate must return a dict of metrics; got {type(row).__name__}")
+            raise ValueError(
+                f"evaluate must return a dict of metrics; got {type(row).__name__}"
+            )
         rows.append(row)
     return pd.DataFrame(rows, index=pd.Index(values, name=knob_name))

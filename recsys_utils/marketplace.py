@@ -48,13 +48,27 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 CATEGORIES = (
-    "tops", "trousers", "shoes", "bags", "watches", "headphones", "books", "kitchenware",
+    "tops",
+    "trousers",
+    "shoes",
+    "bags",
+    "watches",
+    "headphones",
+    "books",
+    "kitchenware",
 )
 COLOURS = ("red", "blue", "green", "black", "white", "yellow", "pink", "grey")
 STYLES = ("sporty", "formal", "casual", "outdoor", "vintage")
 PATTERNS = ("plain", "striped", "dotted")  # visible ONLY in the image
 MATERIALS = (
-    "cotton", "leather", "wool", "synthetic", "metal", "paper", "ceramic", "wood",
+    "cotton",
+    "leather",
+    "wool",
+    "synthetic",
+    "metal",
+    "paper",
+    "ceramic",
+    "wood",
 )  # visible ONLY in the text
 PRICE_BANDS = ("budget", "mid", "premium")  # visible ONLY in the text (and the price)
 
@@ -85,9 +99,30 @@ _BAND_MULTIPLIER = np.array([0.55, 1.0, 2.2])
 _BAND_SHARE = np.array([0.35, 0.45, 0.20])
 _PATTERN_SHARE = np.array([0.5, 0.25, 0.25])
 _BRANDS = (
-    "Arlo", "Brisk", "Calder", "Dunmore", "Elka", "Fenwick", "Garnet", "Halden",
-    "Ilse", "Jory", "Kestrel", "Lumen", "Marlow", "Norde", "Orla", "Pike",
-    "Quill", "Rowan", "Sable", "Tamsin", "Umber", "Vale", "Wren", "Yarrow",
+    "Arlo",
+    "Brisk",
+    "Calder",
+    "Dunmore",
+    "Elka",
+    "Fenwick",
+    "Garnet",
+    "Halden",
+    "Ilse",
+    "Jory",
+    "Kestrel",
+    "Lumen",
+    "Marlow",
+    "Norde",
+    "Orla",
+    "Pike",
+    "Quill",
+    "Rowan",
+    "Sable",
+    "Tamsin",
+    "Umber",
+    "Vale",
+    "Wren",
+    "Yarrow",
 )
 _SEGMENTS = ("athletic", "office", "outdoorsy", "retro", "relaxed", "thrifty")
 # Favourite style of each segment (index into STYLES); "thrifty" has none but loves budget.
@@ -95,8 +130,14 @@ _SEGMENT_STYLE = (0, 1, 3, 4, 2, -1)
 
 _COLOUR_RGB = np.array(
     [
-        [200, 30, 40], [30, 70, 190], [40, 150, 60], [25, 25, 30],
-        [245, 245, 240], [235, 200, 30], [235, 120, 170], [130, 130, 135],
+        [200, 30, 40],
+        [30, 70, 190],
+        [40, 150, 60],
+        [25, 25, 30],
+        [245, 245, 240],
+        [235, 200, 30],
+        [235, 120, 170],
+        [130, 130, 135],
     ],
     dtype=np.float32,
 )
@@ -179,8 +220,12 @@ _BLOCKS = (
 )
 # Scale of each user's taste block (how much each attribute matters).
 _BLOCK_SCALE = {
-    "category": 0.5, "colour": 0.85, "style": 1.0, "pattern": 0.7,
-    "material": 0.6, "price_band": 0.6,
+    "category": 0.5,
+    "colour": 0.85,
+    "style": 1.0,
+    "pattern": 0.7,
+    "material": 0.6,
+    "price_band": 0.6,
 }
 _OFFSETS = np.cumsum([0] + [n for _, n in _BLOCKS])
 FACTOR_NAMES = tuple(
@@ -286,7 +331,7 @@ class Truth:
             sm = np.exp(logits - logits.max(axis=1, keepdims=True))
             sm /= sm.sum(axis=1, keepdims=True)
             shelf_p *= sm[:, np.argmax(f[:, lo:hi], axis=1)]
-        key = f[:, _OFFSETS[0]:_OFFSETS[3]] @ (np.arange(_OFFSETS[3]) ** 2 + 1.0)
+        key = f[:, _OFFSETS[0] : _OFFSETS[3]] @ (np.arange(_OFFSETS[3]) ** 2 + 1.0)
         _, inv = np.unique(key, return_inverse=True)
         shelf_mass = np.bincount(inv, weights=pop)[inv]
         q = (1 - _BROWSE) * pop + _BROWSE * shelf_p * pop / shelf_mass
@@ -329,7 +374,9 @@ class Truth:
         """
         users = _as_ids("user_ids", user_ids, self.num_users)
         if not isinstance(k, (int, np.integer)) or not 1 <= k <= self.num_items:
-            raise ValueError(f"k must be an integer in [1, {self.num_items}]; got {k!r}")
+            raise ValueError(
+                f"k must be an integer in [1, {self.num_items}]; got {k!r}"
+            )
         rel = self.relevance(users)
         if exclude is not None:
             mask = _exclusion_mask(exclude, users, self.num_users, self.num_items)
@@ -345,9 +392,13 @@ def _as_ids(name: str, ids, upper: int) -> np.ndarray:
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name} must be a 1-d array of integer ids; got {arr.dtype} {arr.shape}")
+        raise ValueError(
+            f"{name} must be a 1-d array of integer ids; got {arr.dtype} {arr.shape}"
+        )
     if arr.size and (arr.min() < 0 or arr.max() >= upper):
-        raise ValueError(f"{name} must lie in [0, {upper}); got {arr.min()}..{arr.max()}")
+        raise ValueError(
+            f"{name} must lie in [0, {upper}); got {arr.min()}..{arr.max()}"
+        )
     return arr.astype(np.int64)
 
 
@@ -404,7 +455,9 @@ class Marketplace:
     cold_start_time: int
     seed: int
     size: str
-    attribute_visibility: dict = field(default_factory=lambda: dict(ATTRIBUTE_VISIBILITY))
+    attribute_visibility: dict = field(
+        default_factory=lambda: dict(ATTRIBUTE_VISIBILITY)
+    )
 
     @property
     def num_users(self) -> int:
@@ -422,7 +475,9 @@ class Marketplace:
         df = self.interactions
         return df[df["event"] == "purchase"].reset_index(drop=True)
 
-    def interaction_matrix(self, kind: str = "any", value: str | None = None) -> sp.csr_matrix:
+    def interaction_matrix(
+        self, kind: str = "any", value: str | None = None
+    ) -> sp.csr_matrix:
         """Users x items sparse matrix of the observed interactions.
 
         Args:
@@ -438,7 +493,9 @@ class Marketplace:
         if value not in (None, "rating"):
             raise ValueError(f"value must be None or 'rating'; got {value!r}")
         if value == "rating" and kind != "purchase":
-            raise ValueError("value='rating' needs kind='purchase' (only purchases are rated)")
+            raise ValueError(
+                "value='rating' needs kind='purchase' (only purchases are rated)"
+            )
         df = self.purchases if kind == "purchase" else self.interactions
         return to_csr(df, self.num_users, self.num_items, value_col=value)
 
@@ -453,7 +510,9 @@ class Marketplace:
             share of users buying in >= 3 categories, cold-start share.
         """
         return describe_interactions(
-            self.interactions, self.num_users, self.num_items,
+            self.interactions,
+            self.num_users,
+            self.num_items,
             item_category=self.items["category"].to_numpy(),
             num_cold_items=len(self.cold_items),
         )
@@ -522,10 +581,14 @@ def describe_interactions(
 
 def _rng_choice_cdf(rng, cdf: np.ndarray, n: int) -> np.ndarray:
     """Inverse-CDF sampling of ``n`` indices (with replacement)."""
-    return np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), len(cdf) - 1)
+    return np.minimum(
+        np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), len(cdf) - 1
+    )
 
 
-def make_marketplace(seed: int = 0, size: str = "classroom", **overrides) -> Marketplace:
+def make_marketplace(
+    seed: int = 0, size: str = "classroom", **overrides
+) -> Marketplace:
     """Generate the synthetic marketplace.
 
     Args:
@@ -556,15 +619,21 @@ def make_marketplace(seed: int = 0, size: str = "classroom", **overrides) -> Mar
         if not isinstance(v, (int, np.integer)) or v < 10:
             raise ValueError(f"{name} must be an integer >= 10; got {v!r}")
     if not spec.mean_candidates >= 2 * _MIN_PURCHASES:
-        raise ValueError(f"mean_candidates must be >= {2 * _MIN_PURCHASES}; got {spec.mean_candidates}")
+        raise ValueError(
+            f"mean_candidates must be >= {2 * _MIN_PURCHASES}; got {spec.mean_candidates}"
+        )
     size_name = size if not overrides else "custom"
 
     root = np.random.SeedSequence(int(seed))
     s_items, s_images, s_users, s_inter, s_text = root.spawn(5)
-    items, item_codes, quality = _make_items(np.random.default_rng(s_items), spec.num_items)
+    items, item_codes, quality = _make_items(
+        np.random.default_rng(s_items), spec.num_items
+    )
     _add_text(items, item_codes, np.random.default_rng(s_text))
     images = _make_images(item_codes, np.random.default_rng(s_images))
-    users, taste, leniency, activity = _make_users(np.random.default_rng(s_users), spec.num_users)
+    users, taste, leniency, activity = _make_users(
+        np.random.default_rng(s_users), spec.num_users
+    )
 
     num_factors = int(_OFFSETS[-1]) + 1
     item_factors = np.zeros((spec.num_items, num_factors))
@@ -608,7 +677,10 @@ def _make_items(rng, num_items):
     brand_quality = rng.normal(0.0, _QUALITY_SD[0], len(_BRANDS))
     quality = brand_quality[brand] + rng.normal(0.0, _QUALITY_SD[1], num_items)
     price = np.round(
-        _CATEGORY_BASE_PRICE[cat] * _BAND_MULTIPLIER[band] * rng.lognormal(0.0, 0.2, num_items), 2
+        _CATEGORY_BASE_PRICE[cat]
+        * _BAND_MULTIPLIER[band]
+        * rng.lognormal(0.0, 0.2, num_items),
+        2,
     )
     items = pd.DataFrame(
         {
@@ -623,8 +695,15 @@ def _make_items(rng, num_items):
             "price": price,
         }
     )
-    codes = dict(category=cat, colour=colour, style=style, pattern=pattern,
-                 material=material, price_band=band, brand=brand)
+    codes = dict(
+        category=cat,
+        colour=colour,
+        style=style,
+        pattern=pattern,
+        material=material,
+        price_band=band,
+        brand=brand,
+    )
     return items, codes, quality
 
 
@@ -669,13 +748,48 @@ def _add_text(items, codes, rng):
     title = titles[t, np.arange(n)]
     descriptions = np.stack(
         [
-            _cap(band + " " + colour2 + " " + noun + " made of " + material + ", ideal for " + use)
-            + ". By " + brand + ".",
-            _article(band) + " " + band + " " + material + " " + noun + " from " + brand + " in " + colour2
-            + ", made for " + use + ".",
-            brand + " presents " + np.char.lower(_article(colour2).astype(str)).astype(object)
-            + " " + colour2 + " " + noun + " for " + use + ": "
-            + material + ", " + band + ".",
+            _cap(
+                band
+                + " "
+                + colour2
+                + " "
+                + noun
+                + " made of "
+                + material
+                + ", ideal for "
+                + use
+            )
+            + ". By "
+            + brand
+            + ".",
+            _article(band)
+            + " "
+            + band
+            + " "
+            + material
+            + " "
+            + noun
+            + " from "
+            + brand
+            + " in "
+            + colour2
+            + ", made for "
+            + use
+            + ".",
+            brand
+            + " presents "
+            + np.char.lower(_article(colour2).astype(str)).astype(object)
+            + " "
+            + colour2
+            + " "
+            + noun
+            + " for "
+            + use
+            + ": "
+            + material
+            + ", "
+            + band
+            + ".",
         ]
     )
     d = rng.integers(0, descriptions.shape[0], n)
@@ -694,20 +808,28 @@ def _category_masks() -> np.ndarray:
     y, x = np.mgrid[0:_IMG, 0:_IMG].astype(np.float32)
     m = np.zeros((len(CATEGORIES), _IMG, _IMG), dtype=bool)
     # tops: body + sleeves (a T)
-    m[0] = ((x >= 10) & (x <= 21) & (y >= 8) & (y <= 27)) | ((y >= 8) & (y <= 14) & (x >= 3) & (x <= 28))
+    m[0] = ((x >= 10) & (x <= 21) & (y >= 8) & (y <= 27)) | (
+        (y >= 8) & (y <= 14) & (x >= 3) & (x <= 28)
+    )
     # trousers: waistband + two legs
     m[1] = ((y >= 4) & (y <= 9) & (x >= 9) & (x <= 22)) | (
         (y > 9) & (y <= 29) & (((x >= 9) & (x <= 14)) | ((x >= 17) & (x <= 22)))
     )
     # shoes: sole + upper with a rounded toe
-    m[2] = ((y >= 20) & (y <= 24) & (x >= 3) & (x <= 28)) | (
-        (y >= 12) & (y < 20) & (x >= 3) & (x <= 13)
-    ) | (((x - 14) ** 2 / 140 + (y - 20) ** 2 / 40) <= 1) & (y < 20) & (x >= 13)
+    m[2] = (
+        ((y >= 20) & (y <= 24) & (x >= 3) & (x <= 28))
+        | ((y >= 12) & (y < 20) & (x >= 3) & (x <= 13))
+        | (((x - 14) ** 2 / 140 + (y - 20) ** 2 / 40) <= 1) & (y < 20) & (x >= 13)
+    )
     # bags: body + handle ring
     ring = np.hypot(x - 15.5, y - 11)
-    m[3] = ((y >= 12) & (y <= 27) & (x >= 6) & (x <= 25)) | ((ring >= 5) & (ring <= 7) & (y < 12))
+    m[3] = ((y >= 12) & (y <= 27) & (x >= 6) & (x <= 25)) | (
+        (ring >= 5) & (ring <= 7) & (y < 12)
+    )
     # watches: round face + straps
-    m[4] = (np.hypot(x - 15.5, y - 15.5) <= 7) | ((x >= 12) & (x <= 19) & ((y <= 9) | (y >= 22)) & (y >= 1) & (y <= 30))
+    m[4] = (np.hypot(x - 15.5, y - 15.5) <= 7) | (
+        (x >= 12) & (x <= 19) & ((y <= 9) | (y >= 22)) & (y >= 1) & (y <= 30)
+    )
     # headphones: head band arc + two ear cups
     arc = np.hypot(x - 15.5, y - 17)
     m[5] = ((arc >= 10) & (arc <= 12.5) & (y <= 17)) | (
@@ -717,7 +839,9 @@ def _category_masks() -> np.ndarray:
     m[6] = ((x >= 8) & (x <= 24) & (y >= 4) & (y <= 28)) & ~((x == 11) & (y >= 4))
     # kitchenware: a mug with a handle
     handle = np.hypot(x - 22, y - 16)
-    m[7] = ((x >= 6) & (x <= 20) & (y >= 8) & (y <= 27)) | ((handle >= 3) & (handle <= 5.5) & (x > 20))
+    m[7] = ((x >= 6) & (x <= 20) & (y >= 8) & (y <= 27)) | (
+        (handle >= 3) & (handle <= 5.5) & (x > 20)
+    )
     return m
 
 
@@ -726,7 +850,7 @@ def _pattern_masks() -> np.ndarray:
     y, x = np.mgrid[0:_IMG, 0:_IMG]
     p = np.zeros((len(PATTERNS), _IMG, _IMG), dtype=np.float32)
     p[1] = ((y // 2) % 2 == 0).astype(np.float32)  # horizontal stripes
-    p[2] = ((np.hypot((x % 6) - 2.5, (y % 6) - 2.5) <= 1.3)).astype(np.float32)  # dots
+    p[2] = (np.hypot((x % 6) - 2.5, (y % 6) - 2.5) <= 1.3).astype(np.float32)  # dots
     return p
 
 
@@ -735,9 +859,18 @@ def _make_images(codes, rng, chunk: int = 4096) -> np.ndarray:
     cat_masks = _category_masks()
     ns = len(_SHIFTS)
     # all shifted silhouettes, precomputed once: (num_categories * ns * ns, 32, 32)
-    shifted = np.stack(
-        [np.roll(cat_masks, (dy, dx), axis=(1, 2)) for dy in _SHIFTS for dx in _SHIFTS], axis=1
-    ).reshape(-1, _IMG, _IMG).astype(np.float32)
+    shifted = (
+        np.stack(
+            [
+                np.roll(cat_masks, (dy, dx), axis=(1, 2))
+                for dy in _SHIFTS
+                for dx in _SHIFTS
+            ],
+            axis=1,
+        )
+        .reshape(-1, _IMG, _IMG)
+        .astype(np.float32)
+    )
     pat = _pattern_masks()
     shift = rng.integers(0, ns * ns, n)
     shade = rng.uniform(0.85, 1.1, (n, 1, 1, 1)).astype(np.float32)
@@ -745,7 +878,9 @@ def _make_images(codes, rng, chunk: int = 4096) -> np.ndarray:
     out = np.empty((n, _IMG, _IMG, 3), dtype=np.uint8)
     for s in range(0, n, chunk):
         e = min(n, s + chunk)
-        mask = shifted[codes["category"][s:e] * ns * ns + shift[s:e]][..., None]  # (b,32,32,1)
+        mask = shifted[codes["category"][s:e] * ns * ns + shift[s:e]][
+            ..., None
+        ]  # (b,32,32,1)
         darken = 1.0 - 0.55 * pat[codes["pattern"][s:e]][..., None]
         rgb = _COLOUR_RGB[codes["colour"][s:e]][:, None, None, :] * shade[s:e]
         # light colours get darker patterns so stripes/dots stay visible on white items
@@ -768,14 +903,14 @@ def _make_users(rng, num_users):
         if st >= 0:
             proto[s, _OFFSETS[2] + st] += 1.8
     thrifty = _SEGMENTS.index("thrifty")
-    proto[thrifty, _OFFSETS[5]:_OFFSETS[6]] += np.array([1.8, 0.0, -1.5])
+    proto[thrifty, _OFFSETS[5] : _OFFSETS[6]] += np.array([1.8, 0.0, -1.5])
     # individual part: low rank (_TASTE_RANK directions shared by everyone), so the
     # whole taste matrix has rank <= num_segments + _TASTE_RANK: what MF assumes.
     mix = rng.normal(0.0, 1.0, (_TASTE_RANK, d)) / np.sqrt(_TASTE_RANK)
     z = rng.normal(0.0, 1.0, (num_users, _TASTE_RANK))
     taste = 0.75 * proto[segment] + 0.9 * (z @ mix)
     for b, (name, _) in enumerate(_BLOCKS):
-        taste[:, _OFFSETS[b]:_OFFSETS[b + 1]] *= _BLOCK_SCALE[name]
+        taste[:, _OFFSETS[b] : _OFFSETS[b + 1]] *= _BLOCK_SCALE[name]
     leniency = rng.normal(0.0, 0.35, num_users)
     activity = rng.lognormal(0.0, 0.6, num_users)
     q = np.quantile(activity, [1 / 3, 2 / 3])
@@ -809,7 +944,9 @@ def _sample_blocks(rng, logits: np.ndarray) -> np.ndarray:
 def _make_interactions(rng, spec, codes, quality, truth, activity, block: int = 20_000):
     num_users, num_items = spec.num_users, spec.num_items
     # Zipf-like exposure: popularity rank follows item quality loosely.
-    order = np.argsort(-(quality + rng.normal(0.0, _POP_NOISE, num_items)), kind="stable")
+    order = np.argsort(
+        -(quality + rng.normal(0.0, _POP_NOISE, num_items)), kind="stable"
+    )
     rank = np.empty(num_items, dtype=np.int64)
     rank[order] = np.arange(num_items)
     pop = (rank + 1.0) ** -_ZIPF
@@ -830,7 +967,9 @@ def _make_interactions(rng, spec, codes, quality, truth, activity, block: int = 
     lo_mass, hi_mass = cdf_before[shelf_start], cdf_before[shelf_end]
 
     taste = truth.user_factors[:, :-1]
-    attr_cols = np.stack([_OFFSETS[b] + codes[name] for b, (name, _) in enumerate(_BLOCKS)], axis=1)
+    attr_cols = np.stack(
+        [_OFFSETS[b] + codes[name] for b, (name, _) in enumerate(_BLOCKS)], axis=1
+    )
 
     n_cand = np.maximum(
         3 * _MIN_PURCHASES, np.rint(spec.mean_candidates * activity / np.mean(activity))
@@ -850,14 +989,20 @@ def _make_interactions(rng, spec, codes, quality, truth, activity, block: int = 
         nb = int(browse.sum())
         if nb:
             ub = u[browse]
-            c = _sample_blocks(rng, taste[ub, _OFFSETS[0]:_OFFSETS[1]])
-            st = _sample_blocks(rng, taste[ub, _OFFSETS[2]:_OFFSETS[3]])
-            co = _sample_blocks(rng, taste[ub, _OFFSETS[1]:_OFFSETS[2]])
+            c = _sample_blocks(rng, taste[ub, _OFFSETS[0] : _OFFSETS[1]])
+            st = _sample_blocks(rng, taste[ub, _OFFSETS[2] : _OFFSETS[3]])
+            co = _sample_blocks(rng, taste[ub, _OFFSETS[1] : _OFFSETS[2]])
             sh = (c * n_style + st) * n_colour + co
-            ok = shelf_end[sh] > shelf_start[sh]  # empty shelf: keep the popularity draw
+            ok = (
+                shelf_end[sh] > shelf_start[sh]
+            )  # empty shelf: keep the popularity draw
             sh = sh[ok]
             r = lo_mass[sh] + rng.random(len(sh)) * (hi_mass[sh] - lo_mass[sh])
-            pos = np.clip(np.searchsorted(shelf_cdf, r, side="right"), shelf_start[sh], shelf_end[sh] - 1)
+            pos = np.clip(
+                np.searchsorted(shelf_cdf, r, side="right"),
+                shelf_start[sh],
+                shelf_end[sh] - 1,
+            )
             idx = np.flatnonzero(browse)[ok]
             items[idx] = by_shelf[pos]
         # de-duplicate (user, item) pairs, keeping the first exposure
@@ -895,7 +1040,11 @@ def _make_interactions(rng, spec, codes, quality, truth, activity, block: int = 
 
     # ratings of purchases: utility + leniency + noise, cut at global quantiles
     is_buy = event == 2
-    score = util[is_buy] + truth.user_leniency[users[is_buy]] + rng.normal(0.0, _RATING_NOISE, int(is_buy.sum()))
+    score = (
+        util[is_buy]
+        + truth.user_leniency[users[is_buy]]
+        + rng.normal(0.0, _RATING_NOISE, int(is_buy.sum()))
+    )
     cuts = np.quantile(score, np.cumsum(_RATING_SHARES)[:-1])
     rating = np.full(n, np.nan)
     rating[is_buy] = 1.0 + np.searchsorted(cuts, score, side="right")
@@ -907,7 +1056,9 @@ def _make_interactions(rng, spec, codes, quality, truth, activity, block: int = 
     # cold-start items: none of their interactions before the cut-off
     cold_time = _T_START + int(_COLD_FRACTION_OF_SPAN * _T_SPAN)
     num_cold = max(1, int(round(_COLD_SHARE * num_items)))
-    cold_items = np.sort(rng.choice(num_items, num_cold, replace=False)).astype(np.int64)
+    cold_items = np.sort(rng.choice(num_items, num_cold, replace=False)).astype(
+        np.int64
+    )
     is_cold = np.zeros(num_items, dtype=bool)
     is_cold[cold_items] = True
     cut = cold_time - _T_START

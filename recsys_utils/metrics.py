@@ -19,7 +19,8 @@ Everything is vectorised: relevance lookups are a ``searchsorted`` over sorted
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,7 +62,9 @@ def _check_ranked(ranked_items: Any, k: int | None) -> np.ndarray:
     if ranked.size == 0:
         raise ValueError(f"ranked_items must not be empty; got shape {ranked.shape}")
     if not np.issubdtype(ranked.dtype, np.integer):
-        raise ValueError(f"ranked_items must hold integer item ids; got dtype {ranked.dtype}")
+        raise ValueError(
+            f"ranked_items must hold integer item ids; got dtype {ranked.dtype}"
+        )
     if k is not None and ranked.shape[1] < k:
         raise ValueError(
             f"ranked_items has {ranked.shape[1]} columns, fewer than k={k}"
@@ -73,11 +76,15 @@ def _check_ranked(ranked_items: Any, k: int | None) -> np.ndarray:
     srt = np.sort(cut, axis=1)
     if np.any(srt[:, 1:] == srt[:, :-1]):
         row = int(np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))[0])
-        raise ValueError(f"ranked_items must not repeat an item within a row; row {row} does")
+        raise ValueError(
+            f"ranked_items must not repeat an item within a row; row {row} does"
+        )
     return cut
 
 
-def _relevance(relevant: Any, num_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _relevance(
+    relevant: Any, num_rows: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flatten ``relevant`` into ``(rows, items, gains)`` of its relevant entries."""
     if sp.issparse(relevant):
         mat = sp.csr_matrix(relevant)
@@ -90,8 +97,10 @@ def _relevance(relevant: Any, num_rows: int) -> tuple[np.ndarray, np.ndarray, np
         rows = np.repeat(np.arange(num_rows, dtype=np.int64), np.diff(mat.indptr))
         items = mat.indices.astype(np.int64)
         return rows, items, np.ones(len(items))
-    if isinstance(relevant, (str, bytes)) or not isinstance(relevant, Sequence) and not isinstance(
-        relevant, np.ndarray
+    if (
+        isinstance(relevant, (str, bytes))
+        or not isinstance(relevant, Sequence)
+        and not isinstance(relevant, np.ndarray)
     ):
         raise ValueError(
             "relevant must be a list (one entry per user) of item-id arrays, sets or "
@@ -107,10 +116,14 @@ def _relevance(relevant: Any, num_rows: int) -> tuple[np.ndarray, np.ndarray, np
             its = np.fromiter(entry.keys(), dtype=np.int64, count=len(entry))
             gains = np.fromiter(entry.values(), dtype=np.float64, count=len(entry))
         else:
-            its = np.asarray(sorted(entry) if isinstance(entry, (set, frozenset)) else entry)
+            its = np.asarray(
+                sorted(entry) if isinstance(entry, (set, frozenset)) else entry
+            )
             its = its.reshape(-1)
             if its.size and not np.issubdtype(its.dtype, np.integer):
-                raise ValueError(f"relevant must hold integer item ids; got dtype {its.dtype}")
+                raise ValueError(
+                    f"relevant must hold integer item ids; got dtype {its.dtype}"
+                )
             its = its.astype(np.int64)
             gains = np.ones(len(its))
         item_parts.append(its)
@@ -238,10 +251,14 @@ def ndcg_at_k(ranked_items: Any, relevant: Any, k: int) -> np.ndarray:
     # ideal DCG: each user's relevances sorted descending, the first k discounted
     order = np.lexsort((-rels, rows))
     rows_s, rels_s = rows[order], rels[order]
-    rank = np.arange(len(rows_s)) - np.searchsorted(rows_s, rows_s, side="left")  # 0-based
+    rank = np.arange(len(rows_s)) - np.searchsorted(
+        rows_s, rows_s, side="left"
+    )  # 0-based
     top = rank < k
     idcg = np.bincount(
-        rows_s[top], weights=(2.0 ** rels_s[top] - 1.0) * discount[rank[top]], minlength=len(ranked)
+        rows_s[top],
+        weights=(2.0 ** rels_s[top] - 1.0) * discount[rank[top]],
+        minlength=len(ranked),
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         return _nan_where_empty(dcg / idcg, num_rel)
@@ -279,7 +296,9 @@ def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(y_true, dtype=np.float64)
     p = np.asarray(y_pred, dtype=np.float64)
     if t.shape != p.shape:
-        raise ValueError(f"y_true and y_pred must have the same shape; got {t.shape} and {p.shape}")
+        raise ValueError(
+            f"y_true and y_pred must have the same shape; got {t.shape} and {p.shape}"
+        )
     if t.size == 0:
         raise ValueError("y_true and y_pred must not be empty")
     for name, a in (("y_true", t), ("y_pred", p)):
@@ -399,7 +418,9 @@ def exposure_gini(ranked_items: Any, num_items: int) -> float:
 def _check_item_vector(name: str, values: Any, ranked: np.ndarray) -> np.ndarray:
     v = np.asarray(values)
     if v.ndim != 1 or v.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array over items; got shape {v.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty 1-D array over items; got shape {v.shape}"
+        )
     if ranked.max() >= v.size:
         raise ValueError(
             f"ranked_items holds item id {ranked.max()} but {name} has only {v.size} items"
@@ -421,7 +442,9 @@ def average_recommendation_popularity(ranked_items: Any, item_popularity: Any) -
         ``mean_u mean_{i in list_u} item_popularity[i]`` as a float.
     """
     ranked = _check_ranked(ranked_items, None)
-    pop = _check_item_vector("item_popularity", item_popularity, ranked).astype(np.float64)
+    pop = _check_item_vector("item_popularity", item_popularity, ranked).astype(
+        np.float64
+    )
     return float(pop[ranked].mean(axis=1).mean())
 
 
@@ -442,7 +465,9 @@ def long_tail_share(ranked_items: Any, tail_items: Any) -> float:
         mask = _check_item_vector("tail_items", tail, ranked)
     else:
         if tail.size and not np.issubdtype(tail.dtype, np.integer):
-            raise ValueError(f"tail_items must be a boolean mask or int item ids; got dtype {tail.dtype}")
+            raise ValueError(
+                f"tail_items must be a boolean mask or int item ids; got dtype {tail.dtype}"
+            )
         tail = tail.astype(np.int64).reshape(-1)
         if tail.size and tail.min() < 0:
             raise ValueError(f"tail_items must hold item ids >= 0; got {tail.min()}")
@@ -469,13 +494,17 @@ def head_tail_split(item_popularity: Any, head_share: float = 0.2) -> np.ndarray
     """
     pop = np.asarray(item_popularity, dtype=np.float64)
     if pop.ndim != 1 or pop.size == 0:
-        raise ValueError(f"item_popularity must be a non-empty 1-D array; got shape {pop.shape}")
+        raise ValueError(
+            f"item_popularity must be a non-empty 1-D array; got shape {pop.shape}"
+        )
     if not np.all(np.isfinite(pop)):
         raise ValueError("item_popularity must be finite")
     if not 0 < head_share < 1:
         raise ValueError(f"head_share must lie in (0, 1); got {head_share!r}")
     num_head = max(1, int(np.floor(head_share * pop.size + 0.5)))
-    order = np.argsort(-pop, kind="stable")  # most popular first, lower id first on ties
+    order = np.argsort(
+        -pop, kind="stable"
+    )  # most popular first, lower id first on ties
     tail = np.ones(pop.size, dtype=bool)
     tail[order[:num_head]] = False
     return tail

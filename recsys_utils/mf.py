@@ -21,7 +21,9 @@ __all__ = ["init_factors", "mf_objective", "occurrence_weights", "ALSMF", "Impli
 
 def _check_csr(train, name: str = "train") -> sp.csr_matrix:
     if not sp.issparse(train):
-        raise ValueError(f"{name} must be a scipy.sparse matrix (users x items); got {type(train).__name__}")
+        raise ValueError(
+            f"{name} must be a scipy.sparse matrix (users x items); got {type(train).__name__}"
+        )
     train = sp.csr_matrix(train, dtype=np.float64)
     if train.nnz == 0:
         raise ValueError(f"{name} has no observed entries")
@@ -38,7 +40,12 @@ def _check_positive(name: str, value, integer: bool = False) -> None:
 
 
 def init_factors(
-    num_users: int, num_items: int, embedding_dim: int, *, scale: float = 0.1, seed: int = 0
+    num_users: int,
+    num_items: int,
+    embedding_dim: int,
+    *,
+    scale: float = 0.1,
+    seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """Initial weights of a biased MF model, shared by NumPy, PyTorch and TensorFlow.
 
@@ -56,12 +63,20 @@ def init_factors(
         Dict with float32 arrays ``P`` (num_users, embedding_dim), ``Q`` (num_items,
         embedding_dim), ``user_bias`` (num_users,), ``item_bias`` (num_items,) (zeros).
     """
-    for name, value in (("num_users", num_users), ("num_items", num_items), ("embedding_dim", embedding_dim)):
+    for name, value in (
+        ("num_users", num_users),
+        ("num_items", num_items),
+        ("embedding_dim", embedding_dim),
+    ):
         _check_positive(name, value, integer=True)
     rng = np.random.default_rng(seed)
     return {
-        "P": (scale * rng.standard_normal((num_users, embedding_dim))).astype(np.float32),
-        "Q": (scale * rng.standard_normal((num_items, embedding_dim))).astype(np.float32),
+        "P": (scale * rng.standard_normal((num_users, embedding_dim))).astype(
+            np.float32
+        ),
+        "Q": (scale * rng.standard_normal((num_items, embedding_dim))).astype(
+            np.float32
+        ),
         "user_bias": np.zeros(num_users, dtype=np.float32),
         "item_bias": np.zeros(num_items, dtype=np.float32),
     }
@@ -86,12 +101,16 @@ def occurrence_weights(user_ids, item_ids) -> tuple[np.ndarray, np.ndarray]:
     """
     user_ids, item_ids = np.asarray(user_ids, np.int64), np.asarray(item_ids, np.int64)
     if user_ids.shape != item_ids.shape or user_ids.ndim != 1:
-        raise ValueError(f"user_ids and item_ids must be 1-D of the same length; got "
-                         f"{user_ids.shape} and {item_ids.shape}")
+        raise ValueError(
+            f"user_ids and item_ids must be 1-D of the same length; got "
+            f"{user_ids.shape} and {item_ids.shape}"
+        )
     if user_ids.size and (user_ids.min() < 0 or item_ids.min() < 0):
         raise ValueError("user_ids and item_ids must be non-negative")
     nu, ni = np.bincount(user_ids), np.bincount(item_ids)
-    return (1.0 / nu[user_ids]).astype(np.float32), (1.0 / ni[item_ids]).astype(np.float32)
+    return (1.0 / nu[user_ids]).astype(np.float32), (1.0 / ni[item_ids]).astype(
+        np.float32
+    )
 
 
 def mf_objective(
@@ -118,7 +137,12 @@ def mf_objective(
     """
     train = _check_csr(train)
     coo = train.tocoo()
-    pred = np.einsum("nd,nd->n", P[coo.row].astype(np.float64), Q[coo.col].astype(np.float64)) + global_mean
+    pred = (
+        np.einsum(
+            "nd,nd->n", P[coo.row].astype(np.float64), Q[coo.col].astype(np.float64)
+        )
+        + global_mean
+    )
     penalty = (P.astype(np.float64) ** 2).sum() + (Q.astype(np.float64) ** 2).sum()
     if user_bias is not None:
         pred = pred + user_bias[coo.row]
@@ -129,8 +153,14 @@ def mf_objective(
     return float(0.5 * ((coo.data - pred) ** 2).sum() + reg * penalty)
 
 
-def _ridge_rows(target: sp.csr_matrix, other: np.ndarray, offset_rows: np.ndarray,
-                offset_cols: np.ndarray, ridge: float, with_bias: bool) -> np.ndarray:
+def _ridge_rows(
+    target: sp.csr_matrix,
+    other: np.ndarray,
+    offset_rows: np.ndarray,
+    offset_cols: np.ndarray,
+    ridge: float,
+    with_bias: bool,
+) -> np.ndarray:
     """Solve one ridge regression per row of ``target`` against the rows of ``other``.
 
     For row a with observed columns J_a: [x_a, c_a] = argmin sum_j (t_aj - o_a - o_j -
@@ -169,15 +199,22 @@ class ALSMF:
         seed: initialization seed.
     """
 
-    def __init__(self, embedding_dim: int = 32, reg: float = 0.1, num_iters: int = 10,
-                 use_bias: bool = True, scale: float = 0.1, seed: int = 0):
+    def __init__(
+        self,
+        embedding_dim: int = 32,
+        reg: float = 0.1,
+        num_iters: int = 10,
+        use_bias: bool = True,
+        scale: float = 0.1,
+        seed: int = 0,
+    ):
         _check_positive("embedding_dim", embedding_dim, integer=True)
         _check_positive("num_iters", num_iters, integer=True)
         _check_positive("reg", reg)
         self.embedding_dim, self.reg, self.num_iters = embedding_dim, reg, num_iters
         self.use_bias, self.scale, self.seed = use_bias, scale, seed
 
-    def fit(self, train: sp.spmatrix) -> "ALSMF":
+    def fit(self, train: sp.spmatrix) -> ALSMF:
         """Fit on a users x items sparse matrix of observed ratings.
 
         Args:
@@ -189,7 +226,9 @@ class ALSMF:
         """
         train = _check_csr(train)
         num_users, num_items = train.shape
-        init = init_factors(num_users, num_items, self.embedding_dim, scale=self.scale, seed=self.seed)
+        init = init_factors(
+            num_users, num_items, self.embedding_dim, scale=self.scale, seed=self.seed
+        )
         P, Q = init["P"].astype(np.float64), init["Q"].astype(np.float64)
         bu, bi = np.zeros(num_users), np.zeros(num_items)
         mu = float(train.data.mean()) if self.use_bias else 0.0
@@ -197,21 +236,33 @@ class ALSMF:
         ridge = 2.0 * self.reg
         self.objective_ = [self._objective(train, P, Q, mu, bu, bi)]
         for _ in range(self.num_iters):
-            sol = _ridge_rows(train, Q, np.zeros(num_users), mu + bi, ridge, self.use_bias)
+            sol = _ridge_rows(
+                train, Q, np.zeros(num_users), mu + bi, ridge, self.use_bias
+            )
             P = sol[:, : self.embedding_dim]
             if self.use_bias:
                 bu = sol[:, -1]
-            sol = _ridge_rows(train_t, P, np.zeros(num_items), mu + bu, ridge, self.use_bias)
+            sol = _ridge_rows(
+                train_t, P, np.zeros(num_items), mu + bu, ridge, self.use_bias
+            )
             Q = sol[:, : self.embedding_dim]
             if self.use_bias:
                 bi = sol[:, -1]
             self.objective_.append(self._objective(train, P, Q, mu, bu, bi))
-        self.P_, self.Q_, self.user_bias_, self.item_bias_, self.global_mean_ = P, Q, bu, bi, mu
+        self.P_, self.Q_, self.user_bias_, self.item_bias_, self.global_mean_ = (
+            P,
+            Q,
+            bu,
+            bi,
+            mu,
+        )
         return self
 
     def _objective(self, train, P, Q, mu, bu, bi) -> float:
         if self.use_bias:
-            return mf_objective(train, P, Q, reg=self.reg, global_mean=mu, user_bias=bu, item_bias=bi)
+            return mf_objective(
+                train, P, Q, reg=self.reg, global_mean=mu, user_bias=bu, item_bias=bi
+            )
         return mf_objective(train, P, Q, reg=self.reg)
 
     def predict(self, user_ids, item_ids) -> np.ndarray:
@@ -225,15 +276,25 @@ class ALSMF:
         """
         user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
         if user_ids.shape != item_ids.shape:
-            raise ValueError(f"user_ids and item_ids must have the same shape; got {user_ids.shape} and {item_ids.shape}")
-        return (np.einsum("nd,nd->n", self.P_[user_ids], self.Q_[item_ids])
-                + self.global_mean_ + self.user_bias_[user_ids] + self.item_bias_[item_ids])
+            raise ValueError(
+                f"user_ids and item_ids must have the same shape; got {user_ids.shape} and {item_ids.shape}"
+            )
+        return (
+            np.einsum("nd,nd->n", self.P_[user_ids], self.Q_[item_ids])
+            + self.global_mean_
+            + self.user_bias_[user_ids]
+            + self.item_bias_[item_ids]
+        )
 
     def score(self, user_ids) -> np.ndarray:
         """Scores of every item for the given users, (len(user_ids), num_items)."""
         user_ids = np.asarray(user_ids)
-        return (self.P_[user_ids] @ self.Q_.T + self.global_mean_
-                + self.user_bias_[user_ids, None] + self.item_bias_[None, :])
+        return (
+            self.P_[user_ids] @ self.Q_.T
+            + self.global_mean_
+            + self.user_bias_[user_ids, None]
+            + self.item_bias_[None, :]
+        )
 
 
 class ImplicitALS:
@@ -255,8 +316,14 @@ class ImplicitALS:
         seed: initialization seed.
     """
 
-    def __init__(self, embedding_dim: int = 32, reg: float = 1.0, alpha: float = 10.0,
-                 num_iters: int = 10, seed: int = 0):
+    def __init__(
+        self,
+        embedding_dim: int = 32,
+        reg: float = 1.0,
+        alpha: float = 10.0,
+        num_iters: int = 10,
+        seed: int = 0,
+    ):
         _check_positive("embedding_dim", embedding_dim, integer=True)
         _check_positive("num_iters", num_iters, integer=True)
         _check_positive("reg", reg)
@@ -265,7 +332,9 @@ class ImplicitALS:
         self.num_iters, self.seed = num_iters, seed
 
     @staticmethod
-    def _solve(counts: sp.csr_matrix, Y: np.ndarray, alpha: float, reg: float) -> np.ndarray:
+    def _solve(
+        counts: sp.csr_matrix, Y: np.ndarray, alpha: float, reg: float
+    ) -> np.ndarray:
         YtY = Y.T @ Y
         eye = reg * np.eye(Y.shape[1])
         X = np.zeros((counts.shape[0], Y.shape[1]))
@@ -280,7 +349,7 @@ class ImplicitALS:
             X[a] = np.linalg.solve(A, (Yc.T * (1.0 + conf)).sum(axis=1))
         return X
 
-    def fit(self, train: sp.spmatrix) -> "ImplicitALS":
+    def fit(self, train: sp.spmatrix) -> ImplicitALS:
         """Fit on a users x items sparse matrix of interaction counts (or 1s).
 
         Args:
@@ -292,7 +361,9 @@ class ImplicitALS:
         train = _check_csr(train)
         if (train.data < 0).any():
             raise ValueError("train must hold non-negative interaction strengths")
-        init = init_factors(*train.shape, self.embedding_dim, scale=0.01, seed=self.seed)
+        init = init_factors(
+            *train.shape, self.embedding_dim, scale=0.01, seed=self.seed
+        )
         X, Y = init["P"].astype(np.float64), init["Q"].astype(np.float64)
         train_t = train.T.tocsr()
         for _ in range(self.num_iters):

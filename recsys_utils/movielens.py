@@ -46,9 +46,25 @@ ML100K_SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 _ML_DIR = "ml-100k"
 _ML_ZIP = "ml-100k.zip"
 _ML_GENRES = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 )
 
 
@@ -126,7 +142,10 @@ def _download(url: str, dest: Path, timeout: float = 30.0) -> None:
     """Download to a temporary file in dest's directory, then rename atomically."""
     fd, tmp = tempfile.mkstemp(prefix=".ml-100k-", suffix=".part", dir=dest.parent)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+        with (
+            os.fdopen(fd, "wb") as out,
+            urllib.request.urlopen(url, timeout=timeout) as resp,
+        ):
             shutil.copyfileobj(resp, out)
         os.replace(tmp, dest)
     except BaseException:
@@ -140,8 +159,14 @@ def _safe_members(zf: zipfile.ZipFile) -> list:
     names = zf.namelist()
     for name in names:
         norm = name.replace("\\", "/")
-        if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":") or ".." in norm.split("/"):
-            raise ValueError(f"unsafe path in the archive: {name!r} (absolute or with '..')")
+        if (
+            norm.startswith("/")
+            or (len(norm) > 1 and norm[1] == ":")
+            or ".." in norm.split("/")
+        ):
+            raise ValueError(
+                f"unsafe path in the archive: {name!r} (absolute or with '..')"
+            )
     return names
 
 
@@ -154,7 +179,9 @@ def _extract(zip_path: Path, home: Path) -> Path:
             zf.extractall(tmp)
         src = tmp / _ML_DIR
         if not (src / "u.data").is_file():
-            raise ValueError(f"{zip_path} has no {_ML_DIR}/u.data: not the MovieLens-100K archive")
+            raise ValueError(
+                f"{zip_path} has no {_ML_DIR}/u.data: not the MovieLens-100K archive"
+            )
         final = home / _ML_DIR
         if final.exists():
             shutil.rmtree(final)
@@ -169,39 +196,73 @@ def _read_ml(path: Path, expected_counts) -> MovieLens:
     cols = ["user_id", "item_id", "rating", "timestamp"]
 
     def read_ratings(name):
-        df = pd.read_csv(path / name, sep="\t", header=None, names=cols, encoding=enc,
-                         dtype={"user_id": np.int64, "item_id": np.int64, "rating": np.float64,
-                                "timestamp": np.int64})
+        df = pd.read_csv(
+            path / name,
+            sep="\t",
+            header=None,
+            names=cols,
+            encoding=enc,
+            dtype={
+                "user_id": np.int64,
+                "item_id": np.int64,
+                "rating": np.float64,
+                "timestamp": np.int64,
+            },
+        )
         df["user_id"] -= 1
         df["item_id"] -= 1
         return df
 
     ratings = read_ratings("u.data")
     items = pd.read_csv(
-        path / "u.item", sep="|", header=None, encoding=enc,
-        names=["item_id", "title", "release_date", "video_release_date", "imdb_url", *_ML_GENRES],
+        path / "u.item",
+        sep="|",
+        header=None,
+        encoding=enc,
+        names=[
+            "item_id",
+            "title",
+            "release_date",
+            "video_release_date",
+            "imdb_url",
+            *_ML_GENRES,
+        ],
     )
     items["item_id"] = items["item_id"].astype(np.int64) - 1
     flags = items[list(_ML_GENRES)].to_numpy(dtype=np.int64)
     names = np.asarray(_ML_GENRES, dtype=object)
     items["genres"] = [list(names[row.astype(bool)]) for row in flags]
     items = items[["item_id", "title", "release_date", "genres", *_ML_GENRES]]
-    users = pd.read_csv(path / "u.user", sep="|", header=None, encoding=enc,
-                        names=["user_id", "age", "gender", "occupation", "zip"],
-                        dtype={"zip": str})
+    users = pd.read_csv(
+        path / "u.user",
+        sep="|",
+        header=None,
+        encoding=enc,
+        names=["user_id", "age", "gender", "occupation", "zip"],
+        dtype={"zip": str},
+    )
     users["user_id"] = users["user_id"].astype(np.int64) - 1
 
     n_ratings, n_users, n_items = expected_counts
     got = (len(ratings), ratings["user_id"].nunique(), ratings["item_id"].nunique())
-    if got != (n_ratings, n_users, n_items) or len(users) != n_users or len(items) != n_items:
+    if (
+        got != (n_ratings, n_users, n_items)
+        or len(users) != n_users
+        or len(items) != n_items
+    ):
         raise ValueError(
             f"integrity check failed in {path}: expected {n_ratings} ratings by {n_users} users "
             f"on {n_items} items; u.data has {got[0]} ratings, {got[1]} users, {got[2]} items, "
             f"u.user {len(users)} rows, u.item {len(items)} rows"
         )
-    if (ratings["user_id"].max() != n_users - 1 or ratings["item_id"].max() != n_items - 1
-            or not ratings["rating"].between(1, 5).all()):
-        raise ValueError(f"integrity check failed in {path}: ids not contiguous or ratings outside 1-5")
+    if (
+        ratings["user_id"].max() != n_users - 1
+        or ratings["item_id"].max() != n_items - 1
+        or not ratings["rating"].between(1, 5).all()
+    ):
+        raise ValueError(
+            f"integrity check failed in {path}: ids not contiguous or ratings outside 1-5"
+        )
     splits = {}
     for s in ML100K_SPLITS:
         if (path / f"{s}.base").is_file():
@@ -243,9 +304,13 @@ def load_movielens_100k(
             (the bad archive is removed from the cache).
     """
     if checksum is not None and (not isinstance(checksum, str) or len(checksum) != 64):
-        raise ValueError(f"checksum must be a 64-character sha256 hex string; got {checksum!r}")
+        raise ValueError(
+            f"checksum must be a 64-character sha256 hex string; got {checksum!r}"
+        )
     if len(tuple(expected_counts)) != 3:
-        raise ValueError(f"expected_counts must be (num_ratings, num_users, num_items); got {expected_counts!r}")
+        raise ValueError(
+            f"expected_counts must be (num_ratings, num_users, num_items); got {expected_counts!r}"
+        )
     home = movielens_home(data_home)
     extracted = home / _ML_DIR
     marker = extracted / ".verified"

@@ -29,5 +29,7 @@ def show_source(obj):
     try:
         source = inspect.getsource(obj)
     except (TypeError, OSError) as err:
-        raise ValueError(f"obj must be a Python function or class with source; got {obj!r}") from err
+        raise ValueError(
+            f"obj must be a Python function or class with source; got {obj!r}"
+        ) from err
     return Code(source, language="python")

@@ -50,18 +50,26 @@ def product_grid(
 
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"images must have shape (n, height, width, 3); got {images.shape}")
+        raise ValueError(
+            f"images must have shape (n, height, width, 3); got {images.shape}"
+        )
     n = len(images)
     if len(titles) != n:
-        raise ValueError(f"titles must have one entry per image ({n}); got {len(titles)}")
+        raise ValueError(
+            f"titles must have one entry per image ({n}); got {len(titles)}"
+        )
     if captions is not None and len(captions) != n:
-        raise ValueError(f"captions must have one entry per image ({n}); got {len(captions)}")
+        raise ValueError(
+            f"captions must have one entry per image ({n}); got {len(captions)}"
+        )
     if ncols <= 0:
         raise ValueError(f"ncols must be positive; got {ncols}")
     plt = _plt()
     ncols = min(ncols, max(n, 1))
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.45), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows * 1.45), squeeze=False
+    )
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index >= n:
@@ -109,8 +117,14 @@ def overlay_curves(
         values = np.asarray(values, dtype=float)
         if values.size == 0:
             raise ValueError(f"curve {label!r} is empty")
-        ax.plot(np.arange(1, values.size + 1), values, styles[index % len(styles)],
-                label=label, markersize=4, alpha=0.85)
+        ax.plot(
+            np.arange(1, values.size + 1),
+            values,
+            styles[index % len(styles)],
+            label=label,
+            markersize=4,
+            alpha=0.85,
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:

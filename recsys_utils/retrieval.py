@@ -13,7 +13,8 @@ candidates are re-ranked (MMR, a cap per category) and each gets a one-line reas
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,14 +37,20 @@ __all__ = [
 def _matrix(name: str, x: Any) -> np.ndarray:
     arr = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array (n, embedding_dim); got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array (n, embedding_dim); got shape {arr.shape}"
+        )
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must hold finite values only")
     return arr
 
 
 def _check_k(k: Any, upper: int, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= upper:
+    if (
+        isinstance(k, bool)
+        or not isinstance(k, (int, np.integer))
+        or not 1 <= k <= upper
+    ):
         raise ValueError(f"{name} must be an integer in [1, {upper}]; got {k!r}")
     return int(k)
 
@@ -71,12 +78,22 @@ def log_q(item_ids: Any, num_items: int, smoothing: float = 1.0) -> np.ndarray:
         float32 array ``(num_items,)`` of ``log q_j``.
     """
     ids = np.asarray(item_ids).reshape(-1)
-    if isinstance(num_items, bool) or not isinstance(num_items, (int, np.integer)) or num_items < 1:
+    if (
+        isinstance(num_items, bool)
+        or not isinstance(num_items, (int, np.integer))
+        or num_items < 1
+    ):
         raise ValueError(f"num_items must be a positive integer; got {num_items!r}")
-    if ids.size and (not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0 or ids.max() >= num_items):
+    if ids.size and (
+        not np.issubdtype(ids.dtype, np.integer)
+        or ids.min() < 0
+        or ids.max() >= num_items
+    ):
         raise ValueError(f"item_ids must be integers in [0, {num_items})")
     if not smoothing >= 0 or (smoothing == 0 and ids.size == 0):
-        raise ValueError(f"smoothing must be >= 0 (and > 0 when item_ids is empty); got {smoothing!r}")
+        raise ValueError(
+            f"smoothing must be >= 0 (and > 0 when item_ids is empty); got {smoothing!r}"
+        )
     counts = np.bincount(ids, minlength=num_items).astype(np.float64) + smoothing
     with np.errstate(divide="ignore"):
         return np.log(counts / counts.sum()).astype(np.float32)
@@ -87,7 +104,9 @@ def log_q(item_ids: Any, num_items: int, smoothing: float = 1.0) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def exact_topk(queries: Any, item_vectors: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+def exact_topk(
+    queries: Any, item_vectors: Any, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact maximum-inner-product top-k: one matrix product, then ``argpartition``.
 
     Same return convention as a FAISS ``index.search``: ``(scores, ids)``.
@@ -102,13 +121,17 @@ def exact_topk(queries: Any, item_vectors: Any, k: int) -> tuple[np.ndarray, np.
     """
     q, v = _matrix("queries", queries), _matrix("item_vectors", item_vectors)
     if q.shape[1] != v.shape[1]:
-        raise ValueError(f"queries and item_vectors must have the same embedding_dim; got {q.shape[1]} and {v.shape[1]}")
+        raise ValueError(
+            f"queries and item_vectors must have the same embedding_dim; got {q.shape[1]} and {v.shape[1]}"
+        )
     k = _check_k(k, v.shape[0])
     scores = q @ v.T  # (num_queries, num_items)
     cand = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (num_queries, k), unordered
     cand_scores = np.take_along_axis(scores, cand, axis=1)
     order = np.argsort(-cand_scores, axis=1, kind="stable")
-    return np.take_along_axis(cand_scores, order, axis=1), np.take_along_axis(cand, order, axis=1).astype(np.int64)
+    return np.take_along_axis(cand_scores, order, axis=1), np.take_along_axis(
+        cand, order, axis=1
+    ).astype(np.int64)
 
 
 def build_ivf_flat(item_vectors: Any, nlist: int, *, seed: int = 0):
@@ -159,8 +182,14 @@ def build_hnsw(item_vectors: Any, M: int = 16, ef_construction: int = 40):
     v = _matrix("item_vectors", item_vectors)
     if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 2:
         raise ValueError(f"M must be an integer >= 2; got {M!r}")
-    if isinstance(ef_construction, bool) or not isinstance(ef_construction, (int, np.integer)) or ef_construction < 1:
-        raise ValueError(f"ef_construction must be a positive integer; got {ef_construction!r}")
+    if (
+        isinstance(ef_construction, bool)
+        or not isinstance(ef_construction, (int, np.integer))
+        or ef_construction < 1
+    ):
+        raise ValueError(
+            f"ef_construction must be a positive integer; got {ef_construction!r}"
+        )
     index = faiss.IndexHNSWFlat(v.shape[1], int(M), faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = int(ef_construction)
     index.add(v)
@@ -185,7 +214,9 @@ def set_search_param(index, value: int) -> str:
     if hasattr(index, "hnsw"):
         index.hnsw.efSearch = int(value)
         return "efSearch"
-    raise ValueError(f"index must be an IVF or HNSW faiss index; got {type(index).__name__}")
+    raise ValueError(
+        f"index must be an IVF or HNSW faiss index; got {type(index).__name__}"
+    )
 
 
 def recall_vs_exact(approx_ids: Any, exact_ids: Any) -> float:
@@ -200,7 +231,9 @@ def recall_vs_exact(approx_ids: Any, exact_ids: Any) -> float:
     """
     a, e = np.asarray(approx_ids), np.asarray(exact_ids)
     if a.ndim != 2 or a.shape != e.shape or a.size == 0:
-        raise ValueError(f"approx_ids and exact_ids must be 2-D of the same non-empty shape; got {a.shape}, {e.shape}")
+        raise ValueError(
+            f"approx_ids and exact_ids must be 2-D of the same non-empty shape; got {a.shape}, {e.shape}"
+        )
     hits = [len(np.intersect1d(ar[ar >= 0], er)) for ar, er in zip(a, e)]
     return float(np.mean(hits) / e.shape[1])
 
@@ -243,18 +276,31 @@ def recall_latency(
     """
     q, v = _matrix("queries", queries), _matrix("item_vectors", item_vectors)
     k = _check_k(k, v.shape[0])
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+    if (
+        isinstance(repeats, bool)
+        or not isinstance(repeats, (int, np.integer))
+        or repeats < 1
+    ):
         raise ValueError(f"repeats must be a positive integer; got {repeats!r}")
     if index.ntotal != v.shape[0]:
-        raise ValueError(f"index holds {index.ntotal} vectors but item_vectors has {v.shape[0]} rows")
+        raise ValueError(
+            f"index holds {index.ntotal} vectors but item_vectors has {v.shape[0]} rows"
+        )
     (_, exact_ids), ms = _time_per_query(lambda: exact_topk(q, v, k), repeats, len(q))
     rows = [dict(method="exact", param="-", value=0, recall=1.0, ms_per_query=ms)]
     method = "IVF-Flat" if hasattr(index, "nprobe") else "HNSW"
     for value in settings:
         param = set_search_param(index, value)
         (_, ids), ms = _time_per_query(lambda: index.search(q, k), repeats, len(q))
-        rows.append(dict(method=method, param=param, value=int(value),
-                         recall=recall_vs_exact(ids, exact_ids), ms_per_query=ms))
+        rows.append(
+            dict(
+                method=method,
+                param=param,
+                value=int(value),
+                recall=recall_vs_exact(ids, exact_ids),
+                ms_per_query=ms,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -273,7 +319,9 @@ def _candidates(candidate_ids: Any, k: int) -> np.ndarray:
     return c.astype(np.int64)
 
 
-def mmr_rerank(candidate_ids: Any, relevance: Any, item_vectors: Any, k: int, lambda_: float = 0.7) -> np.ndarray:
+def mmr_rerank(
+    candidate_ids: Any, relevance: Any, item_vectors: Any, k: int, lambda_: float = 0.7
+) -> np.ndarray:
     """Maximal marginal relevance (Carbonell and Goldstein 1998): relevant but not redundant.
 
     Greedily picks ``argmax_i lambda * rel_i - (1 - lambda) * max_{j picked} sim(i, j)``,
@@ -293,7 +341,9 @@ def mmr_rerank(candidate_ids: Any, relevance: Any, item_vectors: Any, k: int, la
     c = _candidates(candidate_ids, k)
     rel = np.asarray(relevance, dtype=np.float64).reshape(-1)
     if rel.shape != c.shape:
-        raise ValueError(f"relevance must have one score per candidate ({len(c)}); got {rel.shape}")
+        raise ValueError(
+            f"relevance must have one score per candidate ({len(c)}); got {rel.shape}"
+        )
     if not 0.0 <= lambda_ <= 1.0:
         raise ValueError(f"lambda_ must lie in [0, 1]; got {lambda_!r}")
     v = np.asarray(item_vectors, dtype=np.float64)[c]
@@ -312,7 +362,9 @@ def mmr_rerank(candidate_ids: Any, relevance: Any, item_vectors: Any, k: int, la
     return c[picked]
 
 
-def category_cap_rerank(candidate_ids: Any, categories: Any, k: int, cap: int) -> np.ndarray:
+def category_cap_rerank(
+    candidate_ids: Any, categories: Any, k: int, cap: int
+) -> np.ndarray:
     """Keep the candidates' order but at most ``cap`` items per category.
 
     Candidates are taken in the given (relevance) order and skipped when their
@@ -343,7 +395,9 @@ def category_cap_rerank(candidate_ids: Any, categories: Any, k: int, cap: int) -
     return np.asarray((kept + skipped)[:k], dtype=np.int64)
 
 
-def nearest_history_item(candidate_ids: Any, history_ids: Any, item_vectors: Any) -> tuple[np.ndarray, np.ndarray]:
+def nearest_history_item(
+    candidate_ids: Any, history_ids: Any, item_vectors: Any
+) -> tuple[np.ndarray, np.ndarray]:
     """For each candidate, the history item most similar to it (cosine of item vectors).
 
     Args:
@@ -366,7 +420,9 @@ def nearest_history_item(candidate_ids: Any, history_ids: Any, item_vectors: Any
     return h[j], sim[np.arange(len(c)), j]
 
 
-def reasons(candidate_ids: Any, history_ids: Any, item_vectors: Any, titles: Sequence[str]) -> list[str]:
+def reasons(
+    candidate_ids: Any, history_ids: Any, item_vectors: Any, titles: Sequence[str]
+) -> list[str]:
     """One-line reasons "because you bought <title>" from the nearest history item.
 
     Args:

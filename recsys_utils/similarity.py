@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["normalize_rows", "cosine_matrix", "topk_cosine", "rescale_dimensions", "neighbour_overlap"]
+__all__ = [
+    "normalize_rows",
+    "cosine_matrix",
+    "topk_cosine",
+    "rescale_dimensions",
+    "neighbour_overlap",
+]
 
 
 def _check_2d(name: str, x) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (rows are vectors); got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a 2-D array (rows are vectors); got shape {arr.shape}"
+        )
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must hold finite numbers")
     return arr
@@ -63,12 +71,21 @@ def cosine_matrix(a, b=None, eps: float = 1e-8) -> np.ndarray:
     a_hat = normalize_rows(a, eps)
     b_hat = a_hat if b is None else normalize_rows(b, eps)
     if a_hat.shape[1] != b_hat.shape[1]:
-        raise ValueError(f"a and b must have the same number of columns; got {a_hat.shape[1]} and {b_hat.shape[1]}")
+        raise ValueError(
+            f"a and b must have the same number of columns; got {a_hat.shape[1]} and {b_hat.shape[1]}"
+        )
     return np.clip(a_hat @ b_hat.T, -1.0, 1.0)
 
 
-def topk_cosine(queries, items, k: int, *, exclude_self: bool = False, eps: float = 1e-8,
-                batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+def topk_cosine(
+    queries,
+    items,
+    k: int,
+    *,
+    exclude_self: bool = False,
+    eps: float = 1e-8,
+    batch_size: int = 4096,
+) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` items most cosine-similar to each query: normalise, one product, argpartition.
 
     Args:
@@ -88,24 +105,34 @@ def topk_cosine(queries, items, k: int, *, exclude_self: bool = False, eps: floa
     i_hat = normalize_rows(items, eps)
     n, m = q_hat.shape[0], i_hat.shape[0]
     if q_hat.shape[1] != i_hat.shape[1]:
-        raise ValueError(f"queries and items must have the same number of columns; got {q_hat.shape[1]} and {i_hat.shape[1]}")
+        raise ValueError(
+            f"queries and items must have the same number of columns; got {q_hat.shape[1]} and {i_hat.shape[1]}"
+        )
     if exclude_self and n != m:
-        raise ValueError(f"exclude_self needs queries and items of the same length; got {n} and {m}")
+        raise ValueError(
+            f"exclude_self needs queries and items of the same length; got {n} and {m}"
+        )
     limit = m - 1 if exclude_self else m
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= limit:
+    if (
+        isinstance(k, bool)
+        or not isinstance(k, (int, np.integer))
+        or not 1 <= k <= limit
+    ):
         raise ValueError(f"k must be an integer in [1, {limit}]; got {k!r}")
     idx = np.empty((n, k), dtype=np.int64)
     sims = np.empty((n, k))
     for start in range(0, n, batch_size):
-        s = q_hat[start:start + batch_size] @ i_hat.T  # (batch, m): one matrix product
+        s = (
+            q_hat[start : start + batch_size] @ i_hat.T
+        )  # (batch, m): one matrix product
         if exclude_self:
             rows = np.arange(s.shape[0])
             s[rows, start + rows] = -np.inf
         cand = np.argpartition(-s, k - 1, axis=1)[:, :k]  # (batch, k), unordered
         cand_s = np.take_along_axis(s, cand, axis=1)
         order = np.lexsort((cand, -cand_s), axis=1)  # by similarity, then lower id
-        idx[start:start + batch_size] = np.take_along_axis(cand, order, axis=1)
-        sims[start:start + batch_size] = np.take_along_axis(cand_s, order, axis=1)
+        idx[start : start + batch_size] = np.take_along_axis(cand, order, axis=1)
+        sims[start : start + batch_size] = np.take_along_axis(cand_s, order, axis=1)
     return idx, sims
 
 
@@ -125,7 +152,9 @@ def rescale_dimensions(P, Q, d) -> tuple[np.ndarray, np.ndarray]:
     P, Q = _check_2d("P", P), _check_2d("Q", Q)
     d = np.asarray(d, dtype=np.float64)
     if d.shape != (P.shape[1],) or Q.shape[1] != P.shape[1]:
-        raise ValueError(f"d must have shape ({P.shape[1]},) and Q {P.shape[1]} columns; got {d.shape}, {Q.shape}")
+        raise ValueError(
+            f"d must have shape ({P.shape[1]},) and Q {P.shape[1]} columns; got {d.shape}, {Q.shape}"
+        )
     if np.any(d == 0) or not np.isfinite(d).all():
         raise ValueError("d must hold finite non-zero scales")
     return P * d, Q / d
@@ -143,7 +172,9 @@ def neighbour_overlap(idx_a, idx_b) -> np.ndarray:
     """
     a, b = np.asarray(idx_a), np.asarray(idx_b)
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"idx_a and idx_b must be 2-D with the same shape; got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"idx_a and idx_b must be 2-D with the same shape; got {a.shape} and {b.shape}"
+        )
     # (n, k, k) comparison: fine for the small k of neighbour lists
     common = (a[:, :, None] == b[:, None, :]).any(axis=2).sum(axis=1)
     return common / a.shape[1]

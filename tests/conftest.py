@@ -28,5 +28,7 @@ def random_scores():
     rng = np.random.default_rng(42)
     scores = rng.normal(size=(20, 30))
     train = sp.csr_matrix((rng.random((20, 30)) < 0.2).astype(np.float32))
-    test = sp.csr_matrix(((rng.random((20, 30)) < 0.15) & (train.toarray() == 0)).astype(np.float32))
+    test = sp.csr_matrix(
+        ((rng.random((20, 30)) < 0.15) & (train.toarray() == 0)).astype(np.float32)
+    )
     return scores, train, test

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_utils.baselines import EASE, BiasesOnly, ItemKNN, Oracle, Popularity, UserKNN
+from recsys_utils.baselines import (
+    EASE,
+    BiasesOnly,
+    ItemKNN,
+    Oracle,
+    Popularity,
+    UserKNN,
+)
 from recsys_utils.marketplace import make_marketplace
 
 
@@ -80,7 +87,12 @@ def test_itemknn_matches_loops(x, shrinkage, k):
     sim = brute_topk_columns(brute_cosine(dense, shrinkage), k)
     np.testing.assert_allclose(m.similarity_.toarray(), sim, atol=1e-12)
     users = np.array([0, 4, 29])
-    expected = np.array([[sum(dense[u, j] * sim[j, i] for j in range(12)) for i in range(12)] for u in users])
+    expected = np.array(
+        [
+            [sum(dense[u, j] * sim[j, i] for j in range(12)) for i in range(12)]
+            for u in users
+        ]
+    )
     np.testing.assert_allclose(m.score(users), expected, atol=1e-12)
     assert (np.diag(m.similarity_.toarray()) == 0).all()
     assert ((m.similarity_.toarray() != 0).sum(axis=0) <= k).all()
@@ -96,13 +108,17 @@ def test_itemknn_centered(x):
             centred[u, nz] -= dense[u, nz].mean()
     # centring may create exact zeros; co-counts follow the centred non-zeros only
     # when shrinkage = 0 they do not matter
-    np.testing.assert_allclose(m.similarity_.toarray(), brute_cosine(centred, 0.0), atol=1e-12)
+    np.testing.assert_allclose(
+        m.similarity_.toarray(), brute_cosine(centred, 0.0), atol=1e-12
+    )
 
 
 def test_userknn_matches_loops(x):
     m = UserKNN(k=4, shrinkage=2.0).fit(x)
     dense = x.toarray()
-    usim = brute_topk_columns(brute_cosine(dense.T, 2.0), 4)  # column u: neighbours of u
+    usim = brute_topk_columns(
+        brute_cosine(dense.T, 2.0), 4
+    )  # column u: neighbours of u
     users = np.array([1, 7])
     np.testing.assert_allclose(m.similarity(users), usim[:, users].T, atol=1e-12)
     expected = usim[:, users].T @ dense
@@ -151,6 +167,7 @@ def test_learned_baselines_beat_popularity_on_marketplace():
     buy = mp.purchases
     test = np.random.default_rng(0).random(len(buy)) < 0.2
     from recsys_utils.evaluation import to_csr
+
     tr = to_csr(buy[~test], mp.num_users, mp.num_items)
     te = to_csr(buy[test], mp.num_users, mp.num_items)
     users = np.unique(buy[test]["user_id"])

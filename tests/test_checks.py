@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from recsys_utils.checks import CheckResult, Hint, assert_parity, check_function, check_value
+from recsys_utils.checks import (
+    CheckResult,
+    Hint,
+    assert_parity,
+    check_function,
+    check_value,
+)
 
 
 def observed_loss(R, P):
@@ -56,39 +62,61 @@ def test_check_value_shape_nan_none():
 
 
 def test_check_function_right_and_wrong(capsys):
-    res = check_function(observed_loss, observed_loss, name="the MF loss", make_inputs=make_inputs)
+    res = check_function(
+        observed_loss, observed_loss, name="the MF loss", make_inputs=make_inputs
+    )
     assert res.ok
     hints = [Hint(dense_loss, "only observed ratings (R != 0) enter the loss")]
-    res = check_function(dense_loss, observed_loss, name="the MF loss", make_inputs=make_inputs, hints=hints)
+    res = check_function(
+        dense_loss,
+        observed_loss,
+        name="the MF loss",
+        make_inputs=make_inputs,
+        hints=hints,
+    )
     assert not res.ok and "only observed ratings" in res.message
     # a different wrong answer (mean instead of sum) gets the generic hint
     res = check_function(
-        lambda R, P: observed_loss(R, P) / 20, observed_loss, name="the MF loss",
-        make_inputs=make_inputs, hints=hints,
+        lambda R, P: observed_loss(R, P) / 20,
+        observed_loss,
+        name="the MF loss",
+        make_inputs=make_inputs,
+        hints=hints,
     )
     assert "differs from the reference on 5 of 5 random inputs" in res.message
     capsys.readouterr()
 
 
 def test_check_function_errors_shapes_and_conversion():
-    res = check_function(lambda R, P: 1 / 0, observed_loss, name="f", make_inputs=make_inputs)
+    res = check_function(
+        lambda R, P: 1 / 0, observed_loss, name="f", make_inputs=make_inputs
+    )
     assert "f raised ZeroDivisionError" in res.message
-    res = check_function(lambda R, P: R, observed_loss, name="f", make_inputs=make_inputs)
+    res = check_function(
+        lambda R, P: R, observed_loss, name="f", make_inputs=make_inputs
+    )
     assert "has shape (4, 5), but it should have shape ()" in res.message
     # convert_inputs is applied to what the student function receives
     res = check_function(
-        lambda R, P: observed_loss(np.asarray(R), np.asarray(P)), observed_loss, name="f",
-        make_inputs=make_inputs, convert_inputs=lambda args: tuple(a.tolist() for a in args),
+        lambda R, P: observed_loss(np.asarray(R), np.asarray(P)),
+        observed_loss,
+        name="f",
+        make_inputs=make_inputs,
+        convert_inputs=lambda args: tuple(a.tolist() for a in args),
     )
     assert res.ok
     with pytest.raises(ValueError, match="n_trials must be a positive int"):
-        check_function(observed_loss, observed_loss, name="f", make_inputs=make_inputs, n_trials=0)
+        check_function(
+            observed_loss, observed_loss, name="f", make_inputs=make_inputs, n_trials=0
+        )
 
 
 def test_assert_parity():
     a = np.array([1.0, 2.0, 3.0])
     assert assert_parity(a, a + 1e-7, atol=1e-6, rtol=0) == pytest.approx(1e-7)
-    with pytest.raises(AssertionError, match=r"loss: the curves differ by up to 0.1 \(at index 2"):
+    with pytest.raises(
+        AssertionError, match=r"loss: the curves differ by up to 0.1 \(at index 2"
+    ):
         assert_parity(a, a + np.array([0, 0, 0.1]), atol=1e-3, rtol=0, name="loss")
     with pytest.raises(AssertionError, match="shapes differ"):
         assert_parity(a, a[:2])

@@ -11,7 +11,10 @@ import pandas as pd
 import pytest
 
 from recsys_utils.marketplace import (
-    CATEGORIES, PATTERNS, MATERIALS, COLOURS, Marketplace, make_marketplace,
+    CATEGORIES,
+    PATTERNS,
+    Marketplace,
+    make_marketplace,
 )
 
 
@@ -43,7 +46,9 @@ def test_deterministic_in_process_and_across_processes(tiny):
         "from recsys_utils.marketplace import make_marketplace;"
         "print(fingerprint(make_marketplace(seed=0, size='tiny')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == fingerprint(tiny)
     assert fingerprint(make_marketplace(seed=1, size="tiny")) != fingerprint(tiny)
 
@@ -52,12 +57,30 @@ def test_shapes_and_columns(tiny):
     assert (tiny.num_users, tiny.num_items) == (200, 150)
     assert tiny.items["item_id"].tolist() == list(range(150))
     assert tiny.users["user_id"].tolist() == list(range(200))
-    for col in ["category", "colour", "style", "pattern", "material", "price_band",
-                "brand", "price", "title", "description"]:
+    for col in [
+        "category",
+        "colour",
+        "style",
+        "pattern",
+        "material",
+        "price_band",
+        "brand",
+        "price",
+        "title",
+        "description",
+    ]:
         assert col in tiny.items.columns
-    assert len(CATEGORIES) >= 8 and set(tiny.items["category"].unique()) == set(CATEGORIES)
+    assert len(CATEGORIES) >= 8 and set(tiny.items["category"].unique()) == set(
+        CATEGORIES
+    )
     assert tiny.images.shape == (150, 32, 32, 3) and tiny.images.dtype == np.uint8
-    assert list(tiny.interactions.columns) == ["user_id", "item_id", "timestamp", "event", "rating"]
+    assert list(tiny.interactions.columns) == [
+        "user_id",
+        "item_id",
+        "timestamp",
+        "event",
+        "rating",
+    ]
     assert set(tiny.users["activity"].unique()) == {"low", "medium", "high"}
 
 
@@ -90,7 +113,10 @@ def test_interaction_log_rules(tiny):
     assert df.loc[~buy, "rating"].isna().all()
     assert set(df.loc[buy, "rating"].unique()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
     # every user has at least 5 purchases
-    assert df.loc[buy].groupby("user_id").size().reindex(range(200), fill_value=0).min() >= 5
+    assert (
+        df.loc[buy].groupby("user_id").size().reindex(range(200), fill_value=0).min()
+        >= 5
+    )
 
 
 def test_cold_start_rule(tiny, classroom):
@@ -109,7 +135,9 @@ def test_text_has_synonyms_and_hides_pattern(tiny):
         assert not text.str.contains(rf"\b{p}\b").any(), p
     # the same colour is worded in several ways
     red = text[tiny.items["colour"] == "red"]
-    words = {w for w in ("red", "crimson", "scarlet", "cherry") if red.str.contains(w).any()}
+    words = {
+        w for w in ("red", "crimson", "scarlet", "cherry") if red.str.contains(w).any()
+    }
     assert len(words) >= 3
     # material and brand are in the text
     row = tiny.items.iloc[0]
@@ -121,8 +149,13 @@ def test_images_encode_colour_category_and_pattern(tiny):
     items = tiny.items
     # same colour & category & pattern -> more similar than different category
     centre = img[:, 12:20, 12:20, :].mean(axis=(1, 2))
-    reds = centre[(items["colour"] == "red").to_numpy() & (items["pattern"] == "plain").to_numpy()]
-    blues = centre[(items["colour"] == "blue").to_numpy() & (items["pattern"] == "plain").to_numpy()]
+    reds = centre[
+        (items["colour"] == "red").to_numpy() & (items["pattern"] == "plain").to_numpy()
+    ]
+    blues = centre[
+        (items["colour"] == "blue").to_numpy()
+        & (items["pattern"] == "plain").to_numpy()
+    ]
     assert reds[:, 0].mean() > blues[:, 0].mean() + 50
     # striped items have more vertical high-frequency energy than plain ones
     vert = np.abs(np.diff(img, axis=1)).mean(axis=(1, 2, 3))
@@ -130,13 +163,17 @@ def test_images_encode_colour_category_and_pattern(tiny):
     assert vert[pat == "striped"].mean() > vert[pat == "plain"].mean() + 5
     # a pure function of attributes + small noise: two plain red tops look alike
     tops = np.flatnonzero((items["category"] == "tops").to_numpy())
-    assert len({tuple(np.round(img[i].mean(axis=(0, 1)) / 40)) for i in tops}) < len(tops)
+    assert len({tuple(np.round(img[i].mean(axis=(0, 1)) / 40)) for i in tops}) < len(
+        tops
+    )
 
 
 def test_truth_relevance_matches_factors(tiny):
     t = tiny.truth
     users, items = np.array([0, 5, 7]), np.array([1, 2])
-    expected = np.array([[t.user_factors[u] @ t.item_factors[i] for i in items] for u in users])
+    expected = np.array(
+        [[t.user_factors[u] @ t.item_factors[i] for i in items] for u in users]
+    )
     np.testing.assert_allclose(t.relevance(users, items), expected)
     assert (t.user_factors[:, -1] == 1).all()
     # item factors are one-hot blocks + quality
@@ -156,14 +193,21 @@ def test_truth_relevance_matches_factors(tiny):
 
 def test_ratings_follow_utility(classroom):
     buy = classroom.purchases
-    rel = (classroom.truth.user_factors[buy["user_id"]] *
-           classroom.truth.item_factors[buy["item_id"]]).sum(axis=1)
+    rel = (
+        classroom.truth.user_factors[buy["user_id"]]
+        * classroom.truth.item_factors[buy["item_id"]]
+    ).sum(axis=1)
     assert np.corrcoef(rel, buy["rating"])[0, 1] > 0.5
     # purchased items are truly better than merely viewed ones
     df = classroom.interactions
-    rel_all = (classroom.truth.user_factors[df["user_id"]] *
-               classroom.truth.item_factors[df["item_id"]]).sum(axis=1)
-    assert rel_all[(df["event"] == "purchase").to_numpy()].mean() > rel_all[(df["event"] == "view").to_numpy()].mean() + 0.5
+    rel_all = (
+        classroom.truth.user_factors[df["user_id"]]
+        * classroom.truth.item_factors[df["item_id"]]
+    ).sum(axis=1)
+    assert (
+        rel_all[(df["event"] == "purchase").to_numpy()].mean()
+        > rel_all[(df["event"] == "view").to_numpy()].mean() + 0.5
+    )
 
 
 def test_interaction_matrix(tiny):
@@ -193,7 +237,9 @@ def test_classroom_statistics_look_like_real_data(classroom):
     assert 0.05 <= d["cold_start_share"] <= 0.10
     # hand check of two figures
     df = classroom.interactions
-    assert d["density"] == pytest.approx(len(df) / (classroom.num_users * classroom.num_items))
+    assert d["density"] == pytest.approx(
+        len(df) / (classroom.num_users * classroom.num_items)
+    )
     counts = np.sort(np.bincount(df["item_id"], minlength=classroom.num_items))[::-1]
     assert d["top20_items_share"] == pytest.approx(counts[:300].sum() / len(df))
 
@@ -203,9 +249,11 @@ def test_tastes_cross_categories(classroom):
     # red items vs blue items is correlated across shoes and tops
     t, items = classroom.truth, classroom.items
     rel = t.relevance(np.arange(500))
+
     def mean_rel(cat, colour):
         sel = ((items["category"] == cat) & (items["colour"] == colour)).to_numpy()
         return rel[:, sel].mean(axis=1)
+
     d_shoes = mean_rel("shoes", "red") - mean_rel("shoes", "blue")
     d_tops = mean_rel("tops", "red") - mean_rel("tops", "blue")
     assert np.corrcoef(d_shoes, d_tops)[0, 1] > 0.7

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys_utils.evaluation import evaluate_topk, rating_metrics, to_csr, topk_from_scores
+from recsys_utils.evaluation import (
+    evaluate_topk,
+    rating_metrics,
+    to_csr,
+    topk_from_scores,
+)
 
 
 def brute_topk(scores, k, exclude=None):
@@ -44,7 +49,9 @@ def test_topk_by_hand_with_ties():
     np.testing.assert_array_equal(topk_from_scores(scores, 2), [[1, 2], [0, 1]])
     exclude = sp.csr_matrix(np.array([[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]]))
     # row 0 without item 1: [2, 3, 4]; row 1 without item 0: [1, 2, 3] (3 beats 4 on the tie)
-    np.testing.assert_array_equal(topk_from_scores(scores, 3, exclude), [[2, 3, 4], [1, 2, 3]])
+    np.testing.assert_array_equal(
+        topk_from_scores(scores, 3, exclude), [[2, 3, 4], [1, 2, 3]]
+    )
 
 
 def test_topk_matches_brute_force():
@@ -56,7 +63,9 @@ def test_topk_matches_brute_force():
         np.testing.assert_array_equal(
             topk_from_scores(scores, k, exclude), brute_topk(scores, k, exclude)
         )
-        np.testing.assert_array_equal(topk_from_scores(scores, k), brute_topk(scores, k))
+        np.testing.assert_array_equal(
+            topk_from_scores(scores, k), brute_topk(scores, k)
+        )
 
 
 def test_evaluate_topk_matches_brute_force(random_scores):
@@ -69,9 +78,12 @@ def test_evaluate_topk_matches_brute_force(random_scores):
     for k in (5, 10):
         for name in ("recall", "ndcg", "hit_rate", "precision", "mrr"):
             want = [
-                brute_metrics(res.topk[j], set(test[u].indices), k)[name] for j, u in enumerate(users)
+                brute_metrics(res.topk[j], set(test[u].indices), k)[name]
+                for j, u in enumerate(users)
             ]
-            np.testing.assert_allclose(res.per_user[f"{name}@{k}"], want, err_msg=f"{name}@{k}")
+            np.testing.assert_allclose(
+                res.per_user[f"{name}@{k}"], want, err_msg=f"{name}@{k}"
+            )
             assert res.means[f"{name}@{k}"] == pytest.approx(np.mean(want))
     summary = res.summary("random")
     assert summary.shape == (1, 10) and summary.index[0] == "random"
@@ -98,7 +110,9 @@ def test_seen_items_are_excluded_and_can_be_kept():
     test = sp.csr_matrix(np.array([[0, 1.0, 0]]))
     res = evaluate_topk(scores, train, test, k=1, metrics=("hit_rate",))
     assert res.means == {"hit_rate@1": 1.0}
-    res = evaluate_topk(scores, train, test, k=1, metrics=("hit_rate",), exclude_seen=False)
+    res = evaluate_topk(
+        scores, train, test, k=1, metrics=("hit_rate",), exclude_seen=False
+    )
     assert res.means == {"hit_rate@1": 0.0}
 
 
@@ -107,7 +121,9 @@ def test_given_user_ids_without_test_items_are_nan(random_scores):
     empty_user = int(np.flatnonzero(np.diff(test.indptr) == 0)[0])
     res = evaluate_topk(scores, train, test, k=3, user_ids=[empty_user, 0])
     assert np.isnan(res.per_user.loc[empty_user, "recall@3"])
-    assert res.means["recall@3"] == pytest.approx(res.per_user["recall@3"].dropna().mean())
+    assert res.means["recall@3"] == pytest.approx(
+        res.per_user["recall@3"].dropna().mean()
+    )
 
 
 def test_rating_metrics_by_hand():
@@ -136,7 +152,9 @@ def test_bad_k(random_scores):
 
 def test_wrong_number_of_columns(random_scores):
     scores, train, test = random_scores
-    with pytest.raises(ValueError, match="scores has 29 columns but train has num_items=30"):
+    with pytest.raises(
+        ValueError, match="scores has 29 columns but train has num_items=30"
+    ):
         evaluate_topk(scores[:, :29], train, test)
     with pytest.raises(ValueError, match=r"must have shape \(3, 30\)"):
         evaluate_topk(lambda u: scores[u, :29], train, test, batch_size=3)

@@ -1,6 +1,5 @@
 """Tests of recsys_utils.longtail with values worked out by hand or by brute force."""
 
-import itertools
 
 import numpy as np
 import pytest
@@ -32,8 +31,12 @@ def test_popularity_groups_bad_input():
 
 def test_group_shares():
     groups = np.array([0, 1, 2, 2])
-    np.testing.assert_allclose(lt.group_shares([[0, 2], [3, 1]], groups), [0.25, 0.25, 0.5])
-    np.testing.assert_allclose(lt.group_shares([0, 1, 2], groups, weights=[1, 1, 2]), [0.25, 0.25, 0.5])
+    np.testing.assert_allclose(
+        lt.group_shares([[0, 2], [3, 1]], groups), [0.25, 0.25, 0.5]
+    )
+    np.testing.assert_allclose(
+        lt.group_shares([0, 1, 2], groups, weights=[1, 1, 2]), [0.25, 0.25, 0.5]
+    )
 
 
 def test_inverse_propensity_weights_by_hand():
@@ -47,7 +50,9 @@ def test_inverse_propensity_weights_by_hand():
     wc = lt.inverse_propensity_weights(counts, power=1.0, max_weight=2.0)
     np.testing.assert_allclose(wc, np.array([1.0, 2.0, 2.0]) / (5.0 / 4.0))
     # power 0: no correction
-    np.testing.assert_allclose(lt.inverse_propensity_weights(counts, power=0.0), np.ones(3))
+    np.testing.assert_allclose(
+        lt.inverse_propensity_weights(counts, power=0.0), np.ones(3)
+    )
     with pytest.raises(ValueError, match="power"):
         lt.inverse_propensity_weights(counts, power=-1.0)
 
@@ -57,7 +62,8 @@ def test_user_tail_preference():
     tail = np.array([False, True, True, True])
     np.testing.assert_allclose(lt.user_tail_preference(train, tail), [2 / 3, 0.0, 1.0])
     np.testing.assert_allclose(
-        lt.user_tail_preference(train, tail, prior=0.5, prior_weight=1.0), [2.5 / 4, 0.5, 1.5 / 2]
+        lt.user_tail_preference(train, tail, prior=0.5, prior_weight=1.0),
+        [2.5 / 4, 0.5, 1.5 / 2],
     )
 
 
@@ -68,12 +74,16 @@ def test_subset_recall_sparse_and_lists():
     tail = np.array([False, False, True, True])
     # user 0's only tail item (2) is missed; user 1's (3) is found
     assert lt.subset_recall(ranked, relevant, 2, tail) == pytest.approx(0.5)
-    assert lt.subset_recall(ranked, [np.array([1, 2]), np.array([0, 1])], 2, tail) == pytest.approx(0.0)
+    assert lt.subset_recall(
+        ranked, [np.array([1, 2]), np.array([0, 1])], 2, tail
+    ) == pytest.approx(0.0)
 
 
 def test_beyond_accuracy_keys_and_values():
     ranked = np.array([[0, 1], [0, 2]])
-    out = lt.beyond_accuracy(ranked, np.array([10.0, 2.0, 4.0, 0.0]), np.array([False, True, True, True]))
+    out = lt.beyond_accuracy(
+        ranked, np.array([10.0, 2.0, 4.0, 0.0]), np.array([False, True, True, True])
+    )
     assert out["ARP"] == pytest.approx(((10 + 2) / 2 + (10 + 4) / 2) / 2)
     assert out["tail share"] == pytest.approx(0.5)
     assert out["coverage"] == pytest.approx(0.75)
@@ -81,7 +91,9 @@ def test_beyond_accuracy_keys_and_values():
 
 def _xquad_brute(scores_row, tail, pref, lam, k, num_candidates):
     """Greedy smooth xQuAD written with plain Python loops."""
-    cand = sorted(range(len(scores_row)), key=lambda i: (-scores_row[i], i))[:num_candidates]
+    cand = sorted(range(len(scores_row)), key=lambda i: (-scores_row[i], i))[
+        :num_candidates
+    ]
     cs = [scores_row[i] for i in cand]
     lo, hi = min(cs), max(cs)
     rel = {i: (scores_row[i] - lo) / (hi - lo) for i in cand}
@@ -112,14 +124,19 @@ def test_xquad_matches_brute_force():
     for lam in (0.0, 0.3, 0.7, 1.0):
         got = lt.xquad_rerank(scores, tail, pref, lam, k=5, num_candidates=8)
         for u in range(6):
-            assert list(got[u]) == _xquad_brute(scores[u], tail, pref[u], lam, 5, 8), (lam, u)
+            assert list(got[u]) == _xquad_brute(scores[u], tail, pref[u], lam, 5, 8), (
+                lam,
+                u,
+            )
 
 
 def test_xquad_lam0_is_plain_topk_and_excludes_seen():
     scores = np.array([[0.9, 0.8, 0.1, 0.5, 0.3]])
     tail = np.array([False, False, True, True, True])
     exclude = sp.csr_matrix(np.array([[1, 0, 0, 0, 0]]))
-    np.testing.assert_array_equal(lt.xquad_rerank(scores, tail, [0.5], 0.0, k=3, exclude=exclude), [[1, 3, 4]])
+    np.testing.assert_array_equal(
+        lt.xquad_rerank(scores, tail, [0.5], 0.0, k=3, exclude=exclude), [[1, 3, 4]]
+    )
     # lam = 1, P(tail) = 0.3 by hand: head, tail, head, head, tail (see chapter 4's exercise)
     flat = np.zeros((1, 10))
     tail10 = np.arange(10) >= 5
@@ -131,7 +148,9 @@ def test_xquad_bad_input():
     with pytest.raises(ValueError, match="lam"):
         lt.xquad_rerank(np.zeros((1, 3)), np.zeros(3, bool), [0.5], 2.0, k=2)
     with pytest.raises(ValueError, match="num_candidates"):
-        lt.xquad_rerank(np.zeros((1, 30)), np.zeros(30, bool), [0.5], 0.5, k=20, num_candidates=10)
+        lt.xquad_rerank(
+            np.zeros((1, 30)), np.zeros(30, bool), [0.5], 0.5, k=20, num_candidates=10
+        )
 
 
 def test_tradeoff_sweep():

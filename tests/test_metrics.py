@@ -58,7 +58,9 @@ def test_ndcg_matches_sklearn():
     relevant = [np.flatnonzero(row) for row in truth]
     for u in range(8):
         want = ndcg_score(truth[u : u + 1], scores[u : u + 1], k=k)
-        assert M.ndcg_at_k(ranked[u : u + 1], [relevant[u]], k)[0] == pytest.approx(want)
+        assert M.ndcg_at_k(ranked[u : u + 1], [relevant[u]], k)[0] == pytest.approx(
+            want
+        )
     # sparse relevance gives the same as lists
     np.testing.assert_allclose(
         M.ndcg_at_k(ranked, sp.csr_matrix(truth), k), M.ndcg_at_k(ranked, relevant, k)
@@ -135,7 +137,10 @@ def ranking_case(draw):
     num_users = draw(st.integers(1, 5))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     ranked = np.stack([rng.permutation(num_items) for _ in range(num_users)])
-    relevant = [rng.choice(num_items, rng.integers(1, num_items + 1), replace=False) for _ in range(num_users)]
+    relevant = [
+        rng.choice(num_items, rng.integers(1, num_items + 1), replace=False)
+        for _ in range(num_users)
+    ]
     return ranked, relevant, num_items
 
 
@@ -145,7 +150,13 @@ def test_metrics_in_unit_interval_and_recall_monotone(case):
     ranked, relevant, num_items = case
     previous = np.zeros(len(ranked))
     for k in range(1, num_items + 1):
-        for fn in (M.precision_at_k, M.recall_at_k, M.ndcg_at_k, M.hit_rate_at_k, M.mrr):
+        for fn in (
+            M.precision_at_k,
+            M.recall_at_k,
+            M.ndcg_at_k,
+            M.hit_rate_at_k,
+            M.mrr,
+        ):
             v = fn(ranked, relevant, k)
             assert np.all((v >= 0) & (v <= 1 + 1e-12))
         recall = M.recall_at_k(ranked, relevant, k)
@@ -161,13 +172,18 @@ def test_perfect_ranking_scores_one(case, k):
     k = min(k, num_items)
     # put each user's relevant items first
     perfect = np.stack(
-        [np.concatenate([rel, np.setdiff1d(np.arange(num_items), rel)]) for rel in relevant]
+        [
+            np.concatenate([rel, np.setdiff1d(np.arange(num_items), rel)])
+            for rel in relevant
+        ]
     )
     np.testing.assert_allclose(M.ndcg_at_k(perfect, relevant, k), 1.0)
     np.testing.assert_allclose(M.hit_rate_at_k(perfect, relevant, k), 1.0)
     np.testing.assert_allclose(M.mrr(perfect, relevant), 1.0)
     n_rel = np.array([len(r) for r in relevant])
-    np.testing.assert_allclose(M.recall_at_k(perfect, relevant, k), np.minimum(k, n_rel) / n_rel)
+    np.testing.assert_allclose(
+        M.recall_at_k(perfect, relevant, k), np.minimum(k, n_rel) / n_rel
+    )
 
 
 @settings(max_examples=50, deadline=None)
@@ -192,7 +208,9 @@ def test_too_few_columns():
 
 
 def test_length_mismatch():
-    with pytest.raises(ValueError, match="relevant has 1 entries but ranked_items has 2"):
+    with pytest.raises(
+        ValueError, match="relevant has 1 entries but ranked_items has 2"
+    ):
         M.precision_at_k(RANKED, RELEVANT[:1], 2)
 
 
@@ -209,7 +227,9 @@ def test_negative_ids():
 
 
 def test_ids_out_of_range_for_catalogue():
-    with pytest.raises(ValueError, match=r"ranked_items must hold item ids in \[0, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"ranked_items must hold item ids in \[0, 4\)"
+    ):
         M.catalog_coverage(RANKED, 4)
     with pytest.raises(ValueError, match="item_popularity has only 3 items"):
         M.average_recommendation_popularity(RANKED, [1, 2, 3])

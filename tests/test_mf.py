@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_utils.mf import ALSMF, ImplicitALS, init_factors, mf_objective, occurrence_weights
+from recsys_utils.mf import (
+    ALSMF,
+    ImplicitALS,
+    init_factors,
+    mf_objective,
+    occurrence_weights,
+)
 
 
 def _ratings(seed=0, m=12, n=9, density=0.5):
@@ -34,8 +40,15 @@ def test_objective_by_hand():
     value = mf_objective(R, np.array([[1.0, 0.0]]), np.array([[2.0, 1.0]]), reg=0.1)
     assert value == pytest.approx(0.5 + 0.6)
     # with biases mu=1, b_u=0.5, b_i=-0.5: prediction 3 -> no error; penalty adds 0.1*0.5
-    value = mf_objective(R, np.array([[1.0, 0.0]]), np.array([[2.0, 1.0]]), reg=0.1, global_mean=1.0,
-                         user_bias=np.array([0.5]), item_bias=np.array([-0.5]))
+    value = mf_objective(
+        R,
+        np.array([[1.0, 0.0]]),
+        np.array([[2.0, 1.0]]),
+        reg=0.1,
+        global_mean=1.0,
+        user_bias=np.array([0.5]),
+        item_bias=np.array([-0.5]),
+    )
     assert value == pytest.approx(0.0 + 0.1 * (1 + 5 + 0.25 + 0.25))
 
 

@@ -30,7 +30,12 @@ def _init(seed=0):
 def test_same_predictions_from_same_init():
     init = _init()
     users, items, _ = _tiny_data()
-    want = MU + init["user_bias"][users] + init["item_bias"][items] + (init["P"][users] * init["Q"][items]).sum(1)
+    want = (
+        MU
+        + init["user_bias"][users]
+        + init["item_bias"][items]
+        + (init["P"][users] * init["Q"][items]).sum(1)
+    )
     m_pt = rt.MF(NUM_USERS, NUM_ITEMS, DIM, global_mean=MU, init=init)
     m_tf = rtf.MF(NUM_USERS, NUM_ITEMS, DIM, global_mean=MU, init=init)
     got_pt = rt.to_numpy(m_pt(rt.to_tensor(users), rt.to_tensor(items)))
@@ -58,13 +63,27 @@ def _numpy_sgd_step(init, users, items, ratings, wu, wi, reg, lr):
     bu, bi = init["user_bias"].astype(np.float64), init["item_bias"].astype(np.float64)
     B = len(users)
     err = ratings - (MU + bu[users] + bi[items] + (P[users] * Q[items]).sum(1))
-    gP, gQ, gbu, gbi = np.zeros_like(P), np.zeros_like(Q), np.zeros_like(bu), np.zeros_like(bi)
+    gP, gQ, gbu, gbi = (
+        np.zeros_like(P),
+        np.zeros_like(Q),
+        np.zeros_like(bu),
+        np.zeros_like(bi),
+    )
     # d/dp_u of 1/2 (r - r_hat)^2 = -err q_i ; of reg w_u ||p_u||^2 = 2 reg w_u p_u
-    np.add.at(gP, users, (-err[:, None] * Q[items] + 2 * reg * wu[:, None] * P[users]) / B)
-    np.add.at(gQ, items, (-err[:, None] * P[users] + 2 * reg * wi[:, None] * Q[items]) / B)
+    np.add.at(
+        gP, users, (-err[:, None] * Q[items] + 2 * reg * wu[:, None] * P[users]) / B
+    )
+    np.add.at(
+        gQ, items, (-err[:, None] * P[users] + 2 * reg * wi[:, None] * Q[items]) / B
+    )
     np.add.at(gbu, users, (-err + 2 * reg * wu * bu[users]) / B)
     np.add.at(gbi, items, (-err + 2 * reg * wi * bi[items]) / B)
-    return {"P": P - lr * gP, "Q": Q - lr * gQ, "user_bias": bu - lr * gbu, "item_bias": bi - lr * gbi}
+    return {
+        "P": P - lr * gP,
+        "Q": Q - lr * gQ,
+        "user_bias": bu - lr * gbu,
+        "item_bias": bi - lr * gbi,
+    }
 
 
 def test_one_sgd_step_matches_numpy_gradient():
@@ -74,14 +93,28 @@ def test_one_sgd_step_matches_numpy_gradient():
     # one full batch: one step
     wu = 1.0 / np.bincount(users)[users]
     wi = 1.0 / np.bincount(items)[items]
-    want = _numpy_sgd_step(init, users, items, ratings.astype(np.float64), wu, wi, reg, lr)
+    want = _numpy_sgd_step(
+        init, users, items, ratings.astype(np.float64), wu, wi, reg, lr
+    )
     for mod in (rt, rtf):
         m = mod.MF(NUM_USERS, NUM_ITEMS, DIM, global_mean=MU, init=init)
-        mod.train_mf(m, users, items, ratings, reg=reg, lr=lr, num_epochs=1,
-                     batch_size=len(users), optimizer="sgd", progress=False)
+        mod.train_mf(
+            m,
+            users,
+            items,
+            ratings,
+            reg=reg,
+            lr=lr,
+            num_epochs=1,
+            batch_size=len(users),
+            optimizer="sgd",
+            progress=False,
+        )
         got = m.get_weights_numpy()
         for key in want:
-            np.testing.assert_allclose(got[key], want[key], atol=1e-5, err_msg=f"{mod.FRAMEWORK} {key}")
+            np.testing.assert_allclose(
+                got[key], want[key], atol=1e-5, err_msg=f"{mod.FRAMEWORK} {key}"
+            )
 
 
 def test_epoch_of_batch_losses_is_the_full_objective():
@@ -97,25 +130,49 @@ def test_epoch_of_batch_losses_is_the_full_objective():
     bu[np.bincount(users, minlength=NUM_USERS) == 0] = 0
     Q[np.bincount(items, minlength=NUM_ITEMS) == 0] = 0
     bi[np.bincount(items, minlength=NUM_ITEMS) == 0] = 0
-    want = mf_objective(train, P, Q, reg=reg, global_mean=MU, user_bias=bu, item_bias=bi)
+    want = mf_objective(
+        train, P, Q, reg=reg, global_mean=MU, user_bias=bu, item_bias=bi
+    )
     for mod in (rt, rtf):
         m = mod.MF(NUM_USERS, NUM_ITEMS, DIM, global_mean=MU, init=init)
-        h = mod.train_mf(m, users, items, ratings, reg=reg, lr=0.0, num_epochs=1,
-                         batch_size=8, progress=False)
+        h = mod.train_mf(
+            m,
+            users,
+            items,
+            ratings,
+            reg=reg,
+            lr=0.0,
+            num_epochs=1,
+            batch_size=8,
+            progress=False,
+        )
         assert len(users) * h.loss[0] == pytest.approx(want, rel=1e-5)
 
 
 # SGD: float32 rounding only. Adam: Keras adds epsilon to sqrt(v) before the bias
 # correction, PyTorch after it, so small gradients take slightly different steps.
-@pytest.mark.parametrize("optimizer, lr, rtol", [("sgd", 0.5, 1e-4), ("adam", 0.05, 2e-3)])
+@pytest.mark.parametrize(
+    "optimizer, lr, rtol", [("sgd", 0.5, 1e-4), ("adam", 0.05, 2e-3)]
+)
 def test_train_mf_parity_and_loss_decreases(optimizer, lr, rtol):
     users, items, ratings = _tiny_data()
     init = _init()
     hist = {}
     for mod in (rt, rtf):
         m = mod.MF(NUM_USERS, NUM_ITEMS, DIM, global_mean=MU, init=init)
-        hist[mod.FRAMEWORK] = mod.train_mf(m, users, items, ratings, reg=0.1, lr=lr, num_epochs=2,
-                                           batch_size=8, seed=3, optimizer=optimizer, progress=False)
+        hist[mod.FRAMEWORK] = mod.train_mf(
+            m,
+            users,
+            items,
+            ratings,
+            reg=0.1,
+            lr=lr,
+            num_epochs=2,
+            batch_size=8,
+            seed=3,
+            optimizer=optimizer,
+            progress=False,
+        )
     h_pt, h_tf = hist["pytorch"], hist["tensorflow"]
     assert len(h_pt.batch_loss) == len(h_tf.batch_loss) == 10
     np.testing.assert_allclose(h_pt.batch_loss, h_tf.batch_loss, rtol=rtol)
@@ -123,8 +180,18 @@ def test_train_mf_parity_and_loss_decreases(optimizer, lr, rtol):
     assert h_pt.loss[1] < h_pt.loss[0]
     # and over a longer run it keeps going down
     m = rt.MF(NUM_USERS, NUM_ITEMS, DIM, global_mean=MU, init=init)
-    h = rt.train_mf(m, users, items, ratings, reg=0.1, lr=lr, num_epochs=20, batch_size=8,
-                    optimizer=optimizer, progress=False)
+    h = rt.train_mf(
+        m,
+        users,
+        items,
+        ratings,
+        reg=0.1,
+        lr=lr,
+        num_epochs=20,
+        batch_size=8,
+        optimizer=optimizer,
+        progress=False,
+    )
     assert h.loss[-1] < 0.5 * h.loss[0]
 
 
@@ -137,10 +204,29 @@ def test_custom_loss_fn_and_bad_optimizer():
         return rt.mf_loss(model, u, i, r, wu, wi, reg=reg)
 
     m = rt.MF(NUM_USERS, NUM_ITEMS, DIM, init=_init())
-    rt.train_mf(m, users, items, ratings, reg=0.25, lr=0.1, num_epochs=1, batch_size=20,
-                loss_fn=my_loss, progress=False)
+    rt.train_mf(
+        m,
+        users,
+        items,
+        ratings,
+        reg=0.25,
+        lr=0.1,
+        num_epochs=1,
+        batch_size=20,
+        loss_fn=my_loss,
+        progress=False,
+    )
     assert calls == [0.25, 0.25]
     for mod in (rt, rtf):
         with pytest.raises(ValueError, match="optimizer must be"):
-            mod.train_mf(mod.MF(NUM_USERS, NUM_ITEMS, DIM), users, items, ratings, reg=0.1,
-                         lr=0.1, num_epochs=1, batch_size=8, optimizer="rmsprop")
+            mod.train_mf(
+                mod.MF(NUM_USERS, NUM_ITEMS, DIM),
+                users,
+                items,
+                ratings,
+                reg=0.1,
+                lr=0.1,
+                num_epochs=1,
+                batch_size=8,
+                optimizer="rmsprop",
+            )

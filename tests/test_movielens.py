@@ -21,13 +21,38 @@ from recsys_utils.movielens import (
     movielens_home,
 )
 
-GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-          "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-          "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+GENRES = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 # 4 users, 3 items, 8 ratings (1-based ids as in the real files)
-RATINGS = [(1, 1, 5, 881250949), (1, 2, 3, 881250950), (2, 1, 4, 891717742),
-           (2, 3, 1, 878887116), (3, 2, 2, 880606923), (3, 3, 4, 886397596),
-           (4, 1, 3, 884182806), (4, 3, 5, 881171488)]
+RATINGS = [
+    (1, 1, 5, 881250949),
+    (1, 2, 3, 881250950),
+    (2, 1, 4, 891717742),
+    (2, 3, 1, 878887116),
+    (3, 2, 2, 880606923),
+    (3, 3, 4, 886397596),
+    (4, 1, 3, 884182806),
+    (4, 3, 5, 881171488),
+]
 COUNTS = (8, 4, 3)
 
 
@@ -38,9 +63,30 @@ def _ratings_text(rows):
 def build_zip(extra_members=None, ratings=RATINGS) -> bytes:
     """A tiny archive in the ML-100K layout (latin-1 text files)."""
     item_rows = [
-        ["1", "Café au lait (1995)", "01-Jan-1995", "", "http://x", *(["0"] * 5 + ["1"] + ["0"] * 13)],
-        ["2", "Toy Story (1995)", "01-Jan-1995", "", "http://y", *(["0", "0", "0", "1", "1", "1"] + ["0"] * 13)],
-        ["3", "Amélie (2001)", "01-Jan-2001", "", "http://z", *(["0"] * 8 + ["1"] + ["0"] * 5 + ["1"] + ["0"] * 4)],
+        [
+            "1",
+            "Café au lait (1995)",
+            "01-Jan-1995",
+            "",
+            "http://x",
+            *(["0"] * 5 + ["1"] + ["0"] * 13),
+        ],
+        [
+            "2",
+            "Toy Story (1995)",
+            "01-Jan-1995",
+            "",
+            "http://y",
+            *(["0", "0", "0", "1", "1", "1"] + ["0"] * 13),
+        ],
+        [
+            "3",
+            "Amélie (2001)",
+            "01-Jan-2001",
+            "",
+            "http://z",
+            *(["0"] * 8 + ["1"] + ["0"] * 5 + ["1"] + ["0"] * 4),
+        ],
     ]
     files = {
         "u.data": _ratings_text(ratings),
@@ -153,10 +199,14 @@ def test_checksum_good_and_wrong(tmp_path, serve):
     payload = build_zip()
     server = serve(payload)
     with pytest.raises(ValueError, match="checksum mismatch"):
-        load_movielens_100k(tmp_path, url=server.url, checksum="0" * 64, expected_counts=COUNTS)
+        load_movielens_100k(
+            tmp_path, url=server.url, checksum="0" * 64, expected_counts=COUNTS
+        )
     assert leftovers(tmp_path) == []
     good = hashlib.sha256(payload).hexdigest()
-    ml = load_movielens_100k(tmp_path, url=server.url, checksum=good, expected_counts=COUNTS)
+    ml = load_movielens_100k(
+        tmp_path, url=server.url, checksum=good, expected_counts=COUNTS
+    )
     assert len(ml.ratings) == 8
     with pytest.raises(ValueError, match="checksum must be"):
         load_movielens_100k(tmp_path, checksum="abc")
@@ -180,10 +230,14 @@ def test_integrity_check_uses_expected_counts(tmp_path, serve):
 
 def test_path_traversal_rejected_before_extraction(tmp_path, serve):
     home = tmp_path / "cache"
-    server = serve(build_zip(extra_members={"../evil.txt": b"x", "ml-100k/../../evil2.txt": b"y"}))
+    server = serve(
+        build_zip(extra_members={"../evil.txt": b"x", "ml-100k/../../evil2.txt": b"y"})
+    )
     with pytest.raises(ValueError, match="unsafe path"):
         load_movielens_100k(home, url=server.url, expected_counts=COUNTS)
-    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "evil2.txt").exists()
+    assert (
+        not (tmp_path / "evil.txt").exists() and not (tmp_path / "evil2.txt").exists()
+    )
     assert leftovers(home) == []
     server2 = serve(build_zip(extra_members={"/abs/evil.txt": b"x"}))
     with pytest.raises(ValueError, match="unsafe path"):

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from fake_movielens import write_fake_movielens
+from nbclient import NotebookClient
 
 pytestmark = pytest.mark.notebooks
 
@@ -33,11 +32,18 @@ def test_movielens_section_runs(path, movielens_home, monkeypatch):
     monkeypatch.setenv("RECSYS_DATA_HOME", str(movielens_home))
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
     nb = nbformat.read(path, as_version=4)
-    assert any("movielens_available()" in c.source for c in nb.cells if c.cell_type == "code"), (
-        f"{path.name} has no section guarded by movielens_available()"
-    )
+    assert any(
+        "movielens_available()" in c.source for c in nb.cells if c.cell_type == "code"
+    ), f"{path.name} has no section guarded by movielens_available()"
     # The kernel inherits the environment: the guarded branch must see the data.
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "import recsys_utils as _ru\nassert _ru.movielens_available(), 'the MovieLens branch did not run'"))
-    NotebookClient(nb, timeout=None, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "import recsys_utils as _ru\nassert _ru.movielens_available(), 'the MovieLens branch did not run'"
+        )
+    )
+    NotebookClient(
+        nb,
+        timeout=None,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()

@@ -9,7 +9,12 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from recsys_utils.plotting import lorenz_curve, overlay_curves, popularity_plot, product_grid  # noqa: E402
+from recsys_utils.plotting import (
+    lorenz_curve,
+    overlay_curves,
+    popularity_plot,
+    product_grid,
+)  # noqa: E402
 
 
 def test_lorenz_curve_by_hand():
@@ -32,7 +37,9 @@ def test_lorenz_rejects_bad_counts(bad):
 
 def test_product_grid_draws_one_image_per_item():
     images = np.zeros((5, 8, 8, 3), dtype=np.uint8)
-    fig = product_grid(images, [f"item {i}" for i in range(5)], ncols=3, captions=list("abcde"))
+    fig = product_grid(
+        images, [f"item {i}" for i in range(5)], ncols=3, captions=list("abcde")
+    )
     drawn = [ax for ax in fig.axes if ax.images]
     assert len(drawn) == 5
     assert len(fig.axes) == 6  # 2 rows x 3 columns, the last one blank

@@ -12,7 +12,9 @@ from recsys_utils import retrieval as R
 
 def _vectors(seed=0, n=300, d=8, q=20):
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((q, d)).astype(np.float32), rng.standard_normal((n, d)).astype(np.float32)
+    return rng.standard_normal((q, d)).astype(np.float32), rng.standard_normal(
+        (n, d)
+    ).astype(np.float32)
 
 
 def test_log_q_by_hand():
@@ -20,7 +22,9 @@ def test_log_q_by_hand():
     got = R.log_q(np.array([0, 0, 1]), 3)
     np.testing.assert_allclose(got, np.log([3 / 6, 2 / 6, 1 / 6]), rtol=1e-6)
     got = R.log_q(np.array([0, 0, 1, 2]), 3, smoothing=0.0)
-    np.testing.assert_allclose(got, [math.log(0.5), math.log(0.25), math.log(0.25)], rtol=1e-6)
+    np.testing.assert_allclose(
+        got, [math.log(0.5), math.log(0.25), math.log(0.25)], rtol=1e-6
+    )
     with pytest.raises(ValueError, match="item_ids"):
         R.log_q(np.array([3]), 3)
     with pytest.raises(ValueError, match="num_items"):
@@ -56,7 +60,9 @@ def test_faiss_exact_settings_return_exact_topk():
     _, ids = ivf.search(q, 10)
     np.testing.assert_array_equal(ids, exact)
     hnsw = R.build_hnsw(v, M=16, ef_construction=200)
-    assert R.set_search_param(hnsw, 300) == "efSearch"  # candidate list = whole catalogue
+    assert (
+        R.set_search_param(hnsw, 300) == "efSearch"
+    )  # candidate list = whole catalogue
     _, ids = hnsw.search(q, 10)
     assert R.recall_vs_exact(ids, exact) == 1.0
 
@@ -77,17 +83,25 @@ def test_mmr_by_hand():
     v = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]])
     rel = np.array([1.0, 0.9, 0.5])
     # lambda 1: relevance order
-    np.testing.assert_array_equal(R.mmr_rerank([0, 1, 2], rel, v, 3, lambda_=1.0), [0, 1, 2])
+    np.testing.assert_array_equal(
+        R.mmr_rerank([0, 1, 2], rel, v, 3, lambda_=1.0), [0, 1, 2]
+    )
     # lambda 0.5: after 0, item 1 gains 0.45 - 0.5 = -0.05, item 2 gains 0.25 - 0 -> item 2
-    np.testing.assert_array_equal(R.mmr_rerank([0, 1, 2], rel, v, 3, lambda_=0.5), [0, 2, 1])
+    np.testing.assert_array_equal(
+        R.mmr_rerank([0, 1, 2], rel, v, 3, lambda_=0.5), [0, 2, 1]
+    )
     with pytest.raises(ValueError, match="lambda_"):
         R.mmr_rerank([0, 1], rel[:2], v, 1, lambda_=2.0)
 
 
 def test_category_cap_by_hand():
     cats = np.array(["a", "a", "b", "a", "c"])
-    np.testing.assert_array_equal(R.category_cap_rerank([0, 1, 3, 2, 4], cats, 4, cap=1), [0, 2, 4, 1])
-    np.testing.assert_array_equal(R.category_cap_rerank([0, 1, 3, 2, 4], cats, 5, cap=2), [0, 1, 2, 4, 3])
+    np.testing.assert_array_equal(
+        R.category_cap_rerank([0, 1, 3, 2, 4], cats, 4, cap=1), [0, 2, 4, 1]
+    )
+    np.testing.assert_array_equal(
+        R.category_cap_rerank([0, 1, 3, 2, 4], cats, 5, cap=2), [0, 1, 2, 4, 3]
+    )
     with pytest.raises(ValueError, match="repeat"):
         R.category_cap_rerank([0, 0], cats, 1, cap=1)
 
@@ -98,4 +112,7 @@ def test_nearest_history_and_reasons():
     np.testing.assert_array_equal(nearest, [0, 1])
     np.testing.assert_allclose(sim, [1 / math.sqrt(1.01)] * 2)
     titles = ["Red shoes", "Blue bag", "x", "y"]
-    assert R.reasons([3, 2], [0, 1], v, titles) == ["because you bought Blue bag", "because you bought Red shoes"]
+    assert R.reasons([3, 2], [0, 1], v, titles) == [
+        "because you bought Blue bag",
+        "because you bought Red shoes",
+    ]

@@ -34,14 +34,18 @@ def test_cosine_by_hand():
     assert got[0, 0] == pytest.approx(0.88 / math.sqrt(0.93 * 0.86))
     # 0.16+0.10+0.24 = 0.50; |v2| = sqrt(0.77)
     assert got[0, 1] == pytest.approx(0.50 / math.sqrt(0.93 * 0.77))
-    assert cosine_matrix([[1.0, 0.0]], [[0.0, 3.0], [-2.0, 0.0]]) == pytest.approx(np.array([[0.0, -1.0]]))
+    assert cosine_matrix([[1.0, 0.0]], [[0.0, 3.0], [-2.0, 0.0]]) == pytest.approx(
+        np.array([[0.0, -1.0]])
+    )
 
 
 def test_cosine_matches_brute_force_and_ignores_length():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(5, 4)), rng.normal(size=(7, 4))
     np.testing.assert_allclose(cosine_matrix(a, b), brute_cos(a, b), atol=1e-12)
-    np.testing.assert_allclose(cosine_matrix(3.0 * a, 0.1 * b), cosine_matrix(a, b), atol=1e-12)
+    np.testing.assert_allclose(
+        cosine_matrix(3.0 * a, 0.1 * b), cosine_matrix(a, b), atol=1e-12
+    )
     np.testing.assert_allclose(np.diag(cosine_matrix(a)), 1.0)
 
 

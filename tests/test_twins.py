@@ -16,7 +16,9 @@ rtf = pytest.importorskip("recsys_utils.tf")
 
 
 def _params(obj):
-    return [(p.name, p.kind, p.default) for p in inspect.signature(obj).parameters.values()]
+    return [
+        (p.name, p.kind, p.default) for p in inspect.signature(obj).parameters.values()
+    ]
 
 
 def test_same_public_names_and_signatures():
@@ -28,13 +30,18 @@ def test_same_public_names_and_signatures():
 
 
 @pytest.mark.parametrize(
-    "module, other", [("recsys_utils.torch", "tensorflow"), ("recsys_utils.tf", "torch")]
+    "module, other",
+    [("recsys_utils.torch", "tensorflow"), ("recsys_utils.tf", "torch")],
 )
 def test_each_twin_imports_only_its_framework(module, other):
-    code = f"import {module}, sys; assert {other!r} not in sys.modules, 'imported {other}'"
+    code = (
+        f"import {module}, sys; assert {other!r} not in sys.modules, 'imported {other}'"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "oneDNN" not in proc.stderr and "cuda" not in proc.stderr.lower()  # no start-up banner
+    assert (
+        "oneDNN" not in proc.stderr and "cuda" not in proc.stderr.lower()
+    )  # no start-up banner
 
 
 def test_minibatch_indices():
@@ -48,7 +55,9 @@ def test_minibatch_indices():
     assert all(np.array_equal(a, b) for a, b in zip(batches, again))
     other = minibatch_indices(10, 4, shuffle=True, seed=1, epoch=3)
     assert not np.array_equal(np.concatenate(other), np.concatenate(batches))
-    np.testing.assert_array_equal(np.concatenate(minibatch_indices(5, 2, shuffle=False)), np.arange(5))
+    np.testing.assert_array_equal(
+        np.concatenate(minibatch_indices(5, 2, shuffle=False)), np.arange(5)
+    )
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         minibatch_indices(10, 0)
 
@@ -58,7 +67,10 @@ def test_to_tensor_dtypes_and_round_trip():
     for mod in (rt, rtf):
         t = mod.to_tensor(x)
         assert mod.to_numpy(t).dtype == np.float32
-        assert mod.to_numpy(mod.to_tensor(np.array([1, 2], dtype=np.int32))).dtype == np.int64
+        assert (
+            mod.to_numpy(mod.to_tensor(np.array([1, 2], dtype=np.int32))).dtype
+            == np.int64
+        )
         assert mod.to_numpy(mod.to_tensor(x, dtype="float64")).dtype == np.float64
         np.testing.assert_array_equal(mod.to_numpy(t), x.astype(np.float32))
 
@@ -82,12 +94,27 @@ def test_train_same_history_in_both_twins():
         def model_step(xb):
             seen[key].append(mod.to_numpy(xb))
             return float(mod.to_numpy(xb).mean())
+
         return model_step
 
-    h_pt = rt.train(step("pt", rt), [x], num_epochs=2, batch_size=4, seed=0,
-                    valid_fn=lambda epoch: {"recall@10": epoch / 10}, progress=False)
-    h_tf = rtf.train(step("tf", rtf), [x], num_epochs=2, batch_size=4, seed=0,
-                     valid_fn=lambda epoch: {"recall@10": epoch / 10}, progress=False)
+    h_pt = rt.train(
+        step("pt", rt),
+        [x],
+        num_epochs=2,
+        batch_size=4,
+        seed=0,
+        valid_fn=lambda epoch: {"recall@10": epoch / 10},
+        progress=False,
+    )
+    h_tf = rtf.train(
+        step("tf", rtf),
+        [x],
+        num_epochs=2,
+        batch_size=4,
+        seed=0,
+        valid_fn=lambda epoch: {"recall@10": epoch / 10},
+        progress=False,
+    )
     assert h_pt.batch_loss == h_tf.batch_loss and len(h_pt.batch_loss) == 6
     assert h_pt.loss == h_tf.loss
     # each epoch visits every example once: epoch mean of batch means, by hand from the batches
@@ -134,11 +161,15 @@ def test_scores_for_users_matches_numpy_and_plugs_into_evaluate():
     users = np.array([4, 0, 5])
     want = U[users] @ V.T
     for mod in (rt, rtf):
-        got = mod.scores_for_users(mod.to_tensor(U), mod.to_tensor(V), users, batch_size=2)
+        got = mod.scores_for_users(
+            mod.to_tensor(U), mod.to_tensor(V), users, batch_size=2
+        )
         assert got.shape == (3, 9)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     train = sp.csr_matrix((rng.random((6, 9)) < 0.3).astype(float))
-    test = sp.csr_matrix(((rng.random((6, 9)) < 0.3) & (train.toarray() == 0)).astype(float))
+    test = sp.csr_matrix(
+        ((rng.random((6, 9)) < 0.3) & (train.toarray() == 0)).astype(float)
+    )
     a = evaluate_topk(functools.partial(rt.scores_for_users, U, V), train, test, k=3)
     b = evaluate_topk(functools.partial(rtf.scores_for_users, U, V), train, test, k=3)
     c = evaluate_topk(U @ V.T, train, test, k=3)
@@ -150,14 +181,18 @@ def test_scores_for_users_matches_numpy_and_plugs_into_evaluate():
 
 def test_progress_bar_and_scalar_loss(capsys):
     x = np.arange(6, dtype=float)
-    h = rt.train(lambda xb: xb.sum(), [x], num_epochs=1, batch_size=3, desc="mf", progress=True)
+    h = rt.train(
+        lambda xb: xb.sum(), [x], num_epochs=1, batch_size=3, desc="mf", progress=True
+    )
     err = capsys.readouterr().err
     assert "mf" in err and "loss=" in err and "epoch=1/1" in err
     assert h.loss == [pytest.approx(7.5)]  # batch sums add to 15 over 2 batches
     with pytest.raises(ValueError, match="model_step must return a scalar loss"):
         rtf.train(lambda xb: xb, [x], num_epochs=1, batch_size=3, progress=False)
     with pytest.raises(ValueError, match="arrays must all have the same length"):
-        rt.train(lambda a, b: 0.0, [x, x[:2]], num_epochs=1, batch_size=3, progress=False)
+        rt.train(
+            lambda a, b: 0.0, [x, x[:2]], num_epochs=1, batch_size=3, progress=False
+        )
     with pytest.raises(ValueError, match="num_epochs must be a positive int"):
         rt.train(lambda a: 0.0, [x], num_epochs=0, batch_size=3, progress=False)
 

@@ -38,8 +38,12 @@ def _configure(app, config) -> None:
             "processEnvironments": False,
         },
         "messageStyle": "none",
-        "HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web",
-                     "webFont": "STIX-Web", "imageFont": None},
+        "HTML-CSS": {
+            "availableFonts": ["STIX-Web"],
+            "preferredFont": "STIX-Web",
+            "webFont": "STIX-Web",
+            "imageFont": None,
+        },
         "showMathMenu": False,
     }
 

@@ -18,5 +18,3 @@ def toc_files() -> list[str]:
             files.append(chapter["file"])
             files.extend(section["file"] for section in chapter.get("sections", []))
     return files
-
-

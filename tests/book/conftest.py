@@ -12,7 +12,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from booktools import ROOT
 
 BUILD_LOG = ROOT / "_build" / "build.log"
@@ -69,5 +68,7 @@ def book_server(built_book):
 def chromium_path() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("the browser test needs Debian's chromium: `make browser-deps` installs it")
+        pytest.fail(
+            "the browser test needs Debian's chromium: `make browser-deps` installs it"
+        )
     return path

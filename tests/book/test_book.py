@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from booktools import ROOT, toc_files
 
 pytestmark = pytest.mark.book
@@ -20,7 +19,8 @@ def test_book_builds_without_warnings(built_book):
     # exit code); this also catches warnings printed by extensions outside Sphinx's
     # logger. Kernel start-up chatter (TensorFlow's absl, ipykernel) is not the book's.
     warnings = [
-        line for line in log.splitlines()
+        line
+        for line in log.splitlines()
         if "WARNING" in line and not any(noise in line for noise in KERNEL_NOISE)
     ]
     assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)

@@ -76,7 +76,10 @@ def test_tabs_switch_and_are_remembered(page, book_server):
 
     # Another page, then back: the choice is remembered (localStorage).
     page.goto(f"{book_server}/{SECOND_PAGE}")
-    assert page.evaluate("document.documentElement.dataset.framework || null") in (None, "tensorflow")
+    assert page.evaluate("document.documentElement.dataset.framework || null") in (
+        None,
+        "tensorflow",
+    )
     page.goto(f"{book_server}/{FIRST_PAGE}")
     page.locator(".fw-tabset").first.wait_for()
     assert _visible(page, ".fw-tabset .cell.tag_tensorflow")
@@ -90,7 +93,9 @@ def test_tabs_work_from_the_keyboard(page, book_server):
     assert _visible(page, ".fw-tabset .cell.tag_tensorflow")
     focused = page.evaluate("document.activeElement.dataset.framework")
     assert focused == "tensorflow"
-    panel_id = page.locator("[role=tab][data-framework=tensorflow]").first.get_attribute("aria-controls")
+    panel_id = page.locator(
+        "[role=tab][data-framework=tensorflow]"
+    ).first.get_attribute("aria-controls")
     assert page.locator(f"#{panel_id}").get_attribute("role") == "tabpanel"
 
 
@@ -98,7 +103,9 @@ def test_without_javascript_both_cells_show(book_server, chromium_path, tmp_path
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
         context = browser.new_context(java_script_enabled=False)
         page = context.new_page()
         page.goto(f"{book_server}/{FIRST_PAGE}")

@@ -6,12 +6,13 @@ import re
 import tomllib
 
 import yaml
-
 from booktools import ROOT
 
 
 def _pyproject_pins() -> dict[str, str]:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
     return dict(_split(d) for d in deps)
 
 

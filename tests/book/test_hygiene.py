@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from booktools import ROOT, toc_files
 
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
-ALLOWED_TAGS = {"pytorch", "tensorflow", "hide-input", "hide-output", "hide-cell",
-                "remove-input", "remove-output", "remove-cell", "solution", "exercise",
-                "raises-exception"}
+ALLOWED_TAGS = {
+    "pytorch",
+    "tensorflow",
+    "hide-input",
+    "hide-output",
+    "hide-cell",
+    "remove-input",
+    "remove-output",
+    "remove-cell",
+    "solution",
+    "exercise",
+    "raises-exception",
+}
 
 
 def test_there_are_notebooks():
@@ -24,12 +33,18 @@ def test_notebook_is_committed_clean(path):
     for index, cell in enumerate(nb["cells"]):
         where = f"{path.name} cell {index}"
         if cell["cell_type"] == "code":
-            assert cell.get("outputs") == [], f"{where} has outputs: run `make clean-notebooks`"
-            assert cell.get("execution_count") is None, f"{where} has an execution count"
+            assert cell.get("outputs") == [], (
+                f"{where} has outputs: run `make clean-notebooks`"
+            )
+            assert cell.get("execution_count") is None, (
+                f"{where} has an execution count"
+            )
         tags = set(cell.get("metadata", {}).get("tags", []))
         assert tags <= ALLOWED_TAGS, f"{where} has unknown tags {tags - ALLOWED_TAGS}"
         extra = set(cell.get("metadata", {})) - {"tags"}
-        assert not extra, f"{where} carries metadata {extra}: run `make clean-notebooks`"
+        assert not extra, (
+            f"{where} carries metadata {extra}: run `make clean-notebooks`"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -61,4 +76,6 @@ def test_every_notebook_is_in_the_toc():
 def test_every_toc_entry_exists():
     for entry in toc_files():
         candidates = [ROOT / (entry + suffix) for suffix in (".md", ".ipynb")]
-        assert any(c.exists() for c in candidates), f"_toc.yml names {entry}, which does not exist"
+        assert any(c.exists() for c in candidates), (
+            f"_toc.yml names {entry}, which does not exist"
+        )
