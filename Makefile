@@ -13,7 +13,7 @@ JOBS ?= 2
 REPEAT ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help venv book test test-unit test-notebooks test-book lab bench clean clean-notebooks student browser-deps
+.PHONY: help venv book test test-unit lab bench clean clean-notebooks format lint editions student browser-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,11 +37,15 @@ browser-deps:  ## install Debian's chromium for the browser test (root, once)
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium > /dev/null; \
 	  else echo "The browser test needs chromium: sudo apt-get install -y chromium"; exit 1; fi; }
 
+# One pytest run on JOBS workers: the unit tests, the book build (which executes every
+# chapter once, in the default framework with its parity cells) on one worker, and the
+# TensorFlow edition of every chapter on the others. Then the browser tests open the
+# built pages (the second build is incremental: nothing is executed again).
 test: $(STAMP) browser-deps  ## run the whole test suite: units, notebooks, book build, browser
-	$(BIN)/pytest -n $(JOBS) -m "not book and not browser" --nbmake --nbmake-timeout=3600 tests chapters
-	$(BIN)/pytest -m "book or browser" tests/book
+	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not browser" tests
+	$(BIN)/pytest -m browser tests/book
 
-test-unit: $(STAMP)  ## only the fast unit tests of recsys_utils
+test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
 	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not notebooks"
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
@@ -50,11 +54,22 @@ lab: $(STAMP)  ## open the chapters in JupyterLab
 bench: $(STAMP)  ## time every notebook in a fresh kernel (median of REPEAT runs) -> benchmarks/
 	$(PY) benchmarks/run_notebooks.py --repeat $(REPEAT)
 
+editions: $(STAMP)  ## one notebook per framework of every chapter -> _build/editions/
+	$(PY) -m coursetools editions chapters _build/editions
+
 student: $(STAMP)  ## student versions of the chapters (solutions removed) -> student/
-	$(PY) -m recsys_utils.coursework student chapters student
+	$(PY) -m coursetools student chapters student
 
 clean-notebooks: $(STAMP)  ## strip outputs and execution counts from the notebooks
-	$(PY) -m recsys_utils.coursework clean chapters/*.ipynb
+	$(PY) -m coursetools clean chapters/*.ipynb
+
+format: $(STAMP)  ## format the code and the notebooks with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lint: $(STAMP)  ## ruff, and the dual-framework rules of the chapters
+	$(BIN)/ruff check .
+	$(PY) -m coursetools lint chapters/*.ipynb
 
 clean:  ## remove the built book and caches (keeps .venv)
 	rm -rf _build student .pytest_cache

@@ -1,19 +1,24 @@
-"""Execute every notebook in a fresh kernel, one at a time; report wall time and memory.
+"""Time every chapter in a fresh kernel, in both frameworks; report wall time and memory.
 
-    python benchmarks/run_notebooks.py [--repeat 3] [notebooks ...]   (or: make bench)
+    python benchmarks/run_notebooks.py [--repeat 3] [--frameworks pytorch tensorflow]
+        [--data-home DIR] [--out benchmarks/notebooks.md] [notebooks ...]   (or: make bench)
 
-Each run starts a new Python process that executes the notebook with nbclient in a new
-kernel; the process reports the kernel's peak resident memory (ru_maxrss of its waited-
-for children). The table (median, min and max wall time over the repeats, and peak
-memory, and whether every run printed the same numbers, timings aside) goes to
-benchmarks/notebooks.md. A benchmark, not a test: it never fails on
-time.
+Each run starts a new Python process that executes the chapter with nbclient in a new
+kernel, with ``RECSYS_FRAMEWORK`` set to the framework measured (the chapter as written:
+that framework trains every experiment, the parity cells train both). The process
+reports the kernel's peak resident memory (ru_maxrss of its waited-for children). The
+table (median, min and max wall time over the repeats per framework, peak memory, and
+whether every run printed the same numbers, timings aside) goes to ``--out``.
+``--data-home`` points RECSYS_DATA_HOME at a folder holding ``ml-100k.zip`` (the real
+archive, or the tests' stand-in) to time the chapters with their MovieLens sections.
+A benchmark, not a test: it never fails on time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import statistics
@@ -24,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "notebooks.md"
+LABELS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 
 _RUNNER = r"""
 import json, resource, sys, time
@@ -32,7 +38,8 @@ from nbclient import NotebookClient
 path = sys.argv[1]
 nb = nbformat.read(path, as_version=4)
 start = time.perf_counter()
-NotebookClient(nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+NotebookClient(nb, timeout=None, kernel_name="python3",
+               resources={"metadata": {"path": sys.argv[2]}}).execute()
 wall = time.perf_counter() - start
 peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 texts = []
@@ -61,96 +68,97 @@ def _fingerprint(outputs: list[str]) -> list[str]:
     return lines
 
 
-def run_once(path: Path) -> dict:
+def run_once(path: Path, env: dict[str, str]) -> dict:
+    """Execute one notebook in a fresh process and kernel with ``env`` added."""
     proc = subprocess.run(
         [sys.executable, "-c", _RUNNER, str(path), str(path.parent)],
         capture_output=True,
         text=True,
         cwd=path.parent,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
     )
     if proc.returncode != 0:
-        return {
-            "wall": float("nan"),
-            "peak_mib": float("nan"),
-            "error": proc.stderr[-2000:],
-        }
+        return {"wall": float("nan"), "peak_mib": float("nan"), "error": proc.stderr[-2000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _same(runs: list[dict]) -> tuple[str, list[str]]:
+    prints = [_fingerprint(x.get("outputs", [])) for x in runs]
+    changed = sorted({b for other in prints[1:] for a, b in zip(prints[0], other) if a != b})
+    differing = len(changed) + sum(abs(len(o) - len(prints[0])) for o in prints[1:])
+    if len(runs) < 2:
+        return "n/a (1 run)", []
+    return ("yes" if differing == 0 else f"no ({differing} lines differ)"), changed[:3]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--frameworks", nargs="+", default=list(LABELS), choices=list(LABELS))
+    parser.add_argument("--data-home", type=Path, default=None,
+                        help="RECSYS_DATA_HOME for the runs (a folder with ml-100k.zip)")
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
-    rows = []
-    examples: dict[str, list[str]] = {}
+    env_data = {"RECSYS_DATA_HOME": str(args.data_home.resolve())} if args.data_home else {}
+    rows, examples = [], {}
     for path in notebooks:
-        runs = []
-        for r in range(args.repeat):
-            result = run_once(path.resolve())
-            runs.append(result)
-            status = f"{result['wall']:.1f} s" if "error" not in result else "FAILED"
-            print(f"{path.name} run {r + 1}/{args.repeat}: {status}", flush=True)
-            if "error" in result:
-                print(result["error"], file=sys.stderr)
-                break
-        walls = [x["wall"] for x in runs]
-        prints = [_fingerprint(x.get("outputs", [])) for x in runs]
-        changed = sorted(
-            {b for other in prints[1:] for a, b in zip(prints[0], other) if a != b}
-        )
-        differing = len(changed) + sum(
-            abs(len(other) - len(prints[0])) for other in prints[1:]
-        )
-        if changed:
-            examples[path.name] = changed[:3]
-        rows.append(
-            {
-                "notebook": path.name,
-                "median_s": statistics.median(walls),
-                "min_s": min(walls),
-                "max_s": max(walls),
-                "peak_mib": max(x["peak_mib"] for x in runs),
-                "runs": len(runs),
-                "same_outputs": "n/a (1 run)"
-                if len(runs) < 2
-                else ("yes" if differing == 0 else f"no ({differing} lines differ)"),
-            }
-        )
-    total = sum(r["median_s"] for r in rows)
+        row = {"notebook": path.name}
+        for fw in args.frameworks:
+            runs = []
+            for r in range(args.repeat):
+                result = run_once(path.resolve(), {"RECSYS_FRAMEWORK": fw, **env_data})
+                runs.append(result)
+                status = f"{result['wall']:.1f} s" if "error" not in result else "FAILED"
+                print(f"{path.name} [{fw}] run {r + 1}/{args.repeat}: {status}", flush=True)
+                if "error" in result:
+                    print(result["error"], file=sys.stderr)
+                    break
+            walls = [x["wall"] for x in runs]
+            same, changed = _same(runs)
+            if changed:
+                examples[f"{path.name} [{fw}]"] = changed
+            row[fw] = {"median": statistics.median(walls), "min": min(walls), "max": max(walls),
+                       "peak": max(x["peak_mib"] for x in runs), "same": same}
+        rows.append(row)
+    data = "with RECSYS_DATA_HOME holding ml-100k.zip" if args.data_home else "without MovieLens data"
     lines = [
         "# Notebook benchmark",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-        f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores, Python "
-        f"{platform.python_version()}; each notebook executed {args.repeat} time(s) in a "
-        "fresh kernel (`make bench`).",
-        "",
-        "| notebook | median wall (s) | min (s) | max (s) | peak memory (MiB) | same printed numbers every run |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    lines += [
-        f"| {r['notebook']} | {r['median_s']:.1f} | {r['min_s']:.1f} | {r['max_s']:.1f} | {r['peak_mib']:.0f} | {r['same_outputs']} |"
-        for r in rows
-    ]
-    lines += [
-        f"| **total** | **{total:.1f}** | | | | |",
-        "",
-        "Printed outputs are compared between runs with timings masked; figures are not compared.",
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, Python "
+        f"{platform.python_version()}, {data}; each chapter executed {args.repeat} time(s) "
+        "per framework in a fresh kernel (`make bench`), with RECSYS_FRAMEWORK set to that "
+        "framework (it trains every experiment; the parity cells train both).",
         "",
     ]
+    head = "| notebook |" + "".join(
+        f" {LABELS[fw]} median (s) | {LABELS[fw]} min-max (s) |" for fw in args.frameworks
+    ) + " peak memory (MiB) | same printed numbers every run |"
+    lines += [head, "|---|" + "---:|---:|" * len(args.frameworks) + "---:|---|"]
+    for row in rows:
+        cells = "".join(
+            f" {row[fw]['median']:.1f} | {row[fw]['min']:.1f}-{row[fw]['max']:.1f} |"
+            for fw in args.frameworks
+        )
+        peak = max(row[fw]["peak"] for fw in args.frameworks)
+        same = "; ".join(f"{LABELS[fw]}: {row[fw]['same']}" for fw in args.frameworks)
+        lines.append(f"| {row['notebook']} |{cells} {peak:.0f} | {same} |")
+    totals = "".join(
+        f" **{sum(r[fw]['median'] for r in rows):.1f}** | |" for fw in args.frameworks
+    )
+    lines += [f"| **total** |{totals} | |", "",
+              "Printed outputs are compared between runs with timings masked; figures are "
+              "not compared.", ""]
     if examples:
-        lines += [
-            "Lines that changed between runs (check they are timings, e.g. a speed table):",
-            "",
-        ]
-        for name, changed in examples.items():
-            lines += [f"- {name}: " + "; ".join(f"`{c.strip()}`" for c in changed)]
+        lines += ["Lines that changed between runs (check they are timings):", ""]
+        lines += [f"- {name}: " + "; ".join(f"`{c.strip()}`" for c in changed)
+                  for name, changed in examples.items()]
         lines.append("")
-    OUT.write_text("\n".join(lines))
+    args.out.write_text("\n".join(lines))
     print("\n".join(lines))
-    print(f"written to {OUT}")
+    print(f"written to {args.out}")
     return 0
 
 

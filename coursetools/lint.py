@@ -13,7 +13,9 @@ executing anything:
    ``tf``, ``keras``, ``rt``, ``rtf``, ...) and names a framework's objects only in a
    pick line, ``x = x_pt if FRAMEWORK == "pytorch" else x_tf``;
 5. no function reads a global that the notebook binds more than once at top level
-   (run out of order, such a function silently computes on the wrong data).
+   (run out of order, such a function silently computes on the wrong data);
+6. a name bound only in parity cells is used only in parity cells (the editions drop
+   them).
 """
 
 from __future__ import annotations
@@ -360,6 +362,31 @@ def lint_notebook(nb) -> list[Problem]:
                             ),
                         )
                     )
+
+    # 6. what only parity cells bind, only parity cells use
+    parity_only = {
+        name
+        for name, cells in bound_count.items()
+        if all(PARITY in cell_tags(nb["cells"][i]) for i in cells)
+    }
+    for index, tags, tree in trees:
+        if PARITY in tags:
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Load)
+                and node.id in parity_only
+            ):
+                problems.append(
+                    Problem(
+                        index,
+                        (
+                            f"uses {node.id!r} (line {node.lineno}), which only parity cells bind: the "
+                            "per-framework editions drop parity cells"
+                        ),
+                    )
+                )
 
     # 5. functions reading globals that are bound more than once
     rebound = {name for name, cells in bound_count.items() if len(cells) > 1}

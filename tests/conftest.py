@@ -32,3 +32,14 @@ def random_scores():
         ((rng.random((20, 30)) < 0.15) & (train.toarray() == 0)).astype(np.float32)
     )
     return scores, train, test
+
+
+@pytest.fixture(scope="session")
+def movielens_standin(tmp_path_factory):
+    """A folder holding a MovieLens-100K stand-in archive (the real one may not be
+    redistributed), for RECSYS_DATA_HOME."""
+    from fake_movielens import write_fake_movielens
+
+    home = tmp_path_factory.mktemp("movielens")
+    write_fake_movielens(home)
+    return home

@@ -171,3 +171,12 @@ def test_lint_needs_the_switch():
     nb = _chapter()
     nb.cells[1] = _code("import recsys_utils as ru")
     assert any("exactly once; found 0" in str(p) for p in lint_notebook(nb))
+
+
+def test_lint_finds_a_name_only_parity_cells_bind():
+    nb = _chapter()
+    nb.cells.append(_code("print(value_pt)"))
+    problems = [str(p) for p in lint_notebook(nb)]
+    assert any(
+        "uses 'value_pt'" in p and "only parity cells bind" in p for p in problems
+    ), problems

@@ -1,6 +1,5 @@
 """Tests of recsys_utils.longtail with values worked out by hand or by brute force."""
 
-
 import numpy as np
 import pytest
 import scipy.sparse as sp

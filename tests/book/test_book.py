@@ -8,7 +8,9 @@ import pytest
 import yaml
 from booktools import ROOT, toc_files
 
-pytestmark = pytest.mark.book
+# One worker builds the book (pytest-xdist --dist loadgroup) while the others run the
+# rest of the suite.
+pytestmark = [pytest.mark.book, pytest.mark.xdist_group("book")]
 
 KERNEL_NOISE = ("absl::InitializeLog", "IPKernelApp", "cuda_", "oneDNN")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from coursetools.lint import lint_notebook
 from booktools import ROOT, toc_files
 
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -79,3 +81,11 @@ def test_every_toc_entry_exists():
         assert any(c.exists() for c in candidates), (
             f"_toc.yml names {entry}, which does not exist"
         )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_follows_the_dual_framework_rules(path):
+    """The switch, suffixed names per framework, framework-free untagged cells, no
+    function reading a rebound global (coursetools.lint explains each rule)."""
+    problems = lint_notebook(json.loads(path.read_text(encoding="utf-8")))
+    assert not problems, f"{path.name}:\n" + "\n".join(str(p) for p in problems)
