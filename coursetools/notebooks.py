@@ -47,7 +47,9 @@ _LABEL = {PYTORCH: "PyTorch", TENSORFLOW: "TensorFlow"}
 #: The line that reads the switch; exactly one per chapter.
 SWITCH_LINE = "FRAMEWORK = ru.framework()"
 
-KEEP_CELL_METADATA = ("tags",)
+#: Cell metadata kept in the repository: tags, and MyST-NB's figure options (alt text,
+#: caption) that the website renders.
+KEEP_CELL_METADATA = ("tags", "mystnb")
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},

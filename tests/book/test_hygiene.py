@@ -43,7 +43,7 @@ def test_notebook_is_committed_clean(path):
             )
         tags = set(cell.get("metadata", {}).get("tags", []))
         assert tags <= ALLOWED_TAGS, f"{where} has unknown tags {tags - ALLOWED_TAGS}"
-        extra = set(cell.get("metadata", {})) - {"tags"}
+        extra = set(cell.get("metadata", {})) - {"tags", "mystnb"}
         assert not extra, (
             f"{where} carries metadata {extra}: run `make clean-notebooks`"
         )
