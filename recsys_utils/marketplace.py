@@ -13,7 +13,13 @@ generating equations are documented in ``book/data.md``; the short version:
 * items are *exposed* with a Zipf-like popularity (plus browsing in the user's
   favourite categories), an exposed item is viewed, clicked, purchased with
   probabilities increasing in ``u_ui``; purchases carry a 1-5 rating from the
-  utility plus a per-user leniency and noise.
+  utility plus a per-user leniency and noise;
+* optionally (``make_marketplace(..., sequential=True)``) purchases follow each other:
+  after a purchase, the next one is, with probability ``follow_probability``, a
+  *complement* of it (same style, a complementary category) bought within a short
+  time. Its truth is ``Truth.complement_probability`` and
+  ``Truth.next_item_probability``. Off by default, so every other chapter's data
+  stay byte-identical.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ __all__ = [
     "PRICE_BANDS",
     "ATTRIBUTE_VISIBILITY",
     "FACTOR_NAMES",
+    "COMPLEMENTS",
 ]
 # ---------------------------------------------------------------------------
 # Vocabulary of the marketplace
@@ -125,7 +132,8 @@ _BRANDS = (
     "Yarrow",
 )
 _SEGMENTS = ("athletic", "office", "outdoorsy", "retro", "relaxed", "thrifty")
-# Favourite style of each segment (index into STYLES); "thrifty" has none but loves budget.
+# Favourite style of each segment (index into STYLES); "thrifty" has none but loves
+# budget.
 _SEGMENT_STYLE = (0, 1, 3, 4, 2, -1)
 
 _COLOUR_RGB = np.array(
@@ -202,7 +210,8 @@ class _SizeSpec:
     mean_candidates: float  # mean number of exposed candidates per user
 
 
-#: Named sizes: ``tiny`` for tests, ``classroom`` for chapters, ``large`` for benchmarks.
+#: Named sizes: ``tiny`` for tests, ``classroom`` for chapters, ``large`` for
+#: benchmarks.
 SIZES = {
     "tiny": _SizeSpec(num_users=200, num_items=150, mean_candidates=60.0),
     "classroom": _SizeSpec(num_users=2500, num_items=1500, mean_candidates=130.0),
@@ -244,8 +253,8 @@ _MIN_PURCHASES = 5
 # Funnel of the generating model (see book/data.md): exposure ~ popularity^_ZIPF
 # (a share _BROWSE of the draws browse a shelf -- category, style, colour -- the
 # user likes), then
-# P(view) = sigmoid(a (u - t)) for (a, t) = _VIEW, P(click | view) = sigmoid(_CLICK ...),
-# P(purchase | click) = sigmoid(_BUY ...).
+# P(view) = sigmoid(a (u - t)) for (a, t) = _VIEW,
+# P(click | view) = sigmoid(_CLICK ...), P(purchase | click) = sigmoid(_BUY ...).
 _ZIPF = 1.0
 _TASTE_RANK = 4
 _SHELF_TEMP = 1.5
@@ -258,6 +267,23 @@ _BUY = (2.0, 2.0)
 _UTILITY_NOISE = 0.3
 _RATING_NOISE = 0.25
 _RATING_SHARES = np.array([0.06, 0.11, 0.27, 0.34, 0.22])  # like MovieLens-100K
+
+#: The sequential signal (``make_marketplace(..., sequential=True)``): after a purchase
+#: in a category, a planted complement is bought in one of these categories, each with
+#: equal probability, in the same style as the purchase it follows.
+COMPLEMENTS = {
+    "tops": ("trousers", "shoes"),
+    "trousers": ("tops", "shoes"),
+    "shoes": ("trousers", "bags"),
+    "bags": ("shoes", "watches"),
+    "watches": ("bags", "headphones"),
+    "headphones": ("watches", "books"),
+    "books": ("headphones", "kitchenware"),
+    "kitchenware": ("books", "bags"),
+}
+_FOLLOW = 0.5  # P(a purchase after the first is a complement of the one before)
+_COMPLEMENT_TEMP = 1.5  # complement j chosen with P proportional to exp(1.5 r_uj)
+_COMPLEMENT_DELAY = 86_400.0  # mean delay (s) of a complement after its trigger
 
 
 # ---------------------------------------------------------------------------
@@ -275,14 +301,32 @@ class Truth:
             column is the item quality ``b_i``.
         factor_names: name of each factor column (``"colour=red"``, ...).
         user_leniency: ``(num_users,)`` rating offset of each user (ratings only).
+        item_popularity: ``(num_items,)`` exposure weight ``pop_i`` (sums to 1).
+        user_exposures: ``(num_users,)`` number of exposure draws of each user.
+        follow_probability: the sequential signal's ``rho``: probability that a
+            purchase after a shopper's first is a complement of the purchase before
+            (``None`` when the marketplace was made without ``sequential=True``).
+        complement_temperature: ``gamma``: a complement ``j`` of item ``i`` is drawn
+            with probability proportional to ``exp(gamma r_uj)`` on its shelf.
+        complement_matrix: ``(num_categories, num_categories)`` row-stochastic
+            matrix: ``[c, c']`` is the probability that a complement of a purchase in
+            category ``c`` is sought in category ``c'`` (:data:`COMPLEMENTS`).
+        complements: the planted complement purchases, a frame with ``user_id``,
+            ``item_id``, ``previous_item_id`` (the purchase it follows),
+            ``replaced_item_id`` (the order-free purchase it replaced) and
+            ``timestamp``: hidden, like the rest of the truth.
     """
 
     user_factors: np.ndarray
     item_factors: np.ndarray
     factor_names: tuple
     user_leniency: np.ndarray
-    item_popularity: np.ndarray | None = None  # exposure weight pop_i (sums to 1)
-    user_exposures: np.ndarray | None = None  # number of exposure draws of each user
+    item_popularity: np.ndarray | None = None
+    user_exposures: np.ndarray | None = None
+    follow_probability: float | None = None
+    complement_temperature: float | None = None
+    complement_matrix: np.ndarray | None = None
+    complements: pd.DataFrame | None = None
 
     @property
     def num_users(self) -> int:
@@ -384,6 +428,113 @@ class Truth:
         order = np.argsort(-rel, axis=1, kind="stable")
         return order[:, :k].astype(np.int64)
 
+    # --- the sequential signal (make_marketplace(..., sequential=True)) -------------
+
+    def _block_codes(self, block: int) -> np.ndarray:
+        """Value index of each item in attribute block ``block`` (0 = category)."""
+        lo, hi = _OFFSETS[block], _OFFSETS[block + 1]
+        return np.argmax(self.item_factors[:, lo:hi], axis=1)
+
+    def _users_and_previous(self, user_ids, previous_item_ids):
+        if self.follow_probability is None:
+            raise ValueError(
+                "this marketplace has no sequential signal: generate it with "
+                "make_marketplace(..., sequential=True)"
+            )
+        users = _as_ids("user_ids", user_ids, self.num_users)
+        previous = _as_ids("previous_item_ids", previous_item_ids, self.num_items)
+        if len(previous) != len(users):
+            raise ValueError(
+                "previous_item_ids must hold one item per user; got "
+                f"{len(previous)} items for {len(users)} users"
+            )
+        return users, previous
+
+    def complement_probability(
+        self, user_ids, previous_item_ids, exclude=None
+    ) -> np.ndarray:
+        """``q(j | i, u)``: the probability that a planted complement of ``i`` is ``j``.
+
+        The generator picks a complementary category ``c'`` of ``i``'s category with
+        probability ``complement_matrix[c_i, c']``, then an item ``j`` of that
+        category *in i's style* with probability proportional to
+        ``exp(gamma r_uj)`` (``r`` = :meth:`relevance`) among the shelf's items the
+        shopper may still buy. When no item of the shelf is left, no complement is
+        planted, so a row may sum to less than 1.
+
+        Args:
+            user_ids: user ids (int array-like).
+            previous_item_ids: the purchase each complement would follow, one per
+                user (int array-like of the same length).
+            exclude: optional items the shopper can no longer buy (already bought):
+                a sparse or dense ``(num_users, num_items)`` matrix (non-zero =
+                excluded, rows indexed by ``user_ids``) or a boolean array
+                ``(len(user_ids), num_items)``. The generator excludes the
+                shopper's purchases so far and those planned later.
+
+        Returns:
+            ``(len(user_ids), num_items)`` float array, rows summing to at most 1.
+
+        Raises:
+            ValueError: when the marketplace has no sequential signal, or on bad ids.
+        """
+        users, previous = self._users_and_previous(user_ids, previous_item_ids)
+        category, style = self._block_codes(0), self._block_codes(2)
+        rel = self.relevance(users)
+        weight = np.exp(
+            self.complement_temperature * (rel - rel.max(axis=1, keepdims=True))
+        )
+        if exclude is not None:
+            mask = _exclusion_mask(exclude, users, self.num_users, self.num_items)
+            weight = np.where(mask, 0.0, weight)
+        weight = weight * (style[None, :] == style[previous][:, None])  # i's style
+        num_categories = self.complement_matrix.shape[0]
+        # total weight of each (row, category) shelf in i's style
+        shelf = np.stack(
+            [weight[:, category == c].sum(axis=1) for c in range(num_categories)],
+            axis=1,
+        )  # (n, num_categories)
+        norm = shelf[:, category]  # (n, num_items): the shelf total of each item
+        share = np.divide(weight, norm, out=np.zeros_like(weight), where=norm > 0)
+        return self.complement_matrix[category[previous]][:, category] * share
+
+    def next_item_probability(
+        self, user_ids, previous_item_ids, exclude=None
+    ) -> np.ndarray:
+        """The transition truth: the distribution of a shopper's next purchase.
+
+        ``P(next = j | previous = i, u) = rho q(j | i, u) + (1 - rho Q_iu) p_u(j)``
+        where ``q`` is :meth:`complement_probability`, ``Q_iu`` its row total (1
+        unless a shelf is empty) and ``p_u`` the order-free purchase: the shopper's
+        :meth:`purchase_probability` normalised over the items they may still buy.
+        The second part is an approximation (the generator draws the order-free
+        purchases without replacement from the exposures); the first is exact up to
+        the items excluded.
+
+        Args:
+            user_ids: user ids (int array-like).
+            previous_item_ids: each shopper's last purchase (one per user).
+            exclude: optional already-bought items (see
+                :meth:`complement_probability`); they get probability 0.
+
+        Returns:
+            ``(len(user_ids), num_items)`` float array, rows summing to 1 (or 0
+            when every item is excluded).
+
+        Raises:
+            ValueError: when the marketplace has no sequential signal, or on bad ids.
+        """
+        users, previous = self._users_and_previous(user_ids, previous_item_ids)
+        q = self.complement_probability(users, previous, exclude=exclude)
+        base = self.purchase_probability(users)
+        if exclude is not None:
+            mask = _exclusion_mask(exclude, users, self.num_users, self.num_items)
+            base = np.where(mask, 0.0, base)
+        total = base.sum(axis=1, keepdims=True)
+        base = np.divide(base, total, out=np.zeros_like(base), where=total > 0)
+        rho = self.follow_probability
+        return rho * q + (1.0 - rho * q.sum(axis=1, keepdims=True)) * base
+
 
 def _as_ids(name: str, ids, upper: int) -> np.ndarray:
     if ids is None:
@@ -415,7 +566,8 @@ def _exclusion_mask(exclude, users, num_users, num_items) -> np.ndarray:
     if arr.shape == (num_users, num_items):
         return arr[users].astype(bool)
     raise ValueError(
-        f"exclude must be (num_users, num_items) or (len(user_ids), num_items); got {arr.shape}"
+        "exclude must be (num_users, num_items) or (len(user_ids), num_items); "
+        f"got {arr.shape}"
     )
 
 
@@ -444,6 +596,10 @@ class Marketplace:
         cold_start_time: the cut-off timestamp (seconds) of the cold-start rule.
         seed: the seed used.
         size: the size name (or ``"custom"``).
+        attribute_visibility: where each attribute can be seen
+            (:data:`ATTRIBUTE_VISIBILITY`).
+        sequential: whether the sequential signal was planted (complements follow
+            purchases; see :func:`make_marketplace`).
     """
 
     items: pd.DataFrame
@@ -458,6 +614,7 @@ class Marketplace:
     attribute_visibility: dict = field(
         default_factory=lambda: dict(ATTRIBUTE_VISIBILITY)
     )
+    sequential: bool = False
 
     @property
     def num_users(self) -> int:
@@ -587,7 +744,7 @@ def _rng_choice_cdf(rng, cdf: np.ndarray, n: int) -> np.ndarray:
 
 
 def make_marketplace(
-    seed: int = 0, size: str = "classroom", **overrides
+    seed: int = 0, size: str = "classroom", *, sequential: bool = False, **overrides
 ) -> Marketplace:
     """Generate the synthetic marketplace.
 
@@ -598,12 +755,24 @@ def make_marketplace(
             (2,500 users, 1,500 items, about 157,000 interactions of which about
             89,000 purchases) or ``"large"``
             (100,000 users, 20,000 items, ~5M interactions).
+        sequential: plant the sequential signal (chapter 6). Each purchase after a
+            shopper's first is, with probability ``rho = 0.5``, replaced by a
+            *complement* of the purchase before it: an item in the same style, in a
+            complementary category (:data:`COMPLEMENTS`), chosen with probability
+            proportional to ``exp(1.5 r_uj)`` among the items the shopper has not
+            bought, and bought shortly after (an exponential delay with a mean of
+            one day, always before the replaced purchase's time). The truth gains
+            :meth:`Truth.complement_probability`, :meth:`Truth.next_item_probability`
+            and the planted events ``truth.complements``. ``False`` (the default)
+            leaves the data byte-identical to a marketplace made without it.
         **overrides: ``num_users`` and/or ``num_items`` (ints >= 10) to override
             the size's numbers; ``mean_candidates`` (exposed items per user).
 
     Returns:
         a :class:`Marketplace`.
     """
+    if not isinstance(sequential, (bool, np.bool_)):
+        raise ValueError(f"sequential must be True or False; got {sequential!r}")
     if size not in SIZES:
         raise ValueError(f"size must be one of {sorted(SIZES)}; got {size!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -611,7 +780,8 @@ def make_marketplace(
     unknown = set(overrides) - {"num_users", "num_items", "mean_candidates"}
     if unknown:
         raise ValueError(
-            f"unknown keyword(s) {sorted(unknown)}; allowed: num_users, num_items, mean_candidates"
+            f"unknown keyword(s) {sorted(unknown)}; allowed: num_users, num_items, "
+            "mean_candidates"
         )
     spec = dataclasses.replace(SIZES[size], **overrides)
     for name in ("num_users", "num_items"):
@@ -620,7 +790,8 @@ def make_marketplace(
             raise ValueError(f"{name} must be an integer >= 10; got {v!r}")
     if not spec.mean_candidates >= 2 * _MIN_PURCHASES:
         raise ValueError(
-            f"mean_candidates must be >= {2 * _MIN_PURCHASES}; got {spec.mean_candidates}"
+            f"mean_candidates must be >= {2 * _MIN_PURCHASES}; "
+            f"got {spec.mean_candidates}"
         )
     size_name = size if not overrides else "custom"
 
@@ -644,9 +815,21 @@ def make_marketplace(
     user_factors = np.concatenate([taste, np.ones((spec.num_users, 1))], axis=1)
     truth = Truth(user_factors, item_factors, FACTOR_NAMES, leniency)
 
-    interactions, cold_items, cold_time = _make_interactions(
+    interactions, cold_items, cold_time, rating_cuts = _make_interactions(
         np.random.default_rng(s_inter), spec, item_codes, quality, truth, activity
     )  # also fills truth.item_popularity and truth.user_exposures
+    if sequential:
+        # a sixth stream: the five above are the same with or without it
+        (s_seq,) = root.spawn(1)
+        interactions = _plant_complements(
+            np.random.default_rng(s_seq),
+            interactions,
+            item_codes,
+            truth,
+            cold_items,
+            cold_time,
+            rating_cuts,
+        )  # also fills truth's sequential fields
     return Marketplace(
         items=items,
         images=images,
@@ -657,6 +840,7 @@ def make_marketplace(
         cold_start_time=cold_time,
         seed=int(seed),
         size=size_name,
+        sequential=bool(sequential),
     )
 
 
@@ -804,7 +988,7 @@ _SHIFTS = np.arange(-2, 3)
 
 
 def _category_masks() -> np.ndarray:
-    """Boolean silhouettes ``(num_categories, 32, 32)`` drawn with coordinate geometry."""
+    """Boolean silhouettes ``(num_categories, 32, 32)`` drawn by coordinate geometry."""
     y, x = np.mgrid[0:_IMG, 0:_IMG].astype(np.float32)
     m = np.zeros((len(CATEGORIES), _IMG, _IMG), dtype=bool)
     # tops: body + sleeves (a T)
@@ -1082,4 +1266,165 @@ def _make_interactions(rng, spec, codes, quality, truth, activity, block: int = 
             "rating": rating,
         }
     )
-    return df, cold_items, int(cold_time)
+    return df, cold_items, int(cold_time), cuts
+
+
+# --- the sequential signal ------------------------------------------------------
+
+
+def _strictly_increasing(users: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Timestamps made strictly increasing within each user (rows sorted by user, time).
+
+    ``t'_j = j + cummax(t_j - j)`` within a user: ties and equal times move forward by
+    the fewest seconds that keep the order.
+    """
+    n = len(users)
+    j = np.arange(n) - np.searchsorted(users, users, side="left")
+    big = np.int64(4 * _T_SPAN + 10 * n)  # larger than any within-user difference
+    shifted = users * big + (ts - _T_START) - j
+    return np.maximum.accumulate(shifted) - users * big + j + _T_START
+
+
+def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each of ``keys`` is in the sorted array ``sorted_keys``."""
+    if not len(sorted_keys):
+        return np.zeros(keys.shape, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
+
+
+def _plant_complements(rng, df, codes, truth, cold_items, cold_time, rating_cuts):
+    """Replace purchases by complements of the purchase before (see make_marketplace).
+
+    Walks every shopper's purchases in time order, all shoppers at once, one position
+    at a time. At position t >= 1, with probability _FOLLOW the purchase becomes a
+    complement of the (possibly replaced) purchase at t - 1: a category drawn from
+    COMPLEMENTS, then an item of that category in the same style, by the Gumbel-max
+    trick on _COMPLEMENT_TEMP * r_uj over the items the shopper may still buy: not
+    one of their purchases so far, nor one of the purchases planned at later
+    positions (a replaced purchase is no longer planned), nor, before the cold-start
+    time, a cold item. A shelf with no such item plants nothing. The replaced
+    purchase's row takes the complement's item, time and rating; a view or click of
+    the complement is superseded by its purchase.
+    """
+    num_items = truth.num_items
+    n_style = len(STYLES)
+    category, style = codes["category"], codes["style"]
+    cat_index = {name: c for c, name in enumerate(CATEGORIES)}
+    comp = np.array([[cat_index[c] for c in COMPLEMENTS[name]] for name in CATEGORIES])
+    matrix = np.zeros((len(CATEGORIES), len(CATEGORIES)))
+    for c, targets in enumerate(comp):
+        matrix[c, targets] += 1.0 / len(targets)
+    # shelves (category, style) as padded item lists: (num_shelves, max_shelf_size)
+    shelf_of = category * n_style + style
+    num_shelves = len(CATEGORIES) * n_style
+    members = [np.flatnonzero(shelf_of == s) for s in range(num_shelves)]
+    width = max(1, max(len(m) for m in members))
+    shelf_items = np.full((num_shelves, width), -1, dtype=np.int64)
+    for s, m in enumerate(members):
+        shelf_items[s, : len(m)] = m
+    is_cold = np.zeros(num_items, dtype=bool)
+    is_cold[cold_items] = True
+
+    buy = np.flatnonzero((df["event"] == "purchase").to_numpy())  # sorted by user, time
+    users = df["user_id"].to_numpy()[buy]
+    items = df["item_id"].to_numpy()[buy].copy()
+    times = df["timestamp"].to_numpy()[buy].copy()
+    original_times = times.copy()
+    position = np.arange(len(buy)) - np.searchsorted(users, users, side="left")
+    # what each shopper has bought or is going to buy is never drawn as a complement:
+    # sorted keys user * num_items + item of the planned purchases, minus those
+    # replaced so far (freed), plus the complements planted so far
+    planned = np.sort(users * num_items + items)
+    freed = np.zeros(0, dtype=np.int64)
+    added = np.zeros(0, dtype=np.int64)
+    planted = np.zeros(len(buy), dtype=bool)
+    previous_item = np.full(len(buy), -1, dtype=np.int64)
+    replaced_item = np.full(len(buy), -1, dtype=np.int64)
+    taste = truth.user_factors
+    factors = truth.item_factors
+    by_position = np.argsort(position, kind="stable")  # rows of position 0, 1, ...
+    bounds = np.searchsorted(position[by_position], np.arange(position.max() + 2))
+    for t in range(1, len(bounds) - 1):
+        rows = by_position[bounds[t] : bounds[t + 1]]
+        follow = rows[rng.random(len(rows)) < _FOLLOW]
+        if not len(follow):
+            continue
+        prev = items[follow - 1]
+        choice = rng.integers(0, comp.shape[1], len(follow))
+        shelf = comp[category[prev], choice] * n_style + style[prev]
+        cand = shelf_items[shelf]  # (f, width), -1 = padding
+        valid = cand >= 0
+        safe = np.where(valid, cand, 0)
+        u = users[follow]
+        delay = np.maximum(1.0, rng.exponential(_COMPLEMENT_DELAY, len(follow)))
+        gap = original_times[follow] - times[follow - 1]
+        new_time = times[follow - 1] + np.minimum(
+            np.floor(delay).astype(np.int64), np.maximum(1, gap // 2)
+        )
+        keys = u[:, None] * num_items + safe
+        owned = (_contains(planned, keys) & ~_contains(freed, keys)) | _contains(
+            added, keys
+        )
+        valid &= ~owned
+        valid &= ~(is_cold[safe] & (new_time[:, None] < cold_time))
+        rel = np.einsum("fd,fwd->fw", taste[u], factors[safe])  # r_uj on the shelf
+        gumbel = rng.gumbel(size=cand.shape)
+        logit = np.where(valid, _COMPLEMENT_TEMP * rel + gumbel, -np.inf)
+        ok = valid.any(axis=1)
+        pick = cand[np.arange(len(follow)), np.argmax(logit, axis=1)]
+        follow, prev, pick, new_time, u = (
+            follow[ok],
+            prev[ok],
+            pick[ok],
+            new_time[ok],
+            u[ok],
+        )
+        replaced_item[follow] = items[follow]
+        items[follow] = pick
+        times[follow] = new_time
+        planted[follow] = True
+        previous_item[follow] = prev
+        freed = np.sort(np.concatenate([freed, u * num_items + replaced_item[follow]]))
+        added = np.sort(np.concatenate([added, u * num_items + pick]))
+
+    # ratings of the planted purchases: utility + leniency + noise, the same cuts
+    pu, pi = users[planted], items[planted]
+    util = (taste[pu] * factors[pi]).sum(axis=1) + rng.normal(
+        0.0, _UTILITY_NOISE, len(pu)
+    )
+    score = util + truth.user_leniency[pu] + rng.normal(0.0, _RATING_NOISE, len(pu))
+    planted_rating = 1.0 + np.searchsorted(rating_cuts, score, side="right")
+
+    out = df.copy()
+    rows = buy[planted]
+    out.loc[rows, "item_id"] = items[planted]
+    out.loc[rows, "timestamp"] = times[planted]
+    out.loc[rows, "rating"] = planted_rating
+    # a view or click of a planted complement is superseded by its purchase
+    planted_keys = pu * num_items + pi
+    all_keys = out["user_id"].to_numpy() * num_items + out["item_id"].to_numpy()
+    superseded = (
+        np.isin(all_keys, planted_keys) & (out["event"] != "purchase").to_numpy()
+    )
+    out = out[~superseded]
+    out = out.sort_values(["user_id", "timestamp"], kind="stable").reset_index(
+        drop=True
+    )
+    out["timestamp"] = _strictly_increasing(
+        out["user_id"].to_numpy(), out["timestamp"].to_numpy()
+    ).astype(np.int64)
+
+    planted_frame = pd.DataFrame(
+        {
+            "user_id": pu.astype(np.int64),
+            "item_id": pi.astype(np.int64),
+            "previous_item_id": previous_item[planted],
+            "replaced_item_id": replaced_item[planted],
+        }
+    ).merge(out[["user_id", "item_id", "timestamp"]], on=["user_id", "item_id"])
+    truth.follow_probability = _FOLLOW
+    truth.complement_temperature = _COMPLEMENT_TEMP
+    truth.complement_matrix = matrix
+    truth.complements = planted_frame
+    return out

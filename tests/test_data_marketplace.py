@@ -12,6 +12,7 @@ import pytest
 
 from recsys_utils.marketplace import (
     CATEGORIES,
+    COMPLEMENTS,
     PATTERNS,
     Marketplace,
     make_marketplace,
@@ -180,7 +181,7 @@ def test_truth_relevance_matches_factors(tiny):
     assert (t.item_factors[:, :-1].sum(axis=1) == 6).all()
     top = t.true_topk([0, 1], k=5)
     rel = t.relevance([0, 1])
-    for row, u in enumerate([0, 1]):
+    for row in range(2):
         assert list(top[row]) == list(np.argsort(-rel[row], kind="stable")[:5])
     seen = tiny.interaction_matrix()
     top_ex = t.true_topk([0], k=5, exclude=seen)
@@ -257,3 +258,240 @@ def test_tastes_cross_categories(classroom):
     d_shoes = mean_rel("shoes", "red") - mean_rel("shoes", "blue")
     d_tops = mean_rel("tops", "red") - mean_rel("tops", "blue")
     assert np.corrcoef(d_shoes, d_tops)[0, 1] > 0.7
+
+
+# ---------------------------------------------------------------------------
+# The sequential signal (make_marketplace(..., sequential=True), chapter 6)
+# ---------------------------------------------------------------------------
+
+
+def full_fingerprint(m: Marketplace) -> str:
+    """A hash of everything a marketplace holds: frames (values, columns, dtypes),
+    images, the truth's arrays and the scalars."""
+    h = hashlib.sha256()
+    for df in (m.items, m.users, m.interactions):
+        h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+        h.update(repr(list(df.columns)).encode())
+        h.update(repr([str(t) for t in df.dtypes]).encode())
+    h.update(m.images.tobytes())
+    t = m.truth
+    for arr in (
+        t.user_factors,
+        t.item_factors,
+        t.user_leniency,
+        t.item_popularity,
+        t.user_exposures,
+        m.cold_items,
+    ):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(repr((m.cold_start_time, m.seed, m.size, t.factor_names)).encode())
+    return h.hexdigest()
+
+
+# Computed with main's make_marketplace (commit a494a6a), before the sequential option
+# existed: the default marketplace must stay byte-identical, since every other
+# chapter's assertions were written against it.
+MAIN_FINGERPRINTS = {
+    "tiny": "a3ab5c75e0809e384899b9232eb58affe425fb95f0aa26b48921d9a765625fe2",
+    "classroom": "67539e120ad2631d64b9142a18fc5d44c611d376197ed748b690970cd49adec2",
+}
+
+
+def test_default_is_byte_identical_to_before_the_sequential_option(tiny, classroom):
+    assert full_fingerprint(tiny) == MAIN_FINGERPRINTS["tiny"]
+    assert full_fingerprint(classroom) == MAIN_FINGERPRINTS["classroom"]
+    assert not tiny.sequential and tiny.truth.follow_probability is None
+    explicit = make_marketplace(seed=0, size="tiny", sequential=False)
+    assert full_fingerprint(explicit) == MAIN_FINGERPRINTS["tiny"]
+
+
+@pytest.fixture(scope="module")
+def seq_classroom():
+    return make_marketplace(seed=0, size="classroom", sequential=True)
+
+
+@pytest.fixture(scope="module")
+def seq_tiny():
+    return make_marketplace(seed=0, size="tiny", sequential=True)
+
+
+def test_sequential_option_rejects_non_booleans():
+    with pytest.raises(ValueError, match="sequential must be True or False"):
+        make_marketplace(size="tiny", sequential="yes")
+
+
+def test_sequential_keeps_catalogue_users_and_log_rules(seq_tiny, tiny):
+    m = seq_tiny
+    assert m.sequential
+    # items, images and users come from the same streams as without the option
+    pd.testing.assert_frame_equal(m.items, tiny.items)
+    pd.testing.assert_frame_equal(m.users, tiny.users)
+    np.testing.assert_array_equal(m.images, tiny.images)
+    df = m.interactions
+    assert not df.duplicated(["user_id", "item_id"]).any()
+    assert df["user_id"].is_monotonic_increasing
+    same_user = df["user_id"].to_numpy()[1:] == df["user_id"].to_numpy()[:-1]
+    assert (np.diff(df["timestamp"].to_numpy())[same_user] > 0).all()
+    buy = df["event"] == "purchase"
+    assert df.loc[~buy, "rating"].isna().all()
+    assert set(df.loc[buy, "rating"].unique()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    # replacing purchases keeps their number per user
+    assert (
+        m.purchases.groupby("user_id").size().to_numpy()
+        == tiny.purchases.groupby("user_id").size().to_numpy()
+    ).all()
+    on_cold = df["item_id"].isin(m.cold_items)
+    assert (df.loc[on_cold, "timestamp"] >= m.cold_start_time).all()
+    # deterministic
+    again = make_marketplace(seed=0, size="tiny", sequential=True)
+    assert full_fingerprint(again) == full_fingerprint(m)
+    pd.testing.assert_frame_equal(again.truth.complements, m.truth.complements)
+
+
+def test_planted_complements_follow_the_rule(seq_classroom):
+    m, items = seq_classroom, seq_classroom.items
+    planted = m.truth.complements
+    p = m.purchases
+    # each planted purchase is the shopper's next purchase after previous_item_id
+    nxt = p.groupby("user_id")["item_id"].shift(-1)
+    pairs = set(zip(p["user_id"], p["item_id"], nxt))
+    assert all(
+        (u, prev, item) in pairs
+        for u, prev, item in zip(
+            planted["user_id"], planted["previous_item_id"], planted["item_id"]
+        )
+    )
+    # same style, a complementary category
+    cat, sty = items["category"].to_numpy(), items["style"].to_numpy()
+    a, b = planted["previous_item_id"].to_numpy(), planted["item_id"].to_numpy()
+    assert (sty[a] == sty[b]).all()
+    assert all(cb in COMPLEMENTS[ca] for ca, cb in zip(cat[a], cat[b]))
+    # within a short time: at most the planted delay's tail (a few days)
+    prev_time = p.set_index(["user_id", "item_id"])["timestamp"]
+    delay = (
+        planted["timestamp"].to_numpy()
+        - prev_time.loc[list(zip(planted["user_id"], a))].to_numpy()
+    )
+    assert (delay > 0).all() and np.median(delay) < 86_400
+    # about rho of the purchases after each shopper's first are planted
+    share = len(planted) / (len(p) - m.num_users)
+    assert abs(share - m.truth.follow_probability) < 0.02
+
+
+def test_planted_choices_follow_the_transition_truth(seq_classroom):
+    m = seq_classroom
+    truth = m.truth
+    planted = truth.complements[truth.complements["user_id"] < 150]
+    users = planted["user_id"].to_numpy()
+    prev = planted["previous_item_id"].to_numpy()
+    rows, picked = np.arange(len(users)), planted["item_id"].to_numpy()
+    # rebuild what the generator excluded at each draw: the shopper's purchases
+    # before it, the purchases planned after it (a planted slot was planned as the
+    # item it replaced) and, before the cold-start time, the cold items
+    p = m.purchases
+    replaced = dict(
+        zip(
+            zip(truth.complements["user_id"], truth.complements["item_id"]),
+            truth.complements["replaced_item_id"],
+        )
+    )
+    excluded = np.zeros((len(users), m.num_items), dtype=bool)
+    for row, (u, t) in enumerate(zip(users, planted["timestamp"])):
+        mine = p[p["user_id"] == u]
+        before = mine.loc[mine["timestamp"] < t, "item_id"].to_numpy()
+        after = [
+            replaced.get((u, i), i) for i in mine.loc[mine["timestamp"] > t, "item_id"]
+        ]
+        excluded[row, before] = True
+        excluded[row, after] = True
+        if t < m.cold_start_time:
+            excluded[row, m.cold_items] = True
+    q = truth.complement_probability(users, prev, exclude=excluded)
+    chosen = q[rows, picked]
+    assert (chosen > 0).all()
+    # the planted items are drawn from q: the mean log q of the chosen item matches
+    # its expectation -H(q) (the entropy), within a few standard errors
+    logq = np.log(np.where(q > 0, q, 1.0))
+    expected = (q * logq).sum(axis=1)
+    spread = np.sqrt(((q * logq**2).sum(axis=1) - expected**2).sum()) / len(users)
+    assert abs(np.log(chosen).mean() - expected.mean()) < 4 * spread
+    # and the taste matters: chosen items are more relevant than their shelf's mean
+    rel = m.truth.relevance(users)
+    shelf_mean = (q > 0).astype(float)
+    shelf_mean = (rel * shelf_mean).sum(axis=1) / shelf_mean.sum(axis=1)
+    assert (rel[np.arange(len(users)), planted["item_id"]] - shelf_mean).mean() > 0.3
+
+
+def test_complement_probability_by_hand():
+    # Three categories' worth of hand-made items; the previous purchase is a sporty
+    # shoe. COMPLEMENTS["shoes"] = ("trousers", "bags"), each with probability 1/2;
+    # on each shelf (same style) the choice is softmax(gamma * relevance).
+    from recsys_utils.marketplace import _OFFSETS, CATEGORIES, STYLES, Truth
+
+    def item(category, style, quality):
+        f = np.zeros(int(_OFFSETS[-1]) + 1)
+        f[_OFFSETS[0] + CATEGORIES.index(category)] = 1.0
+        f[_OFFSETS[2] + STYLES.index(style)] = 1.0
+        f[-1] = quality
+        return f
+
+    items = np.stack(
+        [
+            item("shoes", "sporty", 0.0),  # 0: the previous purchase
+            item("bags", "sporty", 1.0),  # 1
+            item("bags", "sporty", 0.0),  # 2
+            item("trousers", "sporty", 0.0),  # 3: alone on its shelf
+            item("bags", "formal", 5.0),  # 4: wrong style
+            item("tops", "sporty", 5.0),  # 5: not a complement of shoes
+        ]
+    )
+    users = np.zeros((1, items.shape[1]))
+    users[0, -1] = 1.0  # relevance = quality
+    gamma = 1.5
+    matrix = np.zeros((len(CATEGORIES), len(CATEGORIES)))
+    for c, name in enumerate(CATEGORIES):
+        for other in COMPLEMENTS[name]:
+            matrix[c, CATEGORIES.index(other)] = 0.5
+    truth = Truth(
+        users,
+        items,
+        (),
+        np.zeros(1),
+        item_popularity=np.full(6, 1 / 6),
+        user_exposures=np.array([10]),
+        follow_probability=0.5,
+        complement_temperature=gamma,
+        complement_matrix=matrix,
+    )
+    q = truth.complement_probability([0], [0])[0]
+    e1, e0 = np.exp(gamma * 1.0), np.exp(gamma * 0.0)
+    np.testing.assert_allclose(
+        q, [0, 0.5 * e1 / (e1 + e0), 0.5 * e0 / (e1 + e0), 0.5, 0, 0], rtol=1e-12
+    )
+    # excluding item 1 leaves item 2 alone on the bags shelf
+    ex = np.array([[False, True, False, False, False, False]])
+    np.testing.assert_allclose(
+        truth.complement_probability([0], [0], exclude=ex)[0], [0, 0, 0.5, 0.5, 0, 0]
+    )
+    # an empty shelf plants nothing: excluding items 1, 2 leaves only trousers
+    ex2 = np.array([[False, True, True, False, False, False]])
+    assert truth.complement_probability([0], [0], exclude=ex2)[0].sum() == 0.5
+    # next_item_probability mixes in the order-free part with weight 1 - rho * Q
+    nxt = truth.next_item_probability([0], [0], exclude=ex2)[0]
+    base = truth.purchase_probability([0])[0] * ~ex2[0]
+    np.testing.assert_allclose(
+        nxt, 0.5 * np.array([0, 0, 0, 0.5, 0, 0]) + 0.75 * base / base.sum()
+    )
+    assert nxt.sum() == pytest.approx(1.0)
+
+
+def test_transition_truth_errors(tiny, seq_tiny):
+    with pytest.raises(ValueError, match="no sequential signal"):
+        tiny.truth.next_item_probability([0], [0])
+    with pytest.raises(ValueError, match="one item per user"):
+        seq_tiny.truth.complement_probability([0, 1], [0])
+    with pytest.raises(ValueError, match="previous_item_ids must lie"):
+        seq_tiny.truth.next_item_probability([0], [10_000])
+    p = seq_tiny.truth.next_item_probability([0, 1], [3, 4])
+    assert p.shape == (2, 150)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
