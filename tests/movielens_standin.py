@@ -108,7 +108,7 @@ _KNOBS = {
     "select_noise": 0.6,
     "select_share": 0.5,
     "rate_taste": 0.9,
-    "rate_noise": 0.9,
+    "rate_noise": 0.97,
     "user_bias": 0.35,
     "item_fame": 0.7,
     "item_old": 0.35,
