@@ -48,7 +48,7 @@ def euclid(answer) -> CheckResult:
 
 
 def _framework_tools(framework: str):
-    """(to_tensor, framework label) of a twin, imported only when asked for."""
+    """The ``to_tensor`` of the framework's twin, imported only when asked for."""
     if framework == "pytorch":
         from .. import torch as twin
     elif framework == "tensorflow":
