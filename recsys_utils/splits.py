@@ -42,6 +42,11 @@ class Split(NamedTuple):
     test: pd.DataFrame
 
 
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (readable in messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _check_df(df: Any, columns: tuple[str, ...]) -> None:
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"df must be a pandas DataFrame; got {type(df).__name__}")
@@ -55,8 +60,8 @@ def _check_df(df: Any, columns: tuple[str, ...]) -> None:
         if isna.any():
             label = df.index[int(np.flatnonzero(isna)[0])]
             raise ValueError(
-                f"df[{col!r}] must not have missing values; row {label!r} has "
-                f"{df[col].iloc[int(np.flatnonzero(isna)[0])]!r}"
+                f"df[{col!r}] must not have missing values; row {_plain(label)!r} "
+                f"has {_plain(df[col].iloc[int(np.flatnonzero(isna)[0])])!r}"
             )
 
 
@@ -67,22 +72,24 @@ def _times(df: pd.DataFrame) -> np.ndarray:
     if isna.any():
         pos = int(np.flatnonzero(isna)[0])
         raise ValueError(
-            f"df['timestamp'] must not have missing values; row {df.index[pos]!r} "
-            f"has {col.iloc[pos]!r}"
+            "df['timestamp'] must not have missing values; row "
+            f"{_plain(df.index[pos])!r} has {_plain(col.iloc[pos])!r}"
         )
     if pd.api.types.is_datetime64_any_dtype(col):
         return pd.DatetimeIndex(col).asi8
     if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
         raise ValueError(
             "df['timestamp'] must be numeric (e.g. unix seconds) or datetime64; got "
-            f"dtype {col.dtype} (first value {col.iloc[0]!r}). Strings sort as text "
+            f"dtype {col.dtype} (first value {_plain(col.iloc[0])!r}). Strings sort as "
+            "text "
             "('10' before '9'): convert them with pd.to_numeric or pd.to_datetime"
         )
     times = col.to_numpy()
     if np.issubdtype(times.dtype, np.floating) and not np.isfinite(times).all():
         pos = int(np.flatnonzero(~np.isfinite(times))[0])
         raise ValueError(
-            f"df['timestamp'] must be finite; row {df.index[pos]!r} has {times[pos]!r}"
+            f"df['timestamp'] must be finite; row {_plain(df.index[pos])!r} has "
+            f"{_plain(times[pos])!r}"
         )
     return times
 
@@ -98,7 +105,7 @@ def _dedupe(df: pd.DataFrame, duplicates: Any, by_time: bool) -> pd.DataFrame:
         return df
     if duplicates == "raise":
         pos = int(np.flatnonzero(repeated)[0])
-        user, item = df["user_id"].iloc[pos], df["item_id"].iloc[pos]
+        user, item = _plain(df["user_id"].iloc[pos]), _plain(df["item_id"].iloc[pos])
         rows = df.index[
             repeated
             & (df["user_id"].to_numpy() == user)
@@ -106,14 +113,16 @@ def _dedupe(df: pd.DataFrame, duplicates: Any, by_time: bool) -> pd.DataFrame:
         ]
         raise ValueError(
             f"df repeats the (user_id, item_id) pair ({user!r}, {item!r}) in rows "
-            f"{list(rows[:5])} ({int(repeated.sum())} rows are repeats in all): a "
+            f"{[_plain(r) for r in rows[:5]]} ({int(repeated.sum())} rows are repeats "
+            "in all): a "
             "repeated pair can land in train and in test. Pass duplicates='last' to "
             "keep each pair's latest row, or duplicates='keep' to split the rows as "
             "they are"
         )
     # "last": keep each pair's latest row (time, then frame order), drop the others
     position = np.arange(len(df))
-    keys = (_times(df), position) if by_time else (position,)
+    # np.lexsort sorts by its LAST key first: by time, then frame order
+    keys = (position, _times(df)) if by_time else (position,)
     order = np.lexsort(keys)  # ascending: the latest row of a pair comes last
     ordered = df.iloc[order]
     keep = ~ordered.duplicated(["user_id", "item_id"], keep="last").to_numpy()

@@ -106,13 +106,13 @@ def as_ids(
         if bad.any():
             i = _first_bad(bad)
             raise ValueError(
-                f"{name} must be integer ids {_range_text(upper)}; got {arr[i]!r} at "
-                f"position {i} (not a whole number)"
+                f"{name} must be integer ids {_range_text(upper)}; got "
+                f"{float(arr[i])!r} at position {i} (not a whole number)"
             )
     elif not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(
             f"{name} must be integer ids {_range_text(upper)}; got dtype {arr.dtype} "
-            f"(first value {arr[0]!r})"
+            f"(first value {arr[0].tolist()!r})"
         )
     if (
         np.issubdtype(arr.dtype, np.unsignedinteger)
@@ -120,18 +120,20 @@ def as_ids(
     ):
         i = int(np.argmax(arr))
         raise ValueError(
-            f"{name} must lie in {_range_text(upper)}; got {arr[i]} at position {i}"
+            f"{name} must be integer ids {_range_text(upper)}; got {arr[i]} at "
+            f"position {i}"
         )
-    out = arr.astype(np.int64)
+    with np.errstate(invalid="ignore"):  # a float beyond int64 is caught below
+        out = arr.astype(np.int64)
     if np.issubdtype(arr.dtype, np.floating) and np.any(out != arr):
         i = _first_bad(out != arr)  # beyond int64: the cast changed the value
         raise ValueError(f"{name} holds an id too large for int64: {arr[i]!r}")
     neg = out < 0
     if neg.any():
         i = _first_bad(neg)
+        want = "be non-negative" if upper is None else f"lie in [0, {upper})"
         raise ValueError(
-            f"{name} must lie in {_range_text(upper)} (ids are never negative); got "
-            f"{out[i]} at position {i}"
+            f"{name} must {want} (ids are never negative); got {out[i]} at position {i}"
         )
     if upper is not None:
         high = out >= upper
@@ -170,7 +172,9 @@ def check_finite(values: Any, name: str, *, dtype: Any = np.float64) -> np.ndarr
     bad = ~np.isfinite(out)
     if bad.any():
         i = _first_bad(bad)
-        where = np.unravel_index(i, out.shape) if out.ndim > 1 else i
+        where = (
+            tuple(int(j) for j in np.unravel_index(i, out.shape)) if out.ndim > 1 else i
+        )
         raise ValueError(
             f"{name} must be finite (no NaN or infinity); got {out.reshape(-1)[i]} at "
             f"position {where}"
