@@ -1579,64 +1579,12 @@ def _train_mf(mod, lr=0.05, users=(0, 1, 2)):
 # The MovieLens loader
 # ---------------------------------------------------------------------------
 
-GENRES = (
-    "unknown|Action|Adventure|Animation|Children's|Comedy|Crime|Documentary|Drama|"
-    "Fantasy|Film-Noir|Horror|Musical|Mystery|Romance|Sci-Fi|Thriller|War|Western"
-).split("|")
-RATINGS = [
-    (1, 1, 5, 881250949),
-    (1, 2, 3, 881250950),
-    (2, 1, 4, 891717742),
-    (2, 3, 1, 878887116),
-    (3, 2, 2, 880606923),
-    (3, 3, 4, 886397596),
-    (4, 1, 3, 884182806),
-    (4, 3, 5, 881171488),
-]
-COUNTS = (8, 4, 3)
-
-
-def tiny_files(**overrides) -> dict[str, str]:
-    def text(rows):
-        return "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in rows)
-
-    flags = [["0"] * 19 for _ in range(3)]
-    flags[0][5] = flags[1][3] = flags[2][8] = "1"
-    items = [
-        "|".join(
-            [
-                str(i + 1),
-                f"Movie {i + 1} (1995)",
-                "01-Jan-1995",
-                "",
-                "http://x",
-                *flags[i],
-            ]
-        )
-        for i in range(3)
-    ]
-    files = {
-        "u.data": text(RATINGS),
-        "u.item": "\n".join(items) + "\n",
-        "u.user": "1|24|M|technician|85711\n2|53|F|other|94043\n"
-        "3|23|M|writer|32067\n4|24|M|technician|43537\n",
-        "u.genre": "".join(f"{g}|{k}\n" for k, g in enumerate(GENRES)),
-    }
-    for s in ("u1", "u2", "u3", "u4", "u5", "ua", "ub"):
-        files[f"{s}.base"] = text(RATINGS[:6])
-        files[f"{s}.test"] = text(RATINGS[6:])
-    files.update(overrides)
-    return files
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from movielens_tiny import COUNTS, build_zip, tiny_files  # noqa: E402
 
 
 def tiny_zip(extra=None, **overrides) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, body in tiny_files(**overrides).items():
-            zf.writestr(f"ml-100k/{name}", body.encode("latin-1"))
-        for name, body in (extra or {}).items():
-            zf.writestr(name, body)
-    return buf.getvalue()
+    return build_zip(extra, **overrides)
 
 
 def _digest(path: Path) -> str:

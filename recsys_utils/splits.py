@@ -245,6 +245,15 @@ def _user_codes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), counts[codes]
 
 
+def _by_user_in_time(df: pd.DataFrame, duplicates: Any) -> tuple:
+    """What the per-user splits share: checked timestamps (before anything else),
+    the duplicates policy, then ``(df, times, user codes, rows per user)``."""
+    _times(df)
+    df = _dedupe(df, duplicates, by_time=True)
+    codes, n = _user_codes(df)
+    return df, _times(df), codes, n
+
+
 def _refuse_empty(name: str, asked: bool, got: np.ndarray, rule: str) -> None:
     if asked and not got.any():
         raise ValueError(
@@ -285,10 +294,7 @@ def temporal_split(
     """
     _check_df(df, ("user_id", "item_id", "timestamp"))
     valid_frac, test_frac = _check_fracs(valid_frac, test_frac)
-    _times(df)  # refuses bad timestamps before anything else
-    df = _dedupe(df, duplicates, by_time=True)
-    times = _times(df)
-    codes, n = _user_codes(df)
+    df, times, codes, n = _by_user_in_time(df, duplicates)
     nt = np.ceil(test_frac * n - _EPS).astype(np.int64)
     nv = np.ceil(valid_frac * n - _EPS).astype(np.int64)
     too_few = n - nt - nv < 1
@@ -331,10 +337,7 @@ def leave_last_out(
     _check_df(df, ("user_id", "item_id", "timestamp"))
     num_valid = _check_count("num_valid", num_valid)
     num_test = _check_count("num_test", num_test)
-    _times(df)  # refuses bad timestamps before anything else
-    df = _dedupe(df, duplicates, by_time=True)
-    times = _times(df)
-    codes, n = _user_codes(df)
+    df, times, codes, n = _by_user_in_time(df, duplicates)
     enough = n >= num_valid + num_test + 1
     nt = np.where(enough, num_test, 0)
     nv = np.where(enough, num_valid, 0)

@@ -13,27 +13,9 @@ import time
 import zipfile
 from pathlib import Path
 
-GENRES = [
-    "unknown",
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
+from recsys_utils.movielens import _ML_GENRES
+
+GENRES = list(_ML_GENRES)  # the 19 genre flags of u.item, in their order
 # 4 users, 3 items, 8 ratings (1-based ids as in the real files)
 RATINGS = [
     (1, 1, 5, 881250949),
