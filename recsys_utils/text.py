@@ -288,6 +288,13 @@ def encode_texts(
         or batch_size <= 0
     ):
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    from .validation import check_bool
+
+    normalize = check_bool(normalize, "normalize")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise ValueError(
+            f"cache_dir must be a folder path or None; got {type(cache_dir).__name__}"
+        )
     path = None
     if cache_dir is not None:
         path = Path(cache_dir) / cache_key(texts, model_name, normalize)
