@@ -1961,8 +1961,7 @@ def run(label: str) -> list[Outcome]:
     return out
 
 
-def report(outcomes: list[Outcome], label: str) -> str:
-    areas = list(dict.fromkeys(o.area for o in outcomes))
+def _table(outcomes: list[Outcome], areas: list[str]) -> pd.DataFrame:
     table = pd.DataFrame(
         [
             [sum(o.outcome == c for o in outcomes if o.area == a) for c in CLASSES]
@@ -1972,31 +1971,70 @@ def report(outcomes: list[Outcome], label: str) -> str:
         columns=CLASSES,
     )
     table.loc["total"] = table.sum()
-    lines = [
-        f"# Public API probe ({label})",
-        "",
-        "Written by `benchmarks/probe_public_api.py` (see its docstring for the five "
-        "classes). Commit: " + _commit() + ".",
-        "",
-        f"{len(outcomes)} probes. "
-        + ", ".join(f"{c}: {int(table.loc['total', c])}" for c in CLASSES)
-        + ".",
-        "",
-        "| area | " + " | ".join(CLASSES) + " |",
-        "|---|" + "---|" * len(CLASSES),
-    ]
+    return table
+
+
+def _summary_lines(table: pd.DataFrame) -> list[str]:
+    lines = ["| area | " + " | ".join(CLASSES) + " |", "|---|" + "---|" * len(CLASSES)]
     for area, row in table.iterrows():
         lines.append(f"| {area} | " + " | ".join(str(int(v)) for v in row) + " |")
-    lines += [
+    return lines
+
+
+def report(
+    outcomes: list[Outcome],
+    label: str,
+    before: list[Outcome] | None = None,
+    before_label: str = "before",
+) -> str:
+    """The markdown report: counts per area, then every probe (with the outcome of
+    ``before``, the same probes run on other code, when given)."""
+    areas = list(dict.fromkeys([o.area for o in outcomes]))
+    if before:
+        areas += [a for a in dict.fromkeys(o.area for o in before) if a not in areas]
+    table = _table(outcomes, areas)
+    total = ", ".join(f"{c}: {int(table.loc['total', c])}" for c in CLASSES)
+    lines = [
+        "# Public API probe",
         "",
-        "## Every probe",
+        "Written by `benchmarks/probe_public_api.py` (see its docstring for the five "
+        "classes: clear error, handled correctly, obscure error, silent wrong or NaN "
+        "result, data loss). Command: `PYTHONPATH=<checkout> python "
+        "benchmarks/probe_public_api.py`.",
         "",
-        "| area | probe | outcome | what happened |",
-        "|---|---|---|---|",
+        f"**{label}** (commit {_commit()}): {len(outcomes)} probes; {total}.",
+        "",
     ]
+    if before:
+        old = _table(before, areas)
+        old_total = ", ".join(f"{c}: {int(old.loc['total', c])}" for c in CLASSES)
+        lines += [
+            f"**{before_label}**: {len(before)} probes; {old_total}.",
+            "",
+            f"## {before_label}",
+            "",
+            *_summary_lines(old),
+            "",
+            f"## {label}",
+            "",
+        ]
+    lines += _summary_lines(table)
+    lines += ["", "## Every probe", ""]
+    old_of = {(o.area, o.name): o.outcome for o in (before or [])}
+    if before:
+        lines += [
+            f"| area | probe | {before_label} | {label} | what happened ({label}) |",
+            "|---|---|---|---|---|",
+        ]
+    else:
+        lines += ["| area | probe | outcome | what happened |", "|---|---|---|---|"]
     for o in outcomes:
         detail = o.detail.replace("|", "\\|")
-        lines.append(f"| {o.area} | {o.name} | {o.outcome} | {detail} |")
+        if before:
+            was = old_of.get((o.area, o.name), "-")
+            lines.append(f"| {o.area} | {o.name} | {was} | {o.outcome} | {detail} |")
+        else:
+            lines.append(f"| {o.area} | {o.name} | {o.outcome} | {detail} |")
     return "\n".join(lines) + "\n"
 
 
@@ -2021,9 +2059,16 @@ def main(argv=None) -> int:
     parser.add_argument("--label", default="after")
     parser.add_argument("--out", default=None, help="markdown report to write")
     parser.add_argument("--json", default=None, help="raw outcomes to write")
+    parser.add_argument(
+        "--before", default=None, help="outcomes (--json) of a run on other code"
+    )
+    parser.add_argument("--before-label", default="before")
     args = parser.parse_args(argv)
     outcomes = run(args.label)
-    text = report(outcomes, args.label)
+    before = None
+    if args.before:
+        before = [Outcome(**o) for o in json.loads(Path(args.before).read_text())]
+    text = report(outcomes, args.label, before, args.before_label)
     if args.out:
         Path(args.out).write_text(text)
     if args.json:
