@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .validation import as_ids, check_finite, check_number
+
 __all__ = [
     "log_q",
     "exact_topk",
@@ -35,13 +37,12 @@ __all__ = [
 
 
 def _matrix(name: str, x: Any) -> np.ndarray:
-    arr = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+    arr = np.ascontiguousarray(check_finite(x, name, dtype=np.float32))
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(
-            f"{name} must be a non-empty 2-D array (n, embedding_dim); got shape {arr.shape}"
+            f"{name} must be a non-empty 2-D array (n, embedding_dim); got shape "
+            f"{arr.shape}"
         )
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must hold finite values only")
     return arr
 
 
@@ -77,22 +78,18 @@ def log_q(item_ids: Any, num_items: int, smoothing: float = 1.0) -> np.ndarray:
     Returns:
         float32 array ``(num_items,)`` of ``log q_j``.
     """
-    ids = np.asarray(item_ids).reshape(-1)
     if (
         isinstance(num_items, bool)
         or not isinstance(num_items, (int, np.integer))
         or num_items < 1
     ):
         raise ValueError(f"num_items must be a positive integer; got {num_items!r}")
-    if ids.size and (
-        not np.issubdtype(ids.dtype, np.integer)
-        or ids.min() < 0
-        or ids.max() >= num_items
-    ):
-        raise ValueError(f"item_ids must be integers in [0, {num_items})")
-    if not smoothing >= 0 or (smoothing == 0 and ids.size == 0):
+    ids = as_ids(item_ids, "item_ids", int(num_items), flatten=True)
+    check_number(smoothing, "smoothing", low=0)
+    if smoothing == 0 and ids.size == 0:
         raise ValueError(
-            f"smoothing must be >= 0 (and > 0 when item_ids is empty); got {smoothing!r}"
+            "smoothing must be >= 0 (and > 0 when item_ids is empty); got "
+            f"{smoothing!r}"
         )
     counts = np.bincount(ids, minlength=num_items).astype(np.float64) + smoothing
     with np.errstate(divide="ignore"):
@@ -122,7 +119,8 @@ def exact_topk(
     q, v = _matrix("queries", queries), _matrix("item_vectors", item_vectors)
     if q.shape[1] != v.shape[1]:
         raise ValueError(
-            f"queries and item_vectors must have the same embedding_dim; got {q.shape[1]} and {v.shape[1]}"
+            "queries and item_vectors must have the same embedding_dim; got "
+            f"{q.shape[1]} and {v.shape[1]}"
         )
     k = _check_k(k, v.shape[0])
     scores = q @ v.T  # (num_queries, num_items)
@@ -220,7 +218,7 @@ def set_search_param(index, value: int) -> str:
 
 
 def recall_vs_exact(approx_ids: Any, exact_ids: Any) -> float:
-    """Recall of the true top-k: mean share of each exact list found by the approximate one.
+    """Recall of the true top-k: mean share of each exact list found by the other.
 
     Args:
         approx_ids: ``(num_queries, k)`` ids from an approximate search (-1 = missing).
@@ -232,14 +230,20 @@ def recall_vs_exact(approx_ids: Any, exact_ids: Any) -> float:
     a, e = np.asarray(approx_ids), np.asarray(exact_ids)
     if a.ndim != 2 or a.shape != e.shape or a.size == 0:
         raise ValueError(
-            f"approx_ids and exact_ids must be 2-D of the same non-empty shape; got {a.shape}, {e.shape}"
+            "approx_ids and exact_ids must be 2-D of the same non-empty shape; got "
+            f"{a.shape}, {e.shape}"
         )
+    # FAISS marks a missing slot with -1; every other id must be a whole number >= 0
+    missing = a == -1
+    checked = as_ids(np.where(missing, 0, a), "approx_ids", flatten=True)
+    a = np.where(missing, -1, checked.reshape(a.shape))
+    e = as_ids(e, "exact_ids", flatten=True).reshape(e.shape)
     hits = [len(np.intersect1d(ar[ar >= 0], er)) for ar, er in zip(a, e)]
     return float(np.mean(hits) / e.shape[1])
 
 
 def _time_per_query(fn, repeats: int, num_queries: int) -> tuple[Any, float]:
-    """Run ``fn`` ``repeats`` times; return its output and the best time in ms per query."""
+    """Run ``fn`` ``repeats`` times; return its output and the best ms per query."""
     best = np.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -309,23 +313,24 @@ def recall_latency(
 # ---------------------------------------------------------------------------
 
 
-def _candidates(candidate_ids: Any, k: int) -> np.ndarray:
-    c = np.asarray(candidate_ids).reshape(-1)
-    if c.size == 0 or not np.issubdtype(c.dtype, np.integer):
+def _candidates(candidate_ids: Any, k: int, num_items: int) -> np.ndarray:
+    c = as_ids(candidate_ids, "candidate_ids", num_items, flatten=True)
+    if c.size == 0:
         raise ValueError("candidate_ids must be a non-empty 1-d array of item ids")
     if len(np.unique(c)) != len(c):
         raise ValueError("candidate_ids must not repeat an item")
     _check_k(k, len(c))
-    return c.astype(np.int64)
+    return c
 
 
 def mmr_rerank(
     candidate_ids: Any, relevance: Any, item_vectors: Any, k: int, lambda_: float = 0.7
 ) -> np.ndarray:
-    """Maximal marginal relevance (Carbonell and Goldstein 1998): relevant but not redundant.
+    """Maximal marginal relevance (Carbonell, Goldstein 1998): relevant, not redundant.
 
-    Greedily picks ``argmax_i lambda * rel_i - (1 - lambda) * max_{j picked} sim(i, j)``,
-    where ``sim`` is the cosine of the item vectors. The first pick is the most
+    Greedily picks
+    ``argmax_i lambda * rel_i - (1 - lambda) * max_{j picked} sim(i, j)``, where
+    ``sim`` is the cosine of the item vectors. The first pick is the most
     relevant candidate; ``lambda_ = 1`` keeps the relevance order.
 
     Args:
@@ -338,15 +343,18 @@ def mmr_rerank(
     Returns:
         int64 array of ``k`` item ids in the order picked.
     """
-    c = _candidates(candidate_ids, k)
-    rel = np.asarray(relevance, dtype=np.float64).reshape(-1)
+    vectors = _matrix("item_vectors", item_vectors)
+    c = _candidates(candidate_ids, k, len(vectors))
+    rel = check_finite(relevance, "relevance").reshape(-1)
     if rel.shape != c.shape:
         raise ValueError(
             f"relevance must have one score per candidate ({len(c)}); got {rel.shape}"
         )
-    if not 0.0 <= lambda_ <= 1.0:
-        raise ValueError(f"lambda_ must lie in [0, 1]; got {lambda_!r}")
-    v = np.asarray(item_vectors, dtype=np.float64)[c]
+    try:
+        check_number(lambda_, "lambda_", low=0, high=1)
+    except ValueError:
+        raise ValueError(f"lambda_ must lie in [0, 1]; got {lambda_!r}") from None
+    v = vectors.astype(np.float64)[c]
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     sim = v @ v.T  # (num_candidates, num_candidates) cosine
     picked: list[int] = []
@@ -373,17 +381,23 @@ def category_cap_rerank(
 
     Args:
         candidate_ids: 1-d ids, best first.
-        categories: the category of every item (indexed by item id), any hashable labels.
+        categories: the category of every item (indexed by item id), any hashable
+            labels.
         k: list length.
         cap: maximum items per category (>= 1).
 
     Returns:
         int64 array of ``k`` item ids.
     """
-    c = _candidates(candidate_ids, k)
+    categories = np.asarray(categories)
+    if categories.ndim != 1:
+        raise ValueError(
+            f"categories must be 1-D, one label per item; got shape {categories.shape}"
+        )
+    c = _candidates(candidate_ids, k, len(categories))
     if isinstance(cap, bool) or not isinstance(cap, (int, np.integer)) or cap < 1:
         raise ValueError(f"cap must be a positive integer; got {cap!r}")
-    cats = np.asarray(categories)[c]
+    cats = categories[c]
     counts: dict[Any, int] = {}
     kept, skipped = [], []
     for item, cat in zip(c, cats):
@@ -409,11 +423,11 @@ def nearest_history_item(
         ``(nearest, similarity)``: for every candidate the id of its closest history
         item and that cosine (ties: the earlier history item).
     """
-    c = np.asarray(candidate_ids, dtype=np.int64).reshape(-1)
-    h = np.asarray(history_ids, dtype=np.int64).reshape(-1)
+    v = _matrix("item_vectors", item_vectors).astype(np.float64)
+    c = as_ids(candidate_ids, "candidate_ids", len(v), flatten=True)
+    h = as_ids(history_ids, "history_ids", len(v), flatten=True)
     if c.size == 0 or h.size == 0:
         raise ValueError("candidate_ids and history_ids must be non-empty")
-    v = np.asarray(item_vectors, dtype=np.float64)
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     sim = v[c] @ v[h].T  # (num_candidates, num_history)
     j = np.argmax(sim, axis=1)
@@ -436,4 +450,9 @@ def reasons(
     """
     nearest, _ = nearest_history_item(candidate_ids, history_ids, item_vectors)
     titles = np.asarray(titles, dtype=object)
+    if titles.ndim != 1 or len(titles) != len(np.asarray(item_vectors)):
+        raise ValueError(
+            "titles must hold one title per item (one per row of item_vectors, "
+            f"{len(np.asarray(item_vectors))}); got shape {titles.shape}"
+        )
     return [f"because you bought {titles[j]}" for j in nearest]

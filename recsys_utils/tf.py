@@ -3,7 +3,9 @@
 A chapter reads ``from recsys_utils import tf as rtf``. Only TensorFlow (and Keras) is
 imported here. Batching comes from the framework-neutral
 :func:`recsys_utils.batching.minibatch_indices`, so both twins see the same batches in
-the same order for the same seed.
+the same order for the same seed, and both validate their arguments with the same
+shared checks (:mod:`recsys_utils.batching`, :mod:`recsys_utils.validation`), so a
+bad argument fails the same way in both.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from ._seed import import_tensorflow_quietly, seed_everything
 from .batching import (
     History,
     check_score_args,
+    check_tensor_input,
     check_train_args,
+    float_weights,
     minibatch_indices,
     run_training,
 )
@@ -64,7 +68,7 @@ def to_tensor(x: Any, dtype: Any = None) -> tf.Tensor:
     """
     if isinstance(x, (tf.Tensor, tf.Variable)):
         x = x.numpy()
-    arr = np.asarray(x)
+    arr = check_tensor_input(np.asarray(x), "x")
     return tf.constant(np.array(arr, dtype=_numpy_dtype(arr, dtype), copy=True))
 
 
@@ -105,7 +109,8 @@ def batches(
     """Yield mini-batches of several equal-length arrays as tuples of tensors.
 
     Args:
-        arrays: NumPy arrays with the same first dimension (e.g. user_ids, item_ids, ratings).
+        arrays: NumPy arrays with the same first dimension (e.g. user_ids,
+            item_ids, ratings).
         batch_size: examples per batch.
         shuffle: shuffle the rows (same order as the PyTorch twin for the same seed).
         seed: seed of the shuffling.
@@ -183,9 +188,9 @@ def scores_for_users(
     Returns:
         NumPy float32 array ``(len(user_ids), num_items)``.
     """
-    users = to_tensor(to_numpy(user_vectors), "float32")
-    items = to_tensor(to_numpy(item_vectors), "float32")
-    user_ids = check_score_args(users.shape, items.shape, user_ids)
+    users = to_tensor(_float_array("user_vectors", user_vectors, 2))
+    items = to_tensor(_float_array("item_vectors", item_vectors, 2))
+    user_ids = check_score_args(users.shape, items.shape, user_ids, batch_size)
     out = np.empty((len(user_ids), items.shape[0]), dtype=np.float32)
     for s in range(0, len(user_ids), batch_size):
         u = tf.gather(users, tf.constant(user_ids[s : s + batch_size]))
@@ -205,14 +210,7 @@ import keras  # noqa: E402  (Keras 3, after TensorFlow's quiet import)
 
 
 def _float_array(name: str, value: Any, ndim: int) -> np.ndarray:
-    arr = np.asarray(to_numpy(value))
-    if arr.ndim != ndim or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(
-            f"{name} must be a {ndim}-D numeric array; got {arr.dtype} of shape {arr.shape}"
-        )
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} holds NaN or infinite values")
-    return arr.astype(np.float32)
+    return float_weights(name, to_numpy(value), ndim)  # the twins check alike
 
 
 def embedding(table: Any, *, trainable: bool = True) -> keras.layers.Embedding:
@@ -235,7 +233,7 @@ def embedding(table: Any, *, trainable: bool = True) -> keras.layers.Embedding:
 
 
 def dense(kernel: Any, bias: Any) -> keras.layers.Dense:
-    """A built ``keras.layers.Dense`` computing ``x @ kernel + bias`` from NumPy weights.
+    """A built ``keras.layers.Dense`` computing ``x @ kernel + bias`` (NumPy weights).
 
     Keras stores the kernel as NumPy does, ``(in_features, out_features)``. No
     activation: the chapters apply it explicitly, as in PyTorch.
@@ -251,7 +249,8 @@ def dense(kernel: Any, bias: Any) -> keras.layers.Dense:
     b = _float_array("bias", bias, 1)
     if b.shape[0] != w.shape[1]:
         raise ValueError(
-            f"bias must have shape ({w.shape[1]},) to match kernel {w.shape}; got {b.shape}"
+            f"bias must have shape ({w.shape[1]},) to match kernel {w.shape}; "
+            f"got {b.shape}"
         )
     layer = keras.layers.Dense(w.shape[1])
     layer.build((None, w.shape[0]))

@@ -1,8 +1,11 @@
 """PyTorch twin of :mod:`recsys_utils.tf`: the same public names and signatures.
 
 A chapter reads ``from recsys_utils import torch as rt``. Only PyTorch is imported
-here. Batching comes from the framework-neutral :func:`recsys_utils.batching.minibatch_indices`,
-so both twins see the same batches in the same order for the same seed.
+here. Batching comes from the framework-neutral
+:func:`recsys_utils.batching.minibatch_indices`, so both twins see the same batches in
+the same order for the same seed, and both validate their arguments with the same
+shared checks (:mod:`recsys_utils.batching`, :mod:`recsys_utils.validation`), so a
+bad argument fails the same way in both.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from ._seed import seed_everything
 from .batching import (
     History,
     check_score_args,
+    check_tensor_input,
     check_train_args,
+    float_weights,
     minibatch_indices,
     run_training,
 )
@@ -59,8 +64,7 @@ def to_tensor(x: Any, dtype: Any = None) -> torch.Tensor:
     Returns:
         A CPU ``torch.Tensor``.
     """
-    x = to_numpy(x)
-    arr = np.asarray(x)
+    arr = check_tensor_input(np.asarray(to_numpy(x)), "x")
     return torch.from_numpy(np.array(arr, dtype=_numpy_dtype(arr, dtype), copy=True))
 
 
@@ -99,7 +103,8 @@ def batches(
     """Yield mini-batches of several equal-length arrays as tuples of tensors.
 
     Args:
-        arrays: NumPy arrays with the same first dimension (e.g. user_ids, item_ids, ratings).
+        arrays: NumPy arrays with the same first dimension (e.g. user_ids,
+            item_ids, ratings).
         batch_size: examples per batch.
         shuffle: shuffle the rows (same order as the TensorFlow twin for the same seed).
         seed: seed of the shuffling.
@@ -177,9 +182,9 @@ def scores_for_users(
         NumPy float32 array ``(len(user_ids), num_items)``.
     """
     with torch.no_grad():
-        users = to_tensor(user_vectors, "float32")  # a detached copy
-        items = to_tensor(item_vectors, "float32")
-        user_ids = check_score_args(users.shape, items.shape, user_ids)
+        users = to_tensor(_float_array("user_vectors", user_vectors, 2))  # a copy
+        items = to_tensor(_float_array("item_vectors", item_vectors, 2))
+        user_ids = check_score_args(users.shape, items.shape, user_ids, batch_size)
         out = np.empty((len(user_ids), items.shape[0]), dtype=np.float32)
         for s in range(0, len(user_ids), batch_size):
             idx = torch.from_numpy(user_ids[s : s + batch_size])
@@ -197,14 +202,7 @@ __all__ += ["embedding", "dense", "parameter"]
 
 
 def _float_array(name: str, value: Any, ndim: int) -> np.ndarray:
-    arr = np.asarray(to_numpy(value))
-    if arr.ndim != ndim or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(
-            f"{name} must be a {ndim}-D numeric array; got {arr.dtype} of shape {arr.shape}"
-        )
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} holds NaN or infinite values")
-    return arr.astype(np.float32)
+    return float_weights(name, to_numpy(value), ndim)  # the twins check alike
 
 
 def embedding(table: Any, *, trainable: bool = True) -> torch.nn.Embedding:
@@ -243,7 +241,8 @@ def dense(kernel: Any, bias: Any) -> torch.nn.Linear:
     b = _float_array("bias", bias, 1)
     if b.shape[0] != w.shape[1]:
         raise ValueError(
-            f"bias must have shape ({w.shape[1]},) to match kernel {w.shape}; got {b.shape}"
+            f"bias must have shape ({w.shape[1]},) to match kernel {w.shape}; "
+            f"got {b.shape}"
         )
     layer = torch.nn.Linear(*w.shape)
     with torch.no_grad():
