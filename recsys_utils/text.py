@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ._extras import extra_needed
+
 __all__ = [
     "DEFAULT_MODEL_NAME",
     "local_model_dir",
@@ -93,7 +95,8 @@ def load_text_encoder(
     """
     if not isinstance(model_name, str) or not model_name:
         raise ValueError(f"model_name must be a non-empty string; got {model_name!r}")
-    from transformers import AutoModel, AutoTokenizer
+    with extra_needed("text", "recsys_utils.text"):  # names the extra when missing
+        from transformers import AutoModel, AutoTokenizer
 
     source, kwargs = model_name, {}
     local = local_model_dir() if model_name == DEFAULT_MODEL_NAME else None
@@ -303,7 +306,8 @@ def encode_texts(
             if cached is not None:
                 return cached
 
-    import torch
+    with extra_needed("text", "recsys_utils.text"):
+        import torch
     from tqdm.auto import tqdm
 
     if encoder is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._extras import extra_needed
 from ._seed import import_tensorflow_quietly, seed_everything
 from .batching import (
     History,
@@ -28,7 +29,9 @@ from .batching import (
 from .mf import occurrence_weights
 
 # TF_CPP_MIN_LOG_LEVEL=3 (unless set), start-up banner muted, Python loggers at ERROR
-tf = import_tensorflow_quietly()
+with extra_needed("tensorflow", "recsys_utils.tf"):  # names the extra when missing
+    tf = import_tensorflow_quietly()
+    import keras  # noqa: F401  (checked here with TensorFlow; used below)
 
 __all__ = [
     "seed_everything",

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
+from ._extras import extra_needed
 from ._seed import seed_everything
 from .batching import (
     History,
@@ -27,6 +27,9 @@ from .batching import (
     run_training,
 )
 from .mf import occurrence_weights
+
+with extra_needed("torch", "recsys_utils.torch"):  # names the extra when missing
+    import torch
 
 __all__ = [
     "seed_everything",
