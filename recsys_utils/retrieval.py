@@ -443,7 +443,7 @@ def reasons(
 # Training inputs and the loss's NumPy reference (chapter 3, "Data" and "The loss")
 # ---------------------------------------------------------------------------
 
-__all__ += ["purchase_histories", "in_batch_softmax_loss"]
+__all__ += ["purchase_histories", "profile_histories", "in_batch_softmax_loss"]
 
 
 def purchase_histories(
@@ -515,6 +515,80 @@ def purchase_histories(
         ok = end - h >= first  # the user has at least h purchases
         last[ok, history - h] = items[end[ok] - h]
     return users, items, before, last
+
+
+def profile_histories(
+    df: pd.DataFrame, num_items: int, history: int = 100, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A random sample of each user's *other* items per example, and of all of them.
+
+    The order-free twin of :func:`purchase_histories`, for splits whose held-out
+    items are random rather than the latest (a per-user or per-item random split):
+    there "the purchases before it" would ignore most of what the user is known to
+    like. Each user's items are shuffled (seeded); the history of the example at
+    position ``p`` of the shuffle is the next ``min(history, n - 1)`` items of the
+    shuffle, cyclically: a uniformly random subset of the user's other items, never
+    the example's own item. At serving time a user's history is the first
+    ``min(history, n)`` items of their shuffle. Missing slots hold ``num_items`` (the
+    padding id), at the end of each row. Taught in chapter 3 ("MovieLens-100K").
+
+    Args:
+        df: training rows with columns ``user_id`` and ``item_id`` (non-negative
+            integers, ``item_id < num_items``); a user should not repeat an item.
+        num_items: catalogue size; also the padding id.
+        history: items kept per example (>= 1).
+        seed: seed of the shuffles.
+
+    Returns:
+        ``(users, items, others, profile)``: int64 arrays ``(n,)``, ``(n,)`` and
+        ``(n, history)`` of the examples (grouped by user, shuffled within a user),
+        and ``(num_users, history)`` with ``num_users = max(user_id) + 1``.
+
+    Raises:
+        ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
+    """
+    missing = {"user_id", "item_id"} - set(df.columns)
+    if missing:
+        raise ValueError(f"df must have the columns {sorted(missing)}")
+    if len(df) == 0:
+        raise ValueError("df must hold at least one row")
+    if (
+        isinstance(num_items, bool)
+        or not isinstance(num_items, (int, np.integer))
+        or num_items < 1
+    ):
+        raise ValueError(f"num_items must be a positive integer; got {num_items!r}")
+    if (
+        isinstance(history, bool)
+        or not isinstance(history, (int, np.integer))
+        or history < 1
+    ):
+        raise ValueError(f"history must be a positive integer; got {history!r}")
+    users = df["user_id"].to_numpy()
+    items = df["item_id"].to_numpy()
+    for col, ids in (("user_id", users), ("item_id", items)):
+        if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0:
+            raise ValueError(f"{col} must hold non-negative integers")
+    if items.max() >= num_items:
+        raise ValueError(
+            f"item_id must be < num_items = {num_items}; got {items.max()}"
+        )
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(len(users)), users))  # by user, shuffled within
+    users, items = users[order].astype(np.int64), items[order].astype(np.int64)
+    num_users = int(users.max()) + 1
+    first = np.searchsorted(users, np.arange(num_users), side="left")
+    count = np.searchsorted(users, np.arange(num_users), side="right") - first
+    start, n = first[users], count[users]  # per example: its user's block
+    position = np.arange(len(users)) - start
+    slots = np.arange(history)[None, :]  # (1, history)
+    nxt = start[:, None] + (position[:, None] + 1 + slots) % n[:, None]
+    others = np.where(slots < (n - 1)[:, None], items[nxt], num_items)
+    profile = np.full((num_users, history), num_items, dtype=np.int64)
+    rows = np.repeat(np.arange(num_users), np.minimum(count, history))
+    cols = np.concatenate([np.arange(min(c, history)) for c in count])
+    profile[rows, cols] = items[first[rows] + cols]
+    return users, items, others.astype(np.int64), profile
 
 
 def in_batch_softmax_loss(
