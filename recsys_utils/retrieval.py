@@ -446,6 +446,29 @@ def reasons(
 __all__ += ["purchase_histories", "profile_histories", "in_batch_softmax_loss"]
 
 
+def _check_history_args(
+    df: pd.DataFrame, columns: Sequence[str], num_items: Any, history: Any
+) -> None:
+    """The checks shared by purchase_histories and profile_histories."""
+    missing = set(columns) - set(df.columns)
+    if missing:
+        raise ValueError(f"df must have the columns {sorted(missing)}")
+    if len(df) == 0:
+        raise ValueError("df must hold at least one row")
+    for name, value in (("num_items", num_items), ("history", history)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    for col in ("user_id", "item_id"):
+        ids = df[col].to_numpy()
+        if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0:
+            raise ValueError(f"{col} must hold non-negative integers")
+    top = df["item_id"].to_numpy().max()
+    if top >= num_items:
+        raise ValueError(f"item_id must be < num_items = {num_items}; got {top}")
+
+
 def purchase_histories(
     df: pd.DataFrame, num_items: int, history: int = 10
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -474,29 +497,7 @@ def purchase_histories(
     Raises:
         ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
     """
-    missing = {"user_id", "item_id", "timestamp"} - set(df.columns)
-    if missing:
-        raise ValueError(f"df must have the columns {sorted(missing)}")
-    if len(df) == 0:
-        raise ValueError("df must hold at least one purchase")
-    if (
-        isinstance(num_items, bool)
-        or not isinstance(num_items, (int, np.integer))
-        or num_items < 1
-    ):
-        raise ValueError(f"num_items must be a positive integer; got {num_items!r}")
-    if (
-        isinstance(history, bool)
-        or not isinstance(history, (int, np.integer))
-        or history < 1
-    ):
-        raise ValueError(f"history must be a positive integer; got {history!r}")
-    for col, upper in (("user_id", None), ("item_id", num_items)):
-        ids = df[col].to_numpy()
-        if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0:
-            raise ValueError(f"{col} must hold non-negative integers")
-        if upper is not None and ids.max() >= upper:
-            raise ValueError(f"{col} must be < num_items = {upper}; got {ids.max()}")
+    _check_history_args(df, ("user_id", "item_id", "timestamp"), num_items, history)
     df = df.sort_values(["user_id", "timestamp"], kind="stable")
     users = df["user_id"].to_numpy().astype(np.int64)
     items = df["item_id"].to_numpy().astype(np.int64)
@@ -547,32 +548,9 @@ def profile_histories(
     Raises:
         ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
     """
-    missing = {"user_id", "item_id"} - set(df.columns)
-    if missing:
-        raise ValueError(f"df must have the columns {sorted(missing)}")
-    if len(df) == 0:
-        raise ValueError("df must hold at least one row")
-    if (
-        isinstance(num_items, bool)
-        or not isinstance(num_items, (int, np.integer))
-        or num_items < 1
-    ):
-        raise ValueError(f"num_items must be a positive integer; got {num_items!r}")
-    if (
-        isinstance(history, bool)
-        or not isinstance(history, (int, np.integer))
-        or history < 1
-    ):
-        raise ValueError(f"history must be a positive integer; got {history!r}")
+    _check_history_args(df, ("user_id", "item_id"), num_items, history)
     users = df["user_id"].to_numpy()
     items = df["item_id"].to_numpy()
-    for col, ids in (("user_id", users), ("item_id", items)):
-        if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0:
-            raise ValueError(f"{col} must hold non-negative integers")
-    if items.max() >= num_items:
-        raise ValueError(
-            f"item_id must be < num_items = {num_items}; got {items.max()}"
-        )
     rng = np.random.default_rng(seed)
     order = np.lexsort((rng.random(len(users)), users))  # by user, shuffled within
     users, items = users[order].astype(np.int64), items[order].astype(np.int64)
