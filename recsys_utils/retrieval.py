@@ -456,3 +456,190 @@ def reasons(
             f"{len(np.asarray(item_vectors))}); got shape {titles.shape}"
         )
     return [f"because you bought {titles[j]}" for j in nearest]
+
+
+# ---------------------------------------------------------------------------
+# Training inputs and the loss's NumPy reference (chapter 3, "Data" and "The loss")
+# ---------------------------------------------------------------------------
+
+__all__ += ["purchase_histories", "profile_histories", "in_batch_softmax_loss"]
+
+
+def _check_history_args(
+    df: pd.DataFrame, columns: Sequence[str], num_items: Any, history: Any
+) -> None:
+    """The checks shared by purchase_histories and profile_histories."""
+    missing = set(columns) - set(df.columns)
+    if missing:
+        raise ValueError(f"df must have the columns {sorted(missing)}")
+    if len(df) == 0:
+        raise ValueError("df must hold at least one row")
+    for name, value in (("num_items", num_items), ("history", history)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    for col in ("user_id", "item_id"):
+        ids = df[col].to_numpy()
+        if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0:
+            raise ValueError(f"{col} must hold non-negative integers")
+    top = df["item_id"].to_numpy().max()
+    if top >= num_items:
+        raise ValueError(f"item_id must be < num_items = {num_items}; got {top}")
+
+
+def purchase_histories(
+    df: pd.DataFrame, num_items: int, history: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The purchases before each purchase, and each user's latest purchases.
+
+    Rows are sorted by user then ``timestamp`` (stable, so equal timestamps keep their
+    order). For a training example (one purchase) the history is the ``history``
+    purchases that came before it, most recent last, so the model never sees the
+    answer among its inputs; at serving time a user's history is their last
+    ``history`` purchases. Missing slots are padded on the left with ``num_items``
+    (an id that no item has: the padding row of the history embedding table).
+
+    Taught in chapter 3 ("Features of the two towers").
+
+    Args:
+        df: purchases with columns ``user_id``, ``item_id``, ``timestamp``; ids are
+            non-negative integers, ``item_id < num_items``.
+        num_items: catalogue size; also the padding id.
+        history: purchases kept per example (>= 1).
+
+    Returns:
+        ``(users, items, before, last)``: int64 arrays ``(n,)``, ``(n,)`` and
+        ``(n, history)`` of the examples in sorted order, and ``(num_users, history)``
+        with ``num_users = max(user_id) + 1`` (users without purchases: all padding).
+
+    Raises:
+        ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
+    """
+    _check_history_args(df, ("user_id", "item_id", "timestamp"), num_items, history)
+    df = df.sort_values(["user_id", "timestamp"], kind="stable")
+    users = df["user_id"].to_numpy().astype(np.int64)
+    items = df["item_id"].to_numpy().astype(np.int64)
+    n = len(users)
+    start = np.searchsorted(users, users, side="left")  # first row of each row's user
+    position = np.arange(n) - start  # purchases of the same user before this one
+    before = np.full((n, history), num_items, dtype=np.int64)  # (n, history)
+    for h in range(1, history + 1):  # slot history - h holds the h-th latest before
+        ok = position >= h
+        before[ok, history - h] = items[np.flatnonzero(ok) - h]
+    num_users = int(users.max()) + 1
+    last = np.full((num_users, history), num_items, dtype=np.int64)
+    first = np.searchsorted(users, np.arange(num_users), side="left")
+    end = np.searchsorted(users, np.arange(num_users), side="right")
+    for h in range(1, history + 1):
+        ok = end - h >= first  # the user has at least h purchases
+        last[ok, history - h] = items[end[ok] - h]
+    return users, items, before, last
+
+
+def profile_histories(
+    df: pd.DataFrame, num_items: int, history: int = 100, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A random sample of each user's *other* items per example, and of all of them.
+
+    The order-free twin of :func:`purchase_histories`, for splits whose held-out
+    items are random rather than the latest (a per-user or per-item random split):
+    there "the purchases before it" would ignore most of what the user is known to
+    like. Each user's items are shuffled (seeded); the history of the example at
+    position ``p`` of the shuffle is the next ``min(history, n - 1)`` items of the
+    shuffle, cyclically: a uniformly random subset of the user's other items, never
+    the example's own item. At serving time a user's history is the first
+    ``min(history, n)`` items of their shuffle. Missing slots hold ``num_items`` (the
+    padding id), at the end of each row. Taught in chapter 3 ("MovieLens-100K").
+
+    Args:
+        df: training rows with columns ``user_id`` and ``item_id`` (non-negative
+            integers, ``item_id < num_items``); a user should not repeat an item.
+        num_items: catalogue size; also the padding id.
+        history: items kept per example (>= 1).
+        seed: seed of the shuffles.
+
+    Returns:
+        ``(users, items, others, profile)``: int64 arrays ``(n,)``, ``(n,)`` and
+        ``(n, history)`` of the examples (grouped by user, shuffled within a user),
+        and ``(num_users, history)`` with ``num_users = max(user_id) + 1``.
+
+    Raises:
+        ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
+    """
+    _check_history_args(df, ("user_id", "item_id"), num_items, history)
+    users = df["user_id"].to_numpy()
+    items = df["item_id"].to_numpy()
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(len(users)), users))  # by user, shuffled within
+    users, items = users[order].astype(np.int64), items[order].astype(np.int64)
+    num_users = int(users.max()) + 1
+    first = np.searchsorted(users, np.arange(num_users), side="left")
+    count = np.searchsorted(users, np.arange(num_users), side="right") - first
+    start, n = first[users], count[users]  # per example: its user's block
+    position = np.arange(len(users)) - start
+    slots = np.arange(history)[None, :]  # (1, history)
+    nxt = start[:, None] + (position[:, None] + 1 + slots) % n[:, None]
+    others = np.where(slots < (n - 1)[:, None], items[nxt], num_items)
+    profile = np.full((num_users, history), num_items, dtype=np.int64)
+    rows = np.repeat(np.arange(num_users), np.minimum(count, history))
+    cols = np.concatenate([np.arange(min(c, history)) for c in count])
+    profile[rows, cols] = items[first[rows] + cols]
+    return users, items, others.astype(np.int64), profile
+
+
+def in_batch_softmax_loss(
+    user_vecs: Any,
+    item_vecs: Any,
+    item_ids: Any,
+    log_q: Any = None,
+    temperature: float = 0.1,
+) -> float:
+    """In-batch sampled softmax loss, in float64 NumPy: the reference of both twins.
+
+    Row ``b`` of the ``(B, B)`` logits ``L = U V^T / temperature`` scores user ``b``
+    against every item of the batch; its positive is column ``b``. With ``log_q``
+    (the log sampling probability of every item) each column's logit is corrected by
+    ``- log q[item_ids[c]]`` (Yi et al. 2019). A column holding the same item as row
+    ``b``'s positive (a duplicate in the batch) is not a negative for row ``b`` and is
+    masked out. Taught in chapter 3 ("The loss").
+
+    Args:
+        user_vecs: ``(B, d)`` user vectors.
+        item_vecs: ``(B, d)`` vectors of each row's positive item.
+        item_ids: ``(B,)`` ids of those items (for duplicates and ``log_q``).
+        log_q: ``None`` or ``(num_items,)`` log sampling probabilities.
+        temperature: positive divisor of the scores.
+
+    Returns:
+        The mean cross-entropy over the ``B`` rows.
+
+    Raises:
+        ValueError: on mismatched shapes, a non-positive temperature or ids outside
+            ``log_q``.
+    """
+    u = np.asarray(user_vecs, dtype=np.float64)
+    v = np.asarray(item_vecs, dtype=np.float64)
+    ids = np.asarray(item_ids).reshape(-1)
+    if u.ndim != 2 or u.shape != v.shape or u.shape[0] == 0:
+        raise ValueError(
+            "user_vecs and item_vecs must be 2-D arrays of the same non-empty shape "
+            f"(B, d); got {u.shape} and {v.shape}"
+        )
+    if ids.shape != (u.shape[0],) or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"item_ids must be {u.shape[0]} integer ids (one per row); got {ids.shape}"
+        )
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be positive; got {temperature!r}")
+    logits = u @ v.T / temperature  # (B, B): user b against the item of row c
+    if log_q is not None:
+        lq = np.asarray(log_q, dtype=np.float64).reshape(-1)
+        if ids.min() < 0 or ids.max() >= lq.size:
+            raise ValueError(f"item_ids must lie in [0, {lq.size}) to index log_q")
+        logits = logits - lq[ids][None, :]  # the correction, per column
+    duplicate = (ids[:, None] == ids[None, :]) & ~np.eye(len(ids), dtype=bool)
+    logits[duplicate] = -np.inf  # another copy of the positive is not a negative
+    top = logits.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+    return float(np.mean(log_norm - np.diag(logits)))
