@@ -37,9 +37,10 @@ def random_scores():
 @pytest.fixture(scope="session")
 def movielens_standin(tmp_path_factory):
     """A folder holding a MovieLens-100K stand-in archive (the real one may not be
-    redistributed), for RECSYS_DATA_HOME."""
-    from fake_movielens import write_fake_movielens
+    redistributed), for RECSYS_DATA_HOME: MovieLens' format and structure, generated
+    (tests/movielens_standin.py)."""
+    from movielens_standin import write_movielens_standin
 
     home = tmp_path_factory.mktemp("movielens")
-    write_fake_movielens(home)
+    write_movielens_standin(home, seed=0)
     return home
