@@ -173,11 +173,11 @@ def _to_framework(framework: str):
 
 
 @register("ch7-ex-global-loss")
-def global_negatives_loss(answer, *, framework: str) -> CheckResult:
+def global_loss(answer, *, framework: str) -> CheckResult:
     return check_function(
         answer,
         _global_loss,
-        name="global_negatives_loss",
+        name="global_loss",
         make_inputs=_loss_inputs,
         convert_inputs=_to_framework(framework),
         rtol=1e-4,  # float32 tensors against a float64 reference
