@@ -397,8 +397,8 @@ def _tiny_data(path: Path) -> dict:
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
 def test_two_workers_train_what_one_process_trains(tmp_path, framework):
     """The chapter's claim, per framework: with the same global batches, 2 workers'
-    weights after 20 SGD steps equal one process's within EQUAL_SGD_ATOL = 5e-7, and
-    the first 20 Adam losses within 1e-5 (global negatives, all-gathered)."""
+    weights after 20 SGD steps equal one process's within EQUAL_SGD_ATOL = 8e-7, and
+    the first 20 Adam losses within 3e-5 (global negatives, all-gathered)."""
     import numpy as np
 
     files = _worker_files(tmp_path)
@@ -443,15 +443,16 @@ def test_two_workers_train_what_one_process_trains(tmp_path, framework):
     finally:
         sys.path.remove(str(tmp_path))
     init = {k[2:]: v for k, v in data.items() if k.startswith("w.")}
-    for run, atol in ((runs[0], 5e-7), (runs[1], None)):
+    for run, atol in ((runs[0], 8e-7), (runs[1], None)):
         model = model_class(init, data["user_attrs"], data["item_attrs"])
         one = train(model, data, run)
         ranks = [np.load(tmp_path / f"{run['name']}_rank{r}.npz") for r in range(2)]
         two_loss = (ranks[0]["loss"] + ranks[1]["loss"]) / 2
-        np.testing.assert_allclose(two_loss, one["loss"], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(two_loss, one["loss"], rtol=0, atol=3e-5)
         if atol is not None:
-            for name, value in weights_of(model).items():
-                np.testing.assert_allclose(
-                    ranks[0][f"w.{name}"], value, rtol=0, atol=atol, err_msg=name
-                )
+            gap = max(
+                np.abs(ranks[0][f"w.{name}"] - value).max()
+                for name, value in weights_of(model).items()
+            )
+            assert gap <= atol, f"{framework}: SGD weights differ by {gap:.2e}"
     del sys.modules[module.__name__]
