@@ -1,10 +1,17 @@
 # The course's commands. `make help` lists them.
 #
-# The environment lives in .venv (created with the python3.11 on the PATH). Conda users
-# activate environment.yml and pass VENV=$CONDA_PREFIX to use it instead.
+# The environment lives in .venv, created with the newest Python 3.13, 3.12 or 3.11 on
+# the PATH that runs (PYTHON=/path/to/python3.X chooses another), and holds the package
+# with every extra at the versions pinned in constraints.txt. Conda users activate
+# environment.yml and pass VENV=$CONDA_PREFIX to use it instead.
 
 SHELL := /bin/bash
-PYTHON_FOR_VENV ?= $(shell command -v python3.11 || command -v python3)
+SUPPORTED_PYTHONS := 3.13 3.12 3.11
+# A candidate counts if it runs and has venv and ensurepip (pyenv shims of versions that
+# are not selected, and Debian without python3.X-venv, fail this and are skipped).
+_PY_OK = import sys, venv, ensurepip; print("%d.%d" % sys.version_info[:2])
+PYTHON ?= $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(if $(filter $(v),$(shell python$(v) -c '$(_PY_OK)' 2> /dev/null)),$(shell command -v python$(v)))))
+EXTRAS := torch,tensorflow,text,faiss,myst-nb,book,lab,test
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -13,20 +20,35 @@ JOBS ?= 2
 REPEAT ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help venv book test test-unit lab bench clean clean-notebooks format lint editions student browser-deps
+.PHONY: help venv which-python constraints book test test-unit lab bench clean clean-notebooks format lint editions student browser-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@if [ ! -x "$(PY)" ]; then \
-	  "$(PYTHON_FOR_VENV)" -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' && \
-	  echo "creating $(VENV) with $(PYTHON_FOR_VENV)" && "$(PYTHON_FOR_VENV)" -m venv "$(VENV)"; fi
+	  if [ -z "$(PYTHON)" ]; then \
+	    echo "No Python $(SUPPORTED_PYTHONS) with venv found on the PATH (python3.13, python3.12, python3.11)."; \
+	    echo "Install one (Debian/Ubuntu: apt-get install -y python3.12 python3.12-venv) or pass PYTHON=/path/to/python3.X."; \
+	    exit 1; fi; \
+	  version=$$("$(PYTHON)" -c '$(_PY_OK)' 2> /dev/null); \
+	  case " $(SUPPORTED_PYTHONS) " in *" $$version "*) ;; *) \
+	    echo "PYTHON=$(PYTHON) is Python $${version:-?} (or lacks venv); the course supports $(SUPPORTED_PYTHONS)."; \
+	    exit 1;; esac; \
+	  echo "creating $(VENV) with $(PYTHON) (Python $$version)" && "$(PYTHON)" -m venv "$(VENV)"; fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
-venv: $(STAMP)  ## create the environment in .venv (or update it when pyproject.toml changed)
+venv: $(STAMP)  ## create the environment in .venv (or update it when the pins changed)
+
+which-python:  ## print the Python that `make venv` would create .venv with
+	@if [ -n "$(PYTHON)" ]; then echo "$(PYTHON)"; else echo "none of python$(SUPPORTED_PYTHONS) found" >&2; exit 1; fi
+
+constraints: $(STAMP)  ## re-resolve the pins (needs the package index) -> constraints.txt
+	$(PY) -m pip install --dry-run --ignore-installed --quiet --report $(VENV)/resolution.json \
+	  -c constraints.txt ".[$(EXTRAS)]"
+	$(PY) -m coursetools constraints $(VENV)/resolution.json constraints.txt
 
 book: $(STAMP)  ## build the website, executing every chapter; HTML in _build/html
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -46,7 +68,7 @@ test: $(STAMP) browser-deps  ## run the whole test suite: units, notebooks, book
 	$(BIN)/pytest -m browser tests/book
 
 test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
-	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not notebooks"
+	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not notebooks and not install"
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters/

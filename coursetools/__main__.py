@@ -1,4 +1,4 @@
-"""``python -m coursetools``: the course's notebook commands (the Makefile calls them)."""
+"""``python -m coursetools``: the course's notebook commands (used by the Makefile)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 
+from .constraints import write_constraints
 from .lint import lint_notebook
 from .notebooks import (
     FRAMEWORK_TAGS,
@@ -16,6 +17,7 @@ from .notebooks import (
     clean_notebook,
     framework_notebook,
 )
+from .setup_cell import ensure_setup_cell, unprovided_imports
 from .student import student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,17 +41,59 @@ def _editions(source: Path, target: Path) -> int:
             )
             out = target / framework / path.name
             _write(nb, out)
-            print(
-                f"wrote {out.relative_to(target.parent) if target.parent in out.parents else out}"
+            shown = (
+                out.relative_to(target.parent) if target.parent in out.parents else out
             )
+            print(f"wrote {shown}")
     return 0
+
+
+def _setup_cells(paths: list[Path], *, check: bool) -> int:
+    """Insert or refresh the set-up cell of each notebook (``--check``: only report)."""
+    stale = 0
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        before = nbformat.writes(nb)
+        ensure_setup_cell(nb)
+        for module in unprovided_imports(nb):
+            print(
+                f"{path}: imports {module!r}, which no extra of recsys_utils installs"
+            )
+        if nbformat.writes(nb) == before:
+            print(f"{path}: set-up cell up to date")
+        elif check:
+            stale += 1
+            print(f"{path}: set-up cell missing or out of date")
+        else:
+            _write(nb, path)
+            print(f"{path}: set-up cell written")
+    if stale:
+        print("run: python -m coursetools setup-cell " + " ".join(map(str, paths)))
+    return 1 if stale else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursetools", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    clean = sub.add_parser("clean", help="strip outputs and metadata in place")
+    clean = sub.add_parser(
+        "clean", help="strip outputs and metadata in place; insert the set-up cell"
+    )
     clean.add_argument("notebooks", nargs="+", type=Path)
+    setup = sub.add_parser(
+        "setup-cell",
+        help="insert or refresh the Colab set-up cell (first code cell) in place",
+    )
+    setup.add_argument("notebooks", nargs="+", type=Path)
+    setup.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a set-up cell is missing or out of date",
+    )
+    constraints = sub.add_parser(
+        "constraints", help="write constraints.txt from pip's resolution report"
+    )
+    constraints.add_argument("report", type=Path, help="pip install --report JSON")
+    constraints.add_argument("out", type=Path, help="the constraints file to write")
     lint = sub.add_parser("lint", help="check the dual-framework structure of chapters")
     lint.add_argument("notebooks", nargs="+", type=Path)
     editions = sub.add_parser("editions", help="write one notebook per framework")
@@ -65,8 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "clean":
         for path in args.notebooks:
-            _write(clean_notebook(nbformat.read(path, as_version=4)), path)
+            nb = ensure_setup_cell(clean_notebook(nbformat.read(path, as_version=4)))
+            _write(nb, path)
             print(f"cleaned {path}")
+        return 0
+    if args.command == "setup-cell":
+        return _setup_cells(args.notebooks, check=args.check)
+    if args.command == "constraints":
+        count = write_constraints(args.report, args.out)
+        print(f"wrote {count} pins to {args.out}")
         return 0
     if args.command == "lint":
         failed = 0

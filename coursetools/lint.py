@@ -77,6 +77,13 @@ def _strip_magics(source: str) -> str:
     )
 
 
+def _writes_a_file(source: str) -> bool:
+    """A ``%%writefile`` cell writes a module that another process runs (a worker
+    script) or that a later cell imports: it binds nothing in the kernel, so the
+    kernel's rules (suffixes, globals) do not apply to its code."""
+    return source.lstrip().startswith("%%writefile")
+
+
 def _top_level_bindings(tree: ast.Module) -> list[tuple[str, bool]]:
     """(name, is_import) for every name bound by a top-level statement (not in a def)."""
     out: list[tuple[str, bool]] = []
@@ -243,6 +250,8 @@ def lint_notebook(nb) -> list[Problem]:
             if isinstance(cell["source"], str)
             else "".join(cell["source"])
         )
+        if _writes_a_file(source):
+            continue
         try:
             tree = ast.parse(_strip_magics(source))
         except SyntaxError as err:

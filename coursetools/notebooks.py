@@ -23,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 
+from .setup_cell import ensure_setup_cell
+
 __all__ = [
     "PYTORCH",
     "TENSORFLOW",
@@ -365,4 +367,5 @@ def framework_notebook(
     )
     cells.insert(0 if title is None else title + 1, header)
     nb.cells = cells
-    return clean_notebook(nb)
+    # the Colab set-up cell, with this edition's extras (coursetools/setup_cell.py)
+    return clean_notebook(ensure_setup_cell(nb))

@@ -15,6 +15,7 @@ from . import (
     movielens,
     paths,
     splits,
+    validation,
 )  # noqa: E402
 from ._seed import seed_everything
 from .batching import History, minibatch_indices
@@ -94,4 +95,5 @@ __all__ = [
     "metrics",
     "mf",
     "splits",
+    "validation",
 ]

@@ -18,7 +18,7 @@ __all__ = ["seed_everything", "import_tensorflow_quietly"]
 
 @contextlib.contextmanager
 def _stderr_fd_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration (C++ logs bypass sys.stderr)."""
+    """Send file descriptor 2 to /dev/null for a while (C++ logs bypass sys.stderr)."""
     try:
         saved = os.dup(2)
     except OSError:  # no usable fd 2 (some embedded interpreters): nothing to silence
@@ -36,7 +36,7 @@ def _stderr_fd_silenced() -> Iterator[None]:
 
 
 def import_tensorflow_quietly() -> ModuleType:
-    """Import TensorFlow without its start-up banner (oneDNN notice, CUDA stub messages).
+    """Import TensorFlow without its start-up banner (oneDNN notice, CUDA messages).
 
     ``TF_CPP_MIN_LOG_LEVEL=3`` is set unless already set; the messages TensorFlow's
     C++ code writes before its logging is initialised ignore it, so stderr's file

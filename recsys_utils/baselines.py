@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .validation import as_ids, check_bool, check_int, check_number
+
 __all__ = ["Popularity", "BiasesOnly", "ItemKNN", "UserKNN", "EASE", "Oracle"]
 
 
@@ -25,9 +27,22 @@ def _check_train(train_csr) -> sp.csr_matrix:
             "train_csr must be a scipy.sparse matrix of shape (num_users, num_items); "
             f"got {type(train_csr).__name__}"
         )
+    if not (np.issubdtype(train_csr.dtype, np.number) or train_csr.dtype == bool):
+        raise ValueError(
+            f"train_csr must hold numbers (ratings or 1); got dtype {train_csr.dtype}"
+        )
     x = sp.csr_matrix(train_csr, dtype=np.float64, copy=True)
     x.sum_duplicates()
     x.eliminate_zeros()
+    bad = ~np.isfinite(x.data)
+    if bad.any():
+        coo = x.tocoo()
+        i = int(np.flatnonzero(~np.isfinite(coo.data))[0])
+        raise ValueError(
+            f"train_csr must hold finite values (ratings or 1); entry (user "
+            f"{coo.row[i]}, item {coo.col[i]}) is {coo.data[i]} ({int(bad.sum())} "
+            "non-finite entries in all)"
+        )
     return x
 
 
@@ -44,21 +59,7 @@ class _Base:
 
     def _users(self, user_ids) -> np.ndarray:
         self._check_fitted()
-        users = np.asarray(user_ids)
-        if users.ndim == 0:
-            users = users.reshape(1)
-        if users.ndim != 1 or (
-            users.size and not np.issubdtype(users.dtype, np.integer)
-        ):
-            raise ValueError(
-                f"user_ids must be a 1-d array of integer ids; got {users.dtype} {users.shape}"
-            )
-        n = self.train_.shape[0]
-        if users.size and (users.min() < 0 or users.max() >= n):
-            raise ValueError(
-                f"user_ids must lie in [0, {n}); got {users.min()}..{users.max()}"
-            )
-        return users.astype(np.int64)
+        return as_ids(user_ids, "user_ids", self.train_.shape[0])
 
     @property
     def num_items(self) -> int:
@@ -67,7 +68,7 @@ class _Base:
 
 
 class Popularity(_Base):
-    """Recommend what most users interacted with: score_ui = number of users of item i."""
+    """Recommend what most users interacted with: score_ui = #users who had item i."""
 
     def fit(self, train_csr) -> Popularity:
         """Count interactions per item.
@@ -112,12 +113,9 @@ class BiasesOnly(_Base):
     def __init__(
         self, reg_user: float = 5.0, reg_item: float = 5.0, num_sweeps: int = 10
     ):
-        if reg_user < 0 or reg_item < 0:
-            raise ValueError(
-                f"reg_user and reg_item must be >= 0; got {reg_user}, {reg_item}"
-            )
-        if not isinstance(num_sweeps, (int, np.integer)) or num_sweeps < 1:
-            raise ValueError(f"num_sweeps must be an integer >= 1; got {num_sweeps!r}")
+        check_number(reg_user, "reg_user", low=0)
+        check_number(reg_item, "reg_item", low=0)
+        check_int(num_sweeps, "num_sweeps", low=1)
         self.reg_user, self.reg_item, self.num_sweeps = reg_user, reg_item, num_sweeps
 
     def fit(self, train_csr) -> BiasesOnly:
@@ -160,13 +158,12 @@ class BiasesOnly(_Base):
             ``mu + b_u + b_i`` for each pair, shape ``(len(user_ids),)``.
         """
         users = self._users(user_ids)
-        items = np.asarray(item_ids).reshape(-1).astype(np.int64)
+        items = as_ids(item_ids, "item_ids", self.num_items)
         if items.shape != users.shape:
             raise ValueError(
-                f"item_ids must have the same length as user_ids; got {items.shape} vs {users.shape}"
+                "item_ids must have the same length as user_ids; got "
+                f"{items.shape} vs {users.shape}"
             )
-        if items.size and (items.min() < 0 or items.max() >= self.num_items):
-            raise ValueError(f"item_ids must lie in [0, {self.num_items})")
         return self.global_mean_ + self.user_bias_[users] + self.item_bias_[items]
 
     def score(self, user_ids) -> np.ndarray:
@@ -238,10 +235,9 @@ class _NeighbourhoodModel(_Base):
     """What ItemKNN and UserKNN share: k neighbours, shrinkage, optional centring."""
 
     def __init__(self, k: int = 50, shrinkage: float = 10.0, centered: bool = False):
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be an integer >= 1; got {k!r}")
-        if shrinkage < 0:
-            raise ValueError(f"shrinkage must be >= 0; got {shrinkage}")
+        check_int(k, "k", low=1)
+        check_number(shrinkage, "shrinkage", low=0)
+        check_bool(centered, "centered")
         self.k, self.shrinkage, self.centered = k, shrinkage, centered
 
 
@@ -371,8 +367,7 @@ class EASE(_Base):
     """
 
     def __init__(self, reg: float = 250.0):
-        if not reg > 0:
-            raise ValueError(f"reg must be > 0; got {reg}")
+        check_number(reg, "reg", low=0, low_open=True)
         self.reg = reg
 
     def fit(self, train_csr) -> EASE:
@@ -417,13 +412,13 @@ class Oracle(_Base):
     """
 
     def __init__(self, truth, target: str = "relevance"):
-        if not hasattr(truth, "relevance"):
-            raise ValueError(
-                "truth must have a relevance(user_ids) method (marketplace.truth)"
-            )
         if target not in ("relevance", "purchase"):
             raise ValueError(
                 f"target must be 'relevance' or 'purchase'; got {target!r}"
+            )
+        if not hasattr(truth, "relevance"):
+            raise ValueError(
+                "truth must have a relevance(user_ids) method (marketplace.truth)"
             )
         self.truth, self.target = truth, target
 

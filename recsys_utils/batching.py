@@ -13,7 +13,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["minibatch_indices", "History", "run_training"]
+from .validation import as_ids, check_finite
+
+__all__ = [
+    "minibatch_indices",
+    "History",
+    "run_training",
+    "check_train_args",
+    "check_score_args",
+    "check_tensor_input",
+    "float_weights",
+]
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -31,10 +41,11 @@ def minibatch_indices(
 ) -> list[np.ndarray]:
     """Split ``range(n)`` into mini-batches of row indices.
 
-    The permutation of epoch ``epoch`` comes from ``np.random.default_rng([seed, epoch])``:
-    it depends only on ``(seed, epoch)``, so any epoch can be replayed on its own and
-    both frameworks see identical batches. The last batch is smaller when
-    ``batch_size`` does not divide ``n`` (it is kept, not dropped).
+    The permutation of epoch ``epoch`` comes from
+    ``np.random.default_rng([seed, epoch])``: it depends only on ``(seed, epoch)``, so
+    any epoch can be replayed on its own and both frameworks see identical batches.
+    The last batch is smaller when ``batch_size`` does not divide ``n`` (it is kept,
+    not dropped).
 
     Args:
         n: number of examples (> 0).
@@ -44,7 +55,8 @@ def minibatch_indices(
         epoch: epoch number (non-negative int), mixed into the seed.
 
     Returns:
-        List of ``ceil(n / batch_size)`` int64 arrays that together hold each index once.
+        List of ``ceil(n / batch_size)`` int64 arrays that together hold each index
+        once.
     """
     n = _check_positive_int("n", n)
     batch_size = _check_positive_int("batch_size", batch_size)
@@ -81,13 +93,24 @@ class History:
 def _check_arrays(arrays: Any) -> list[np.ndarray]:
     if isinstance(arrays, np.ndarray):
         arrays = [arrays]
+    if isinstance(arrays, (str, bytes)) or not hasattr(arrays, "__iter__"):
+        raise ValueError(
+            f"arrays must be a sequence of arrays; got {type(arrays).__name__}"
+        )
     arrays = [np.asarray(a) for a in arrays]
     if not arrays:
         raise ValueError("arrays must hold at least one array")
+    for i, a in enumerate(arrays):
+        if a.ndim == 0:
+            raise ValueError(f"arrays[{i}] must be an array, not a scalar ({a!r})")
+        check_tensor_input(a, f"arrays[{i}]")
+        if np.issubdtype(a.dtype, np.floating):
+            check_finite(a, f"arrays[{i}]")
     lengths = {len(a) for a in arrays}
     if len(lengths) != 1:
         raise ValueError(
-            f"arrays must all have the same length; got lengths {[len(a) for a in arrays]}"
+            "arrays must all have the same length; got lengths "
+            f"{[len(a) for a in arrays]}"
         )
     if not arrays[0].shape[0]:
         raise ValueError("arrays must not be empty")
@@ -131,7 +154,8 @@ def run_training(
         batch_iter: ``batch_iter(epoch)`` yields the batches of that epoch as tuples.
         num_batches: batches per epoch (sizes the progress bar).
         num_epochs: number of passes over the data (> 0).
-        valid_fn: optional ``valid_fn(epoch) -> float or dict``, called after each epoch.
+        valid_fn: optional ``valid_fn(epoch) -> float or dict``, called after each
+            epoch.
         desc: label of the progress bar.
         progress: ``False`` hides the bar.
 
@@ -151,6 +175,12 @@ def run_training(
             postfix: dict[str, str] = {}
             for batch in batch_iter(epoch):
                 loss = _as_float(model_step(*batch))
+                if not np.isfinite(loss):
+                    raise ValueError(
+                        f"model_step returned a non-finite loss ({loss}) at epoch "
+                        f"{epoch + 1}, batch {count + 1}: training diverged or the "
+                        "inputs hold NaN (try a smaller learning rate)"
+                    )
                 history.batch_loss.append(loss)
                 total += loss
                 count += 1
@@ -190,21 +220,26 @@ def check_train_args(
 
 
 def check_score_args(
-    user_shape: Sequence[int], item_shape: Sequence[int], user_ids: Any
+    user_shape: Sequence[int],
+    item_shape: Sequence[int],
+    user_ids: Any,
+    batch_size: int = 1024,
 ) -> np.ndarray:
-    """Validate ``scores_for_users``' inputs (shared by both twins).
+    """Validate ``scores_for_users``' shapes, ids and batch size (shared by both twins).
 
     Args:
         user_shape: shape of the user vectors, ``(num_users, embedding_dim)``.
         item_shape: shape of the item vectors, ``(num_items, embedding_dim)``.
-        user_ids: ids of the users to score.
+        user_ids: ids of the users to score (any shape; flattened).
+        batch_size: users per matrix product (> 0).
 
     Returns:
         ``user_ids`` as a 1-D int64 array.
 
     Raises:
-        ValueError: when the vectors are not 2-D with the same embedding_dim, or an id
-            is outside ``[0, num_users)``.
+        ValueError: when the vectors are not 2-D with the same embedding_dim, an id
+            is not a whole number in ``[0, num_users)``, or ``batch_size`` is not a
+            positive int.
     """
     user_shape, item_shape = tuple(user_shape), tuple(item_shape)
     if len(user_shape) != 2 or len(item_shape) != 2 or user_shape[1] != item_shape[1]:
@@ -212,7 +247,52 @@ def check_score_args(
             "user_vectors and item_vectors must be 2-D with the same embedding_dim; "
             f"got shapes {user_shape} and {item_shape}"
         )
-    user_ids = np.asarray(user_ids, dtype=np.int64).reshape(-1)
-    if user_ids.size and (user_ids.min() < 0 or user_ids.max() >= user_shape[0]):
-        raise ValueError(f"user_ids must lie in [0, {user_shape[0]})")
-    return user_ids
+    _check_positive_int("batch_size", batch_size)
+    return as_ids(user_ids, "user_ids", int(user_shape[0]), flatten=True)
+
+
+def check_tensor_input(arr: np.ndarray, name: str = "x") -> np.ndarray:
+    """Refuse what neither framework should get as a tensor: strings, objects.
+
+    Args:
+        arr: the NumPy array about to become a tensor.
+        name: the argument's name, used in the error message.
+
+    Returns:
+        ``arr`` unchanged.
+
+    Raises:
+        ValueError: ``arr`` does not hold numbers or booleans (PyTorch cannot hold
+            strings and TensorFlow would make a string tensor: the twins refuse both
+            the same way).
+    """
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must hold numbers or booleans; got dtype {arr.dtype}")
+    return arr
+
+
+def float_weights(name: str, value: Any, ndim: int) -> np.ndarray:
+    """NumPy weights for a layer: a finite numeric array of the given rank, float32.
+
+    Shared by both twins' ``embedding``, ``dense`` and ``parameter``.
+
+    Args:
+        name: the argument's name, used in the error message.
+        value: the weights (array-like; tensors are converted by the twin first).
+        ndim: the rank the layer needs.
+
+    Returns:
+        float32 array.
+
+    Raises:
+        ValueError: wrong rank, not numeric, NaN or infinity.
+    """
+    arr = np.asarray(value)
+    if arr.ndim != ndim or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(
+            f"{name} must be a {ndim}-D numeric array; got {arr.dtype} of shape "
+            f"{arr.shape}"
+        )
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return arr.astype(np.float32)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from .validation import check_number
+
 __all__ = [
     "Hint",
     "CheckResult",
@@ -47,7 +49,8 @@ class Hint:
         wrong: in :func:`check_value`, either the typical wrong *value* (matched with
             the check's tolerances) or a predicate ``wrong(answer) -> bool``; in
             :func:`check_function`, a typical wrong *function* with the reference's
-            signature (matched when the reader's outputs equal its outputs on every trial).
+            signature (matched when the reader's outputs equal its outputs on every
+            trial).
         message: what to tell the reader, specific to that mistake.
     """
 
@@ -98,7 +101,7 @@ GENERIC_HINT = (
 
 
 def _to_array(x: Any) -> np.ndarray:
-    """NumPy view of a number, array, list or framework tensor (torch/tf) without importing them."""
+    """NumPy view of a number, array, list or tensor (torch/tf), importing neither."""
     if hasattr(x, "detach"):  # torch.Tensor
         x = x.detach().cpu().numpy()
     elif hasattr(x, "numpy") and not isinstance(x, np.ndarray):  # tf.Tensor / Variable
@@ -162,6 +165,34 @@ def _publish(result: CheckResult) -> None:
     )
 
 
+def _check_settings(name: Any, rtol: Any, atol: Any, hints: Any) -> tuple:
+    """The arguments every check shares: a text name, tolerances >= 0, real Hints."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string; got {name!r}")
+    rtol = check_number(rtol, "rtol", low=0)
+    atol = check_number(atol, "atol", low=0)
+    if isinstance(hints, (Hint, str, bytes)) or not hasattr(hints, "__iter__"):
+        raise ValueError(f"hints must be a list of Hint objects; got {hints!r}")
+    hints = list(hints)
+    bad = [h for h in hints if not isinstance(h, Hint)]
+    if bad:
+        raise ValueError(
+            "hints must be a list of Hint(wrong, message) objects; got "
+            f"{bad[0]!r} ({type(bad[0]).__name__})"
+        )
+    return rtol, atol, hints
+
+
+def _expected_array(expected: Any, name: str = "expected") -> np.ndarray:
+    try:
+        return _to_array(expected)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{name} must be numeric (a number, an array or a tensor); got "
+            f"{type(expected).__name__}: {err}"
+        ) from None
+
+
 def _report(
     status: str, name: str, message: str, exercise: str | None = None
 ) -> CheckResult:
@@ -186,7 +217,7 @@ def _hint_matches_value(
     if callable(hint.wrong):
         try:
             return bool(hint.wrong(answer))
-        except Exception:  # noqa: BLE001 - a predicate that cannot judge this answer does not match
+        except Exception:  # noqa: BLE001 - a predicate that cannot judge: no match
             return False
     try:
         return _close(a, _to_array(hint.wrong), rtol, atol)
@@ -219,10 +250,16 @@ def check_value(
     Returns:
         :class:`CheckResult`; the message is also printed. An answer that is still
         ``...`` (the stub) reports "not attempted".
+
+    Raises:
+        ValueError: a bad argument of the check itself (not of the answer): a
+            non-numeric ``expected``, a negative or NaN tolerance, a hint that is not
+            a :class:`Hint`, an empty ``name``.
     """
+    rtol, atol, hints = _check_settings(name, rtol, atol, hints)
+    exp = _expected_array(expected)
     if answer is Ellipsis:
         return _report(NOT_ATTEMPTED, name, "", exercise)
-    exp = _to_array(expected)
     ok, problem, a = _diagnose(answer, exp, name, rtol, atol)
     if ok:
         return _report(CORRECT, name, "", exercise)
@@ -235,9 +272,8 @@ def check_value(
 
 
 def _call(fn: Callable, inputs: Any) -> Any:
-    inputs = copy.deepcopy(
-        inputs
-    )  # a function that mutates its inputs spoils no other call
+    # a function that mutates its inputs spoils no other call
+    inputs = copy.deepcopy(inputs)
     if isinstance(inputs, dict):
         return fn(**inputs)
     if isinstance(inputs, tuple):
@@ -273,8 +309,8 @@ def check_function(
         seed: seed of the inputs.
         rtol: relative tolerance.
         atol: absolute tolerance.
-        hints: :class:`Hint` s whose ``wrong`` is a typical wrong function; its hint is
-            shown when the reader's outputs match it on every trial.
+        hints: :class:`Hint` s whose ``wrong`` is a typical wrong function; its hint
+            is shown when the reader's outputs match it on every trial.
         convert_inputs: optional map applied to the inputs before calling
             ``student_fn`` (e.g. NumPy arrays to torch tensors); outputs that are
             tensors are converted back automatically.
@@ -291,6 +327,15 @@ def check_function(
         or n_trials <= 0
     ):
         raise ValueError(f"n_trials must be a positive int; got {n_trials!r}")
+    rtol, atol, hints = _check_settings(name, rtol, atol, hints)
+    for arg, fn in (("reference_fn", reference_fn), ("make_inputs", make_inputs)):
+        if not callable(fn):
+            raise ValueError(f"{arg} must be a function; got {type(fn).__name__}")
+    if convert_inputs is not None and not callable(convert_inputs):
+        raise ValueError(
+            "convert_inputs must be a function or None; got "
+            f"{type(convert_inputs).__name__}"
+        )
     if student_fn is Ellipsis:
         return _report(NOT_ATTEMPTED, name, "", exercise)
     if not callable(student_fn):
@@ -304,7 +349,7 @@ def check_function(
     first_problem: str | None = None
     for trial in range(int(n_trials)):
         inputs = make_inputs(np.random.default_rng([seed, trial]))
-        exp = _to_array(_call(reference_fn, inputs))
+        exp = _expected_array(_call(reference_fn, inputs), "reference_fn's output")
         given = (
             convert_inputs(copy.deepcopy(inputs))
             if convert_inputs is not None
@@ -341,14 +386,15 @@ def check_function(
                 )
                 for t, out in enumerate(student_out)
             )
-        except Exception:  # noqa: BLE001 - a wrong function that fails on these inputs does not match
+        except Exception:  # noqa: BLE001 - a wrong function failing here does not match
             matches = False
         if matches:
             return _report(HINT, name, hint.message, exercise)
     return _report(
         HINT,
         name,
-        f"{name} differs from the reference on {len(wrong_trials)} of {n_trials} random inputs: {GENERIC_HINT}",
+        f"{name} differs from the reference on {len(wrong_trials)} of {n_trials} "
+        f"random inputs: {GENERIC_HINT}",
         exercise,
     )
 
@@ -378,8 +424,13 @@ def assert_parity(
     Raises:
         AssertionError: on different shapes, NaN, or a difference beyond tolerance,
             with the position and both values.
+        ValueError: a curve that is not numeric, or a tolerance that is negative or
+            not a finite number.
     """
-    a, b = _to_array(curve_a), _to_array(curve_b)
+    atol = check_number(atol, "atol", low=0)
+    rtol = check_number(rtol, "rtol", low=0)
+    a = _expected_array(curve_a, "curve_a")
+    b = _expected_array(curve_b, "curve_b")
     if a.shape != b.shape:
         raise AssertionError(f"{name}: the shapes differ, {a.shape} vs {b.shape}")
     if np.isnan(a).any() or np.isnan(b).any():

@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from . import metrics as _m
+from .validation import as_ids, check_bool, check_finite, check_int
 
 __all__ = [
     "to_csr",
@@ -24,13 +25,6 @@ __all__ = [
     "rating_metrics",
     "METRICS",
 ]
-
-
-def _check_ids(name: str, ids: np.ndarray, upper: int) -> None:
-    if ids.size and (ids.min() < 0 or ids.max() >= upper):
-        raise ValueError(
-            f"{name} must lie in [0, {upper}); got values from {ids.min()} to {ids.max()}"
-        )
 
 
 def to_csr(
@@ -55,7 +49,16 @@ def to_csr(
     Returns:
         ``scipy.sparse.csr_matrix`` of shape ``(num_users, num_items)``, float32,
         sorted indices, no duplicates.
+
+    Raises:
+        ValueError: a missing column; an id that is not a whole number in range
+            (see :func:`recsys_utils.validation.as_ids`); a value that is NaN,
+            infinite or not a number.
     """
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"df must be a pandas DataFrame; got {type(df).__name__}")
+    num_users = check_int(num_users, "num_users", low=1)
+    num_items = check_int(num_items, "num_items", low=1)
     for col in ("user_id", "item_id"):
         if col not in df.columns:
             raise ValueError(
@@ -65,14 +68,14 @@ def to_csr(
         raise ValueError(
             f"value_col={value_col!r} is not a column of df: {list(df.columns)}"
         )
-    users = df["user_id"].to_numpy(dtype=np.int64)
-    items = df["item_id"].to_numpy(dtype=np.int64)
-    _check_ids("user_id", users, num_users)
-    _check_ids("item_id", items, num_items)
+    users = as_ids(df["user_id"], "df['user_id']", num_users)
+    items = as_ids(df["item_id"], "df['item_id']", num_items)
     values = (
         np.ones(len(df), dtype=np.float32)
         if value_col is None
-        else df[value_col].to_numpy(dtype=np.float32)
+        else check_finite(
+            df[value_col].to_numpy(), f"df[{value_col!r}] (value_col)"
+        ).astype(np.float32)
     )
     # Keep the last occurrence of each (user, item) pair.
     key = users * num_items + items
@@ -226,14 +229,15 @@ def evaluate_topk(
 
     Args:
         scores: a ``(num_users, num_items)`` score array, or a callable
-            ``score(user_ids) -> (len(user_ids), num_items)`` (e.g. a model's ``score``).
+            ``score(user_ids) -> (len(user_ids), num_items)`` (e.g. a model's
+            ``score``).
         train: sparse ``(num_users, num_items)`` matrix of training interactions.
         test: sparse matrix of the same shape: the held-out relevant items.
         k: a cut-off or a tuple of cut-offs.
         user_ids: users to evaluate; ``None`` = every user with at least one test item.
         batch_size: users scored at once.
         metrics: names among ``"recall", "ndcg", "hit_rate", "precision", "mrr"``
-            (``mrr@k`` looks at the first k slots).
+            (``mrr@k`` looks at the first k slots); one name alone is accepted.
         exclude_seen: exclude each user's train items from their list.
 
     Returns:
@@ -243,6 +247,9 @@ def evaluate_topk(
     ks = _check_ks(k)
     kmax = ks[-1]
     batch_size = _m._check_k(batch_size, "batch_size")
+    exclude_seen = check_bool(exclude_seen, "exclude_seen")
+    if isinstance(metrics, str):  # one name: "recall" means ("recall",)
+        metrics = (metrics,)
     for name, mat in (("train", train), ("test", test)):
         if not sp.issparse(mat) or mat.ndim != 2:
             raise ValueError(
@@ -250,7 +257,8 @@ def evaluate_topk(
             )
     if train.shape != test.shape:
         raise ValueError(
-            f"train and test must have the same shape; got {train.shape} and {test.shape}"
+            "train and test must have the same shape; got "
+            f"{train.shape} and {test.shape}"
         )
     num_users, num_items = train.shape
     if num_users == 0 or num_items == 0:
@@ -270,20 +278,23 @@ def evaluate_topk(
         if user_ids.size == 0:
             raise ValueError("test has no interactions: there is no user to evaluate")
     else:
-        user_ids = np.asarray(user_ids).reshape(-1)
-        if user_ids.size == 0:
-            raise ValueError("user_ids must not be empty")
-        if not np.issubdtype(user_ids.dtype, np.integer):
-            raise ValueError(f"user_ids must be integers; got dtype {user_ids.dtype}")
-        _check_ids("user_ids", user_ids, num_users)
+        user_ids = as_ids(
+            user_ids, "user_ids", num_users, flatten=True, allow_empty=False
+        )
     user_ids = user_ids.astype(np.int64)
     if callable(scores):
         score_fn = scores
+    elif isinstance(scores, (str, bytes)):
+        raise ValueError(
+            "scores must be a (num_users, num_items) array or a callable "
+            f"score(user_ids); got the string {scores!r}"
+        )
     else:
         full = _check_scores(scores)
         if full.shape[1] != num_items:
             raise ValueError(
-                f"scores has {full.shape[1]} columns but train has num_items={num_items}"
+                f"scores has {full.shape[1]} columns but train has "
+                f"num_items={num_items}"
             )
         if full.shape[0] != num_users:
             raise ValueError(
@@ -300,8 +311,8 @@ def evaluate_topk(
         s = _check_scores(score_fn(batch), "scores")
         if s.shape != (len(batch), num_items):
             raise ValueError(
-                f"scores for {len(batch)} users must have shape ({len(batch)}, {num_items}) "
-                f"(num_items of train); got {s.shape}"
+                f"scores for {len(batch)} users must have shape "
+                f"({len(batch)}, {num_items}) (num_items of train); got {s.shape}"
             )
         top = topk_from_scores(s, kmax, exclude=train[batch] if exclude_seen else None)
         relevant = test[batch]

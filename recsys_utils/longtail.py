@@ -8,14 +8,15 @@ attention": the chapter measures popularity bias with these helpers, trains with
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from . import metrics as _m
-from .evaluation import topk_from_scores
+from .evaluation import _check_scores, topk_from_scores
+from .validation import as_ids, check_finite, check_number
 
 __all__ = [
     "popularity_groups",
@@ -33,15 +34,21 @@ __all__ = [
 GROUP_NAMES = ("head", "mid", "tail")
 
 
-def _popularity(item_popularity: Any) -> np.ndarray:
-    pop = np.asarray(item_popularity, dtype=np.float64)
+def _popularity(item_popularity: Any, name: str = "item_popularity") -> np.ndarray:
+    pop = check_finite(item_popularity, name)
     if pop.ndim != 1 or pop.size == 0:
-        raise ValueError(
-            f"item_popularity must be a non-empty 1-D array; got shape {pop.shape}"
-        )
-    if not np.all(np.isfinite(pop)) or (pop < 0).any():
-        raise ValueError("item_popularity must be finite and >= 0")
+        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {pop.shape}")
+    if (pop < 0).any():
+        raise ValueError(f"{name} must be finite and >= 0")
     return pop
+
+
+def _share(value: Any, name: str) -> float:
+    """A share strictly between 0 and 1 (a finite number, not a bool)."""
+    try:
+        return check_number(value, name, low=0, high=1, low_open=True, high_open=True)
+    except ValueError:
+        raise ValueError(f"{name} must lie in (0, 1); got {value!r}") from None
 
 
 def popularity_groups(
@@ -59,17 +66,19 @@ def popularity_groups(
     Args:
         item_popularity: ``(num_items,)`` non-negative popularity (e.g. train counts).
         head_share: share of items in the head, in (0, 1).
-        tail_share: share of items in the tail, in (0, 1), ``head_share + tail_share <= 1``.
+        tail_share: share of items in the tail, in (0, 1),
+            ``head_share + tail_share <= 1``.
 
     Returns:
         int array ``(num_items,)``: 0 = head, 1 = mid, 2 = tail (see ``GROUP_NAMES``).
     """
     pop = _popularity(item_popularity)
-    if not 0 < head_share < 1:
-        raise ValueError(f"head_share must lie in (0, 1); got {head_share!r}")
-    if not 0 < tail_share < 1 or head_share + tail_share > 1:
+    head_share = _share(head_share, "head_share")
+    tail_share = _share(tail_share, "tail_share")
+    if head_share + tail_share > 1:
         raise ValueError(
-            f"tail_share must lie in (0, 1) with head_share + tail_share <= 1; got {tail_share!r}"
+            "tail_share must lie in (0, 1) with head_share + tail_share <= 1; got "
+            f"{tail_share!r}"
         )
     n = pop.size
     num_head = max(1, int(np.floor(head_share * n + 0.5)))
@@ -93,20 +102,16 @@ def group_shares(items: Any, groups: Any, weights: Any = None) -> np.ndarray:
     Returns:
         float array ``(3,)``: shares of head, mid and tail; they sum to 1.
     """
-    items = np.asarray(items).reshape(-1)
-    groups = np.asarray(groups)
-    if items.size == 0:
-        raise ValueError("items must not be empty")
-    if (
-        not np.issubdtype(items.dtype, np.integer)
-        or items.min() < 0
-        or items.max() >= groups.size
-    ):
-        raise ValueError(f"items must be int item ids in [0, {groups.size})")
+    groups = as_ids(groups, "groups")
+    if groups.size and groups.max() >= len(GROUP_NAMES):
+        raise ValueError(
+            f"groups must hold the codes 0, 1, 2 of {GROUP_NAMES}; got {groups.max()}"
+        )
+    items = as_ids(items, "items", groups.size, flatten=True, allow_empty=False)
     w = (
         np.ones(items.size)
         if weights is None
-        else np.asarray(weights, dtype=np.float64).reshape(-1)
+        else check_finite(weights, "weights").reshape(-1)
     )
     if w.shape != items.shape or (w < 0).any() or w.sum() <= 0:
         raise ValueError(
@@ -122,10 +127,10 @@ def inverse_propensity_weights(
     """Per-item inverse propensity weights for popularity-corrected training.
 
     The propensity of observing an interaction with item ``i`` is modelled as
-    ``p_i = ((n_i + 1) / (n_max + 1)) ** power`` (popular items are seen more; ``power=0``
-    means no correction). The weight is ``1 / p_i``, clipped at ``max_weight``, then
-    rescaled so that the average weight over the observed interactions is 1:
-    ``sum_i n_i w_i / sum_i n_i = 1`` (the loss keeps its scale).
+    ``p_i = ((n_i + 1) / (n_max + 1)) ** power`` (popular items are seen more;
+    ``power=0`` means no correction). The weight is ``1 / p_i``, clipped at
+    ``max_weight``, then rescaled so that the average weight over the observed
+    interactions is 1: ``sum_i n_i w_i / sum_i n_i = 1`` (the loss keeps its scale).
 
     Args:
         item_counts: ``(num_items,)`` non-negative interaction counts (train).
@@ -135,11 +140,10 @@ def inverse_propensity_weights(
     Returns:
         float array ``(num_items,)`` of positive weights.
     """
-    n = _popularity(item_counts)
-    if not np.isfinite(power) or power < 0:
-        raise ValueError(f"power must be a finite number >= 0; got {power!r}")
-    if max_weight is not None and not max_weight >= 1:
-        raise ValueError(f"max_weight must be >= 1 or None; got {max_weight!r}")
+    n = _popularity(item_counts, "item_counts")
+    check_number(power, "power", low=0)
+    if max_weight is not None:
+        check_number(max_weight, "max_weight", low=1)
     if n.sum() <= 0:
         raise ValueError("item_counts must have a positive sum")
     w = ((n + 1.0) / (n.max() + 1.0)) ** (-power)
@@ -153,8 +157,8 @@ def user_tail_preference(
 ) -> np.ndarray:
     """Each user's own share of long-tail items in their history, optionally smoothed.
 
-    ``(#tail items of u + prior_weight * prior) / (#items of u + prior_weight)``; a user
-    without history gets ``prior``.
+    ``(#tail items of u + prior_weight * prior) / (#items of u + prior_weight)``; a
+    user without history gets ``prior``.
 
     Args:
         train: ``(num_users, num_items)`` sparse interaction matrix (non-zero = seen).
@@ -174,8 +178,8 @@ def user_tail_preference(
         raise ValueError(
             f"tail_mask must be a boolean array of shape ({train.shape[1]},)"
         )
-    if not 0 <= prior <= 1 or prior_weight < 0:
-        raise ValueError("prior must lie in [0, 1] and prior_weight must be >= 0")
+    check_number(prior, "prior", low=0, high=1)
+    check_number(prior_weight, "prior_weight", low=0)
     x = sp.csr_matrix(train, copy=True)
     x.eliminate_zeros()
     x.data[:] = 1.0
@@ -210,17 +214,32 @@ def subset_recall(
         ``nanmean`` of the per-user recall (``nan`` if no user has a relevant item).
     """
     ranked = np.asarray(ranked_items)
+    mask = None
+    if item_mask is not None:
+        mask = np.asarray(item_mask)
+        if mask.dtype != bool or mask.ndim != 1:
+            raise ValueError(
+                "item_mask must be a 1-D boolean array over items; got "
+                f"{mask.dtype} of shape {mask.shape}"
+            )
     if sp.issparse(relevant):
         rel = sp.csr_matrix(relevant, copy=True)
-        if item_mask is not None:
-            rel = sp.csr_matrix(
-                rel.multiply(np.asarray(item_mask, dtype=np.float64)[None, :])
-            )
+        if mask is not None:
+            if mask.size != rel.shape[1]:
+                raise ValueError(
+                    f"item_mask has {mask.size} items but relevant has {rel.shape[1]}"
+                )
+            rel = sp.csr_matrix(rel.multiply(mask.astype(np.float64)[None, :]))
             rel.eliminate_zeros()
     else:
-        rel = [np.asarray(r).reshape(-1) for r in relevant]
-        if item_mask is not None:
-            mask = np.asarray(item_mask, dtype=bool)
+        if isinstance(relevant, (str, bytes)):
+            raise ValueError(f"relevant must be per-user item ids; got {relevant!r}")
+        upper = None if mask is None else mask.size
+        rel = [
+            as_ids(r, f"relevant (entry {u})", upper, flatten=True)
+            for u, r in enumerate(relevant)
+        ]
+        if mask is not None:
             rel = [r[mask[r]] for r in rel]
     per_user = _m.recall_at_k(ranked, rel, k)
     if np.isnan(per_user).all():
@@ -270,8 +289,8 @@ def xquad_rerank(
         (1 - lam) * rel_i + lam * sum_c P(c | u) * 1[i in c] * (1 - |S ∩ c| / |S|)
 
     where ``c`` runs over {head, tail}, ``P(tail | u)`` is the user's own tail share
-    (``tail_preference``), ``P(head | u) = 1 - P(tail | u)`` and ``S`` is the list so far
-    (the coverage term is 1 while ``S`` is empty). Ties go to the better-ranked
+    (``tail_preference``), ``P(head | u) = 1 - P(tail | u)`` and ``S`` is the list so
+    far (the coverage term is 1 while ``S`` is empty). Ties go to the better-ranked
     candidate. ``lam = 0`` returns the plain top k; a larger ``lam`` calibrates the
     list towards the user's own head/tail mix (Abdollahpouri et al., 2019).
 
@@ -287,22 +306,17 @@ def xquad_rerank(
     Returns:
         int64 array ``(num_users, k)`` of item ids.
     """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.ndim != 2 or s.size == 0:
-        raise ValueError(
-            f"scores must be 2-D (num_users, num_items); got shape {s.shape}"
-        )
+    s = _check_scores(scores).astype(np.float64)  # 2-D, numeric, no NaN
     n, num_items = s.shape
     mask = np.asarray(tail_mask)
     if mask.dtype != bool or mask.shape != (num_items,):
         raise ValueError(f"tail_mask must be a boolean array of shape ({num_items},)")
-    pref = np.asarray(tail_preference, dtype=np.float64).reshape(-1)
+    pref = check_finite(tail_preference, "tail_preference").reshape(-1)
     if pref.shape != (n,) or (pref < 0).any() or (pref > 1).any():
         raise ValueError(
             f"tail_preference must have shape ({n},) with values in [0, 1]"
         )
-    if not 0 <= lam <= 1:
-        raise ValueError(f"lam must lie in [0, 1]; got {lam!r}")
+    check_number(lam, "lam", low=0, high=1)
     k = _m._check_k(k)
     num_candidates = min(_m._check_k(num_candidates, "num_candidates"), num_items)
     if k > num_candidates:
@@ -364,6 +378,10 @@ def tradeoff_sweep(
     values = list(knob_values)
     if not values:
         raise ValueError("knob_values must not be empty")
+    if not callable(evaluate):
+        raise ValueError(
+            f"evaluate must be a function value -> dict; got {type(evaluate).__name__}"
+        )
     rows = []
     for v in values:
         row = evaluate(v)
@@ -373,3 +391,110 @@ def tradeoff_sweep(
             )
         rows.append(row)
     return pd.DataFrame(rows, index=pd.Index(values, name=knob_name))
+
+
+# ---------------------------------------------------------------------------
+# Training examples for attention over a purchase history (chapter 4)
+# ---------------------------------------------------------------------------
+
+__all__ += ["Histories", "purchase_histories"]
+
+
+class Histories(NamedTuple):
+    """Training examples and evaluation histories of :func:`purchase_histories`.
+
+    Attributes:
+        examples: dict of equal-length arrays, one row per training example:
+            ``user`` ``(N,)``, ``hist`` ``(N, L)`` item ids, ``mask`` ``(N, L)``
+            bool (True = real history slot), ``pos`` ``(N,)`` the purchased item,
+            ``neg`` ``(N, num_neg)`` sampled negatives.
+        eval_hist: ``(num_users, L)`` each user's last ``L`` training purchases,
+            oldest first, right-aligned (padding slots hold item 0).
+        eval_mask: ``(num_users, L)`` bool, True = real slot of ``eval_hist``.
+    """
+
+    examples: dict
+    eval_hist: np.ndarray
+    eval_mask: np.ndarray
+
+
+def purchase_histories(
+    train: pd.DataFrame,
+    num_users: int,
+    num_items: int,
+    hist_len: int = 20,
+    num_neg: int = 4,
+    seed: int = 0,
+) -> Histories:
+    """Each purchase with the purchases before it: examples for a history model.
+
+    Sort each user's training purchases by time (ties keep the frame's order). The
+    purchase at position ``t >= 1`` of a user's sequence is a positive whose history
+    is the up to ``hist_len`` purchases at positions ``t - hist_len .. t - 1``,
+    right-aligned, padding on the left (item 0, masked). The first purchase of a
+    user has no history and gives no example; the target is never in its own
+    history. Negatives are drawn uniformly from the whole catalogue (a
+    simplification: a negative may be an item the user bought). For evaluation,
+    each user's history is their last ``hist_len`` training purchases. Taught in
+    chapter 4, "Attention over the history".
+
+    Args:
+        train: DataFrame with ``user_id``, ``item_id``, ``timestamp`` columns.
+        num_users: number of users (ids in ``[0, num_users)``).
+        num_items: number of items (ids in ``[0, num_items)``).
+        hist_len: ``L``, the longest history, >= 1.
+        num_neg: negatives per positive, >= 0.
+        seed: seed of the negative sampling.
+
+    Returns:
+        :class:`Histories` ``(examples, eval_hist, eval_mask)``.
+    """
+    if not isinstance(train, pd.DataFrame):
+        raise ValueError(f"train must be a DataFrame; got {type(train).__name__}")
+    missing = {"user_id", "item_id", "timestamp"} - set(train.columns)
+    if missing:
+        raise ValueError(
+            f"train must have user_id, item_id and timestamp columns; "
+            f"missing {sorted(missing)}"
+        )
+    for name, value, low in (
+        ("num_users", num_users, 1),
+        ("num_items", num_items, 1),
+        ("hist_len", hist_len, 1),
+        ("num_neg", num_neg, 0),
+    ):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < low
+        ):
+            raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
+    seq = train.sort_values(["user_id", "timestamp"], kind="stable")
+    users = seq["user_id"].to_numpy(np.int64)  # (N,) sorted by user, then time
+    items = seq["item_id"].to_numpy(np.int64)
+    if len(users) and (users.min() < 0 or users.max() >= num_users):
+        raise ValueError(f"train.user_id must lie in [0, {num_users})")
+    if len(items) and (items.min() < 0 or items.max() >= num_items):
+        raise ValueError(f"train.item_id must lie in [0, {num_items})")
+    first = np.searchsorted(users, users)  # (N,) row of each user's first purchase
+    window = np.arange(len(items))[:, None] - hist_len + np.arange(hist_len)
+    mask = window >= first[:, None]  # (N, L) the previous rows of the same user
+    hist = np.where(mask, items[window.clip(0)] if len(items) else 0, 0)
+    keep = np.arange(len(items)) > first  # at least one previous purchase
+    rng = np.random.default_rng(seed)
+    examples = {
+        "user": users[keep],
+        "hist": hist[keep],
+        "mask": mask[keep],
+        "pos": items[keep],
+        "neg": rng.integers(0, num_items, (int(keep.sum()), num_neg)),
+    }
+    all_users = np.arange(num_users)
+    start = np.searchsorted(users, all_users)
+    end = np.searchsorted(users, all_users, side="right")
+    ewin = end[:, None] - hist_len + np.arange(hist_len)  # (num_users, L)
+    eval_mask = (ewin >= start[:, None]) & (ewin < end[:, None])
+    eval_hist = np.where(
+        eval_mask, items[ewin.clip(0, max(len(items) - 1, 0))] if len(items) else 0, 0
+    )
+    return Histories(examples, eval_hist.astype(np.int64), eval_mask)

@@ -539,18 +539,9 @@ class Truth:
 def _as_ids(name: str, ids, upper: int) -> np.ndarray:
     if ids is None:
         return np.arange(upper)
-    arr = np.asarray(ids)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(
-            f"{name} must be a 1-d array of integer ids; got {arr.dtype} {arr.shape}"
-        )
-    if arr.size and (arr.min() < 0 or arr.max() >= upper):
-        raise ValueError(
-            f"{name} must lie in [0, {upper}); got {arr.min()}..{arr.max()}"
-        )
-    return arr.astype(np.int64)
+    from .validation import as_ids  # the package's one id check
+
+    return as_ids(ids, name, upper)
 
 
 def _exclusion_mask(exclude, users, num_users, num_items) -> np.ndarray:

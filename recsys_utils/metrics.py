@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .validation import as_ids, check_finite, check_number
+
 __all__ = [
     "precision_at_k",
     "recall_at_k",
@@ -45,6 +47,15 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # Validation and relevance lookup
 # ---------------------------------------------------------------------------
+
+
+def _in_open_unit(value: Any) -> bool:
+    """``value`` is a real number strictly between 0 and 1 (not a bool, not NaN)."""
+    try:
+        check_number(value, "value", low=0, high=1, low_open=True, high_open=True)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_k(k: Any, name: str = "k") -> int:
@@ -82,10 +93,25 @@ def _check_ranked(ranked_items: Any, k: int | None) -> np.ndarray:
     return cut
 
 
+def _looks_like_mask(values: np.ndarray) -> bool:
+    """A 0/1 vector with a repeated value: a dense indicator, not a set of item ids."""
+    return (
+        values.size > 2
+        and bool(np.isin(values, (0, 1)).all())
+        and len(np.unique(values)) < values.size
+    )
+
+
 def _relevance(
     relevant: Any, num_rows: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flatten ``relevant`` into ``(rows, items, gains)`` of its relevant entries."""
+    if (
+        isinstance(relevant, np.ndarray)
+        and relevant.ndim == 2
+        and relevant.dtype == bool
+    ):
+        relevant = sp.csr_matrix(relevant)  # a dense indicator (True = relevant)
     if sp.issparse(relevant):
         mat = sp.csr_matrix(relevant)
         if mat.shape[0] != num_rows:
@@ -103,28 +129,33 @@ def _relevance(
         and not isinstance(relevant, np.ndarray)
     ):
         raise ValueError(
-            "relevant must be a list (one entry per user) of item-id arrays, sets or "
-            f"{{item_id: gain}} dicts, or a sparse matrix; got {type(relevant).__name__}"
+            "relevant must be a list (one entry per user) of item-id arrays, sets "
+            "or {item_id: gain} dicts, or a sparse matrix; got "
+            f"{type(relevant).__name__}"
         )
     if len(relevant) != num_rows:
         raise ValueError(
             f"relevant has {len(relevant)} entries but ranked_items has {num_rows} rows"
         )
     item_parts, gain_parts, lengths = [], [], []
-    for entry in relevant:  # one iteration per user, never per item
+    for row, entry in enumerate(relevant):  # one iteration per user, never per item
+        where = f"relevant (entry {row})"
         if isinstance(entry, dict):
-            its = np.fromiter(entry.keys(), dtype=np.int64, count=len(entry))
-            gains = np.fromiter(entry.values(), dtype=np.float64, count=len(entry))
+            its = as_ids(list(entry.keys()), f"{where}'s keys")
+            gains = check_finite(list(entry.values()), f"{where}'s gains")
         else:
             its = np.asarray(
                 sorted(entry) if isinstance(entry, (set, frozenset)) else entry
-            )
-            its = its.reshape(-1)
-            if its.size and not np.issubdtype(its.dtype, np.integer):
+            ).reshape(-1)
+            if its.dtype == bool:  # one user's indicator row
+                its = np.flatnonzero(its)
+            elif its.size and _looks_like_mask(its):
                 raise ValueError(
-                    f"relevant must hold integer item ids; got dtype {its.dtype}"
+                    f"{where} repeats 0/1 values: it looks like a dense 0/1 "
+                    "indicator, not item ids. Pass a boolean array (True = "
+                    "relevant), a scipy.sparse matrix, or the item ids themselves"
                 )
-            its = its.astype(np.int64)
+            its = as_ids(its, where)
             gains = np.ones(len(its))
         item_parts.append(its)
         gain_parts.append(gains)
@@ -132,9 +163,7 @@ def _relevance(
     items = np.concatenate(item_parts) if item_parts else np.zeros(0, np.int64)
     gains = np.concatenate(gain_parts) if gain_parts else np.zeros(0)
     rows = np.repeat(np.arange(num_rows, dtype=np.int64), lengths)
-    if items.size and items.min() < 0:
-        raise ValueError(f"relevant must hold item ids >= 0; got {items.min()}")
-    if not np.all(np.isfinite(gains)) or np.any(gains < 0):
+    if np.any(gains < 0):
         raise ValueError("relevant gains must be finite and >= 0")
     keep = gains > 0
     return rows[keep], items[keep], gains[keep]
@@ -293,17 +322,14 @@ def mrr(ranked_items: Any, relevant: Any, k: int | None = None) -> np.ndarray:
 
 
 def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(y_pred, dtype=np.float64)
+    t = check_finite(y_true, "y_true")
+    p = check_finite(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(
             f"y_true and y_pred must have the same shape; got {t.shape} and {p.shape}"
         )
     if t.size == 0:
         raise ValueError("y_true and y_pred must not be empty")
-    for name, a in (("y_true", t), ("y_pred", p)):
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} must be finite; it holds NaN or inf")
     return t, p
 
 
@@ -369,7 +395,7 @@ def catalog_coverage(ranked_items: Any, num_items: int) -> float:
 
 
 def gini_index(counts: Any) -> float:
-    """Gini index of a non-negative vector: 0 = perfectly equal, towards 1 = concentrated.
+    """Gini index of a non-negative vector: 0 = equal shares, near 1 = concentrated.
 
     With the values sorted ascending, ``x_1 <= ... <= x_n``::
 
@@ -384,10 +410,10 @@ def gini_index(counts: Any) -> float:
     Returns:
         The Gini index as a float.
     """
-    x = np.asarray(counts, dtype=np.float64)
+    x = check_finite(counts, "counts")
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"counts must be a non-empty 1-D array; got shape {x.shape}")
-    if not np.all(np.isfinite(x)) or np.any(x < 0):
+    if np.any(x < 0):
         raise ValueError("counts must be finite and non-negative")
     total = x.sum()
     if total == 0:
@@ -423,7 +449,8 @@ def _check_item_vector(name: str, values: Any, ranked: np.ndarray) -> np.ndarray
         )
     if ranked.max() >= v.size:
         raise ValueError(
-            f"ranked_items holds item id {ranked.max()} but {name} has only {v.size} items"
+            f"ranked_items holds item id {ranked.max()} but {name} has only "
+            f"{v.size} items"
         )
     return v
 
@@ -442,8 +469,8 @@ def average_recommendation_popularity(ranked_items: Any, item_popularity: Any) -
         ``mean_u mean_{i in list_u} item_popularity[i]`` as a float.
     """
     ranked = _check_ranked(ranked_items, None)
-    pop = _check_item_vector("item_popularity", item_popularity, ranked).astype(
-        np.float64
+    pop = _check_item_vector(
+        "item_popularity", check_finite(item_popularity, "item_popularity"), ranked
     )
     return float(pop[ranked].mean(axis=1).mean())
 
@@ -454,7 +481,9 @@ def long_tail_share(ranked_items: Any, tail_items: Any) -> float:
     Args:
         ranked_items: int array ``(num_users, k)`` of recommended item ids.
         tail_items: boolean mask ``(num_items,)`` (True = tail item), e.g. from
-            :func:`head_tail_split`, or an int array of tail item ids.
+            :func:`head_tail_split`, or an int array of tail item ids. A 0/1
+            integer vector with repeats is refused: it is a mask stored as
+            integers, which would otherwise be read as the ids 0 and 1.
 
     Returns:
         ``(# slots holding a tail item) / (num_users * k)``, in [0, 1].
@@ -464,13 +493,13 @@ def long_tail_share(ranked_items: Any, tail_items: Any) -> float:
     if tail.dtype == bool:
         mask = _check_item_vector("tail_items", tail, ranked)
     else:
-        if tail.size and not np.issubdtype(tail.dtype, np.integer):
+        if tail.size and _looks_like_mask(tail.reshape(-1)):
             raise ValueError(
-                f"tail_items must be a boolean mask or int item ids; got dtype {tail.dtype}"
+                "tail_items holds 0/1 values with repeats: it looks like a mask "
+                "stored as numbers, not item ids. Pass a boolean mask "
+                "(tail_items.astype(bool)) or the ids of the tail items"
             )
-        tail = tail.astype(np.int64).reshape(-1)
-        if tail.size and tail.min() < 0:
-            raise ValueError(f"tail_items must hold item ids >= 0; got {tail.min()}")
+        tail = as_ids(tail, "tail_items", flatten=True)
         size = int(max(ranked.max(), tail.max() if tail.size else 0)) + 1
         mask = np.zeros(size, dtype=bool)
         mask[tail] = True
@@ -492,14 +521,12 @@ def head_tail_split(item_popularity: Any, head_share: float = 0.2) -> np.ndarray
     Returns:
         Boolean array ``(num_items,)``: True for tail items.
     """
-    pop = np.asarray(item_popularity, dtype=np.float64)
+    pop = check_finite(item_popularity, "item_popularity")
     if pop.ndim != 1 or pop.size == 0:
         raise ValueError(
             f"item_popularity must be a non-empty 1-D array; got shape {pop.shape}"
         )
-    if not np.all(np.isfinite(pop)):
-        raise ValueError("item_popularity must be finite")
-    if not 0 < head_share < 1:
+    if not _in_open_unit(head_share):
         raise ValueError(f"head_share must lie in (0, 1); got {head_share!r}")
     num_head = max(1, int(np.floor(head_share * pop.size + 0.5)))
     order = np.argsort(

@@ -1,9 +1,9 @@
 """Matrix factorization in NumPy: the reference the PyTorch and TensorFlow models meet.
 
-Taught in chapter 1 ("A reference optimum"): alternating least squares solves the same
-regularized objective as the mini-batch models, one closed-form ridge regression per user
-and per item, so its objective value is the yardstick for the optimizers. Later chapters
-use :class:`ALSMF` and :class:`ImplicitALS` as baselines.
+Taught in chapter 1 ("A reference optimum"): alternating least squares solves the
+same regularized objective as the mini-batch models, one closed-form ridge regression
+per user and per item, so its objective value is the yardstick for the optimizers.
+Later chapters use :class:`ALSMF` and :class:`ImplicitALS` as baselines.
 
 The explicit-feedback objective (observed entries only, biases regularized too):
 
@@ -16,13 +16,16 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .validation import as_ids, check_bool, check_finite, check_int, check_number
+
 __all__ = ["init_factors", "mf_objective", "occurrence_weights", "ALSMF", "ImplicitALS"]
 
 
 def _check_csr(train, name: str = "train") -> sp.csr_matrix:
     if not sp.issparse(train):
         raise ValueError(
-            f"{name} must be a scipy.sparse matrix (users x items); got {type(train).__name__}"
+            f"{name} must be a scipy.sparse matrix (users x items); got "
+            f"{type(train).__name__}"
         )
     train = sp.csr_matrix(train, dtype=np.float64)
     if train.nnz == 0:
@@ -33,10 +36,16 @@ def _check_csr(train, name: str = "train") -> sp.csr_matrix:
 
 
 def _check_positive(name: str, value, integer: bool = False) -> None:
-    if integer and (not isinstance(value, (int, np.integer)) or value <= 0):
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not integer and not value >= 0:
-        raise ValueError(f"{name} must be >= 0; got {value!r}")
+    """A positive int (``integer=True``) or a finite number >= 0."""
+    if integer:
+        check_int(value, name, low=1)
+    else:
+        check_number(value, name, low=0)
+
+
+def _check_fitted(model, attr: str) -> None:
+    if not hasattr(model, attr):
+        raise ValueError(f"{type(model).__name__} is not fitted: call fit(train) first")
 
 
 def init_factors(
@@ -69,6 +78,8 @@ def init_factors(
         ("embedding_dim", embedding_dim),
     ):
         _check_positive(name, value, integer=True)
+    _check_positive("scale", scale)
+    check_int(seed, "seed", low=0)
     rng = np.random.default_rng(seed)
     return {
         "P": (scale * rng.standard_normal((num_users, embedding_dim))).astype(
@@ -85,10 +96,10 @@ def init_factors(
 def occurrence_weights(user_ids, item_ids) -> tuple[np.ndarray, np.ndarray]:
     """Per-rating weights 1 / (number of ratings of its user), 1 / (... of its item).
 
-    Taught in chapter 1, section "Regularization done right with mini-batches": when each
-    batch penalises the rows it touches with these weights, one epoch adds up to the full
-    objective's ``reg * (||P||^2 + ||Q||^2 + ...)``, whatever the batch size, so the
-    mini-batch models and ALS minimise the same function.
+    Taught in chapter 1, section "Regularization done right with mini-batches": when
+    each batch penalises the rows it touches with these weights, one epoch adds up to
+    the full objective's ``reg * (||P||^2 + ||Q||^2 + ...)``, whatever the batch size,
+    so the mini-batch models and ALS minimise the same function.
 
     Args:
         user_ids, item_ids: 1-D int arrays of the same length, the observed pairs.
@@ -97,16 +108,16 @@ def occurrence_weights(user_ids, item_ids) -> tuple[np.ndarray, np.ndarray]:
         ``(user_weight, item_weight)``, float32 arrays of that length.
 
     Raises:
-        ValueError: when the arrays are not 1-D of the same length, or hold negative ids.
+        ValueError: when the arrays are not 1-D of the same length, or hold ids that
+            are not non-negative whole numbers.
     """
-    user_ids, item_ids = np.asarray(user_ids, np.int64), np.asarray(item_ids, np.int64)
-    if user_ids.shape != item_ids.shape or user_ids.ndim != 1:
+    user_ids = as_ids(user_ids, "user_ids")
+    item_ids = as_ids(item_ids, "item_ids")
+    if user_ids.shape != item_ids.shape:
         raise ValueError(
             f"user_ids and item_ids must be 1-D of the same length; got "
             f"{user_ids.shape} and {item_ids.shape}"
         )
-    if user_ids.size and (user_ids.min() < 0 or item_ids.min() < 0):
-        raise ValueError("user_ids and item_ids must be non-negative")
     nu, ni = np.bincount(user_ids), np.bincount(item_ids)
     return (1.0 / nu[user_ids]).astype(np.float32), (1.0 / ni[item_ids]).astype(
         np.float32
@@ -134,8 +145,33 @@ def mf_objective(
 
     Returns:
         The objective value (a Python float).
+
+    Raises:
+        ValueError: ``P`` or ``Q`` (or a bias) whose shape does not match ``train``,
+            a non-finite value, or a ``reg`` that is not a finite number >= 0.
     """
     train = _check_csr(train)
+    check_number(reg, "reg", low=0)
+    check_number(global_mean, "global_mean")
+    P, Q = check_finite(P, "P"), check_finite(Q, "Q")
+    num_users, num_items = train.shape
+    if P.ndim != 2 or Q.ndim != 2 or P.shape[1] != Q.shape[1]:
+        raise ValueError(
+            "P and Q must be 2-D with the same number of columns; got shapes "
+            f"{P.shape} and {Q.shape}"
+        )
+    for name, arr, rows in (("P", P, num_users), ("Q", Q, num_items)):
+        if arr.shape[0] != rows:
+            raise ValueError(
+                f"{name} must have {rows} rows (train is {num_users} x {num_items}); "
+                f"got shape {arr.shape}"
+            )
+    for name, arr, rows in (
+        ("user_bias", user_bias, num_users),
+        ("item_bias", item_bias, num_items),
+    ):
+        if arr is not None and check_finite(arr, name).shape != (rows,):
+            raise ValueError(f"{name} must have shape ({rows},); got {np.shape(arr)}")
     coo = train.tocoo()
     pred = (
         np.einsum(
@@ -184,11 +220,11 @@ def _ridge_rows(
 
 
 class ALSMF:
-    """Biased matrix factorization fitted by alternating least squares (explicit ratings).
+    """Biased matrix factorization fitted by alternating least squares (ratings).
 
     Each sweep solves, in closed form, the ridge regression of every user's ratings on
-    the item factors, then of every item's ratings on the user factors. Each step can only
-    lower the objective, so ``objective_`` is non-increasing.
+    the item factors, then of every item's ratings on the user factors. Each step can
+    only lower the objective, so ``objective_`` is non-increasing.
 
     Args:
         embedding_dim: number of latent factors d.
@@ -211,6 +247,9 @@ class ALSMF:
         _check_positive("embedding_dim", embedding_dim, integer=True)
         _check_positive("num_iters", num_iters, integer=True)
         _check_positive("reg", reg)
+        _check_positive("scale", scale)
+        check_bool(use_bias, "use_bias")
+        check_int(seed, "seed", low=0)
         self.embedding_dim, self.reg, self.num_iters = embedding_dim, reg, num_iters
         self.use_bias, self.scale, self.seed = use_bias, scale, seed
 
@@ -221,8 +260,9 @@ class ALSMF:
             train: ``scipy.sparse`` matrix; stored entries are the observed ratings.
 
         Returns:
-            self, with ``P_``, ``Q_``, ``user_bias_``, ``item_bias_``, ``global_mean_`` and
-            ``objective_`` (objective after each sweep, starting with the initial value).
+            self, with ``P_``, ``Q_``, ``user_bias_``, ``item_bias_``,
+            ``global_mean_`` and ``objective_`` (objective after each sweep, starting
+            with the initial value).
         """
         train = _check_csr(train)
         num_users, num_items = train.shape
@@ -274,10 +314,13 @@ class ALSMF:
         Returns:
             float array of predictions mu + b_u + b_i + p_u . q_i.
         """
-        user_ids, item_ids = np.asarray(user_ids), np.asarray(item_ids)
+        _check_fitted(self, "P_")
+        user_ids = as_ids(user_ids, "user_ids", self.P_.shape[0])
+        item_ids = as_ids(item_ids, "item_ids", self.Q_.shape[0])
         if user_ids.shape != item_ids.shape:
             raise ValueError(
-                f"user_ids and item_ids must have the same shape; got {user_ids.shape} and {item_ids.shape}"
+                "user_ids and item_ids must have the same shape; got "
+                f"{user_ids.shape} and {item_ids.shape}"
             )
         return (
             np.einsum("nd,nd->n", self.P_[user_ids], self.Q_[item_ids])
@@ -287,8 +330,16 @@ class ALSMF:
         )
 
     def score(self, user_ids) -> np.ndarray:
-        """Scores of every item for the given users, (len(user_ids), num_items)."""
-        user_ids = np.asarray(user_ids)
+        """Scores of every item for the given users.
+
+        Args:
+            user_ids: user ids (int array-like, or one id).
+
+        Returns:
+            float array ``(len(user_ids), num_items)``.
+        """
+        _check_fitted(self, "P_")
+        user_ids = as_ids(user_ids, "user_ids", self.P_.shape[0])
         return (
             self.P_[user_ids] @ self.Q_.T
             + self.global_mean_
@@ -298,7 +349,7 @@ class ALSMF:
 
 
 class ImplicitALS:
-    """Weighted matrix factorization for implicit feedback (Hu, Koren and Volinsky 2008).
+    """Weighted matrix factorization for implicit feedback (Hu, Koren, Volinsky 2008).
 
     Every (user, item) entry is a target: p_ui = 1 if the user interacted, else 0, with
     confidence c_ui = 1 + alpha * r_ui. The objective
@@ -328,6 +379,7 @@ class ImplicitALS:
         _check_positive("num_iters", num_iters, integer=True)
         _check_positive("reg", reg)
         _check_positive("alpha", alpha)
+        check_int(seed, "seed", low=0)
         self.embedding_dim, self.reg, self.alpha = embedding_dim, reg, alpha
         self.num_iters, self.seed = num_iters, seed
 
@@ -373,5 +425,14 @@ class ImplicitALS:
         return self
 
     def score(self, user_ids) -> np.ndarray:
-        """Preference scores of every item, (len(user_ids), num_items)."""
-        return self.user_factors_[np.asarray(user_ids)] @ self.item_factors_.T
+        """Preference scores of every item.
+
+        Args:
+            user_ids: user ids (int array-like, or one id).
+
+        Returns:
+            float array ``(len(user_ids), num_items)``.
+        """
+        _check_fitted(self, "user_factors_")
+        users = as_ids(user_ids, "user_ids", self.user_factors_.shape[0])
+        return self.user_factors_[users] @ self.item_factors_.T

@@ -10,13 +10,60 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["product_grid", "overlay_curves", "popularity_plot", "lorenz_curve"]
+__all__ = [
+    "product_grid",
+    "overlay_curves",
+    "popularity_plot",
+    "lorenz_curve",
+    "rendered_font_px",
+    "COLUMN_PX",
+    "MIN_FONT_PX",
+]
 
 
 def _plt():
     import matplotlib.pyplot as plt  # imported late: importing the package stays cheap
 
     return plt
+
+
+#: Width of the website's text column in pixels, and the smallest font (in pixels, once
+#: a figure is scaled to that column) that stays legible there.
+COLUMN_PX = 700
+MIN_FONT_PX = 11.0
+#: Figures are saved at Matplotlib's default 100 dots per inch.
+_DPI = 100.0
+# Average width of a character of Matplotlib's default font, in font sizes (DejaVu Sans
+# is about 0.55 em per character for lower-case text); used to wrap titles to a cell.
+_CHAR_EM = 0.58
+
+
+def rendered_font_px(fontsize: float, fig_width_in: float, column_px: int = COLUMN_PX):
+    """Height in pixels of a font once a figure is shown in the website's column.
+
+    A PNG figure is saved at 100 dots per inch and scaled down (never up) to fit the
+    column, so a wide figure's text shrinks with it.
+
+    Args:
+        fontsize: font size in points.
+        fig_width_in: the figure's width in inches.
+        column_px: the column's width in pixels.
+
+    Returns:
+        The font's rendered size in pixels.
+
+    Raises:
+        ValueError: when a size is not positive.
+    """
+    for name, value in (
+        ("fontsize", fontsize),
+        ("fig_width_in", fig_width_in),
+        ("column_px", column_px),
+    ):
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive number; got {value!r}")
+    px = fontsize / 72.0 * _DPI
+    return px * min(1.0, column_px / (fig_width_in * _DPI))
 
 
 def product_grid(
@@ -26,25 +73,44 @@ def product_grid(
     ncols: int = 6,
     captions: Sequence[str] | None = None,
     suptitle: str | None = None,
-    size: float = 1.7,
-    wrap: int = 22,
+    size: float | None = None,
+    wrap: int | None = None,
+    fontsize: float = 9.0,
+    width: float = 7.5,
+    title_lines: int = 3,
+    caption_lines: int = 3,
 ):
     """Draw items as a grid of pictures with their titles underneath.
 
+    Legible at the website's width: the figure is at most ``width`` inches wide
+    (7.5 in is 750 px, about the text column), so its text is not shrunk much when
+    the page shows it, and titles are wrapped to the width of their picture. Long
+    lists read better as several rows (``ncols=4`` for 8 items) than as one row.
+
     Args:
         images: uint8 array (n, height, width, 3) of product images.
-        titles: n titles, wrapped at ``wrap`` characters.
+        titles: n titles, wrapped to the picture's width (at most ``title_lines``
+            lines; a longer title ends with "...").
         ncols: pictures per row.
-        captions: optional second line per item (a reason, a score, a category).
+        captions: optional second text per item (a reason, a score, a category),
+            in italics under the title, at most ``caption_lines`` lines.
         suptitle: title of the whole figure (say what to see).
-        size: inches per picture.
-        wrap: characters per title line.
+        size: inches per picture; ``None`` fits ``ncols`` pictures in ``width``
+            (at most 1.7 in each).
+        wrap: characters per title line; ``None`` derives it from the picture's
+            width and the font size.
+        fontsize: font size of titles and captions, in points (the figure's title is
+            1.5 points larger).
+        width: the figure's largest width in inches when ``size`` is ``None``.
+        title_lines: lines kept of each title.
+        caption_lines: lines kept of each caption.
 
     Returns:
         The matplotlib Figure.
 
     Raises:
-        ValueError: when images is not (n, h, w, 3) or titles/captions have another length.
+        ValueError: when images is not (n, h, w, 3), titles/captions have another
+            length, or a size or count is not positive.
     """
     import textwrap
 
@@ -62,26 +128,91 @@ def product_grid(
         raise ValueError(
             f"captions must have one entry per image ({n}); got {len(captions)}"
         )
-    if ncols <= 0:
-        raise ValueError(f"ncols must be positive; got {ncols}")
+    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer; got {ncols!r}")
+    for name, value in (("fontsize", fontsize), ("width", width)):
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive number; got {value!r}")
+    if size is not None and (not np.isfinite(size) or size <= 0):
+        raise ValueError(f"size must be a positive number or None; got {size!r}")
+    if wrap is not None and (
+        isinstance(wrap, bool) or not isinstance(wrap, (int, np.integer)) or wrap < 4
+    ):
+        raise ValueError(f"wrap must be an integer >= 4 or None; got {wrap!r}")
+    for name, value in (("title_lines", title_lines), ("caption_lines", caption_lines)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
     plt = _plt()
-    ncols = min(ncols, max(n, 1))
+    ncols = min(int(ncols), max(n, 1))
     nrows = max(1, -(-n // ncols))
+    if size is None:
+        size = min(1.7, width / ncols)
+    if wrap is None:  # characters that fit under one picture, with a small margin
+        wrap = max(4, int(0.92 * size * 72.0 / (_CHAR_EM * fontsize)))
+
+    def lines(text: str, keep: int) -> list[str]:
+        out = textwrap.wrap(str(text), wrap) or [""]
+        if len(out) > keep:
+            out = out[:keep]
+            out[-1] = out[-1][: max(1, wrap - 3)].rstrip() + "..."
+        return out
+
+    texts = []
+    for index in range(n):
+        title = lines(titles[index], title_lines)
+        caption = lines(captions[index], caption_lines) if captions is not None else []
+        texts.append((title, caption))
+    line_pt = 1.4 * fontsize  # baseline to baseline at Matplotlib's default spacing
+    text_rows = max(len(t) + len(c) for t, c in texts) if texts else 1
+    text_in = (text_rows * line_pt + 6.0) / 72.0  # inches of text under each picture
+    top_in = (2.2 * (fontsize + 1.5) / 72.0) if suptitle else 0.05
+    fig_height = nrows * (size + text_in) + top_in
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size * ncols, size * nrows * 1.45), squeeze=False
+        nrows, ncols, figsize=(size * ncols, fig_height), squeeze=False
+    )
+    fig.subplots_adjust(
+        left=0.005,
+        right=0.995,
+        top=1.0 - top_in / fig_height,
+        bottom=text_in / fig_height,
+        hspace=text_in / size,
+        wspace=0.06,
     )
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index >= n:
             continue
         ax.imshow(images[index], interpolation="nearest")
-        text = "\n".join(textwrap.wrap(str(titles[index]), wrap)[:3])
-        if captions is not None:
-            text += "\n" + "\n".join(textwrap.wrap(str(captions[index]), wrap)[:2])
-        ax.set_title(text, fontsize=7, y=-0.02, va="top")
+        title, caption = texts[index]
+        drawn = ax.annotate(
+            "\n".join(title),
+            xy=(0.5, 0.0),
+            xycoords="axes fraction",
+            xytext=(0.0, -3.0),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=fontsize,
+        )
+        if caption:
+            ax.annotate(
+                "\n".join(caption),
+                xy=(0.5, 0.0),
+                xycoords=drawn,  # just under the title's box, however tall it is
+                xytext=(0.0, -1.0),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=fontsize,
+                style="italic",
+                color="#333333",
+            )
     if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout()
+        fig.suptitle(
+            suptitle, fontsize=fontsize + 1.5, y=1.0 - 0.4 * top_in / fig_height
+        )
     return fig
 
 
@@ -94,7 +225,7 @@ def overlay_curves(
     title: str | None = None,
     styles: Sequence[str] = ("-o", "--x", ":s", "-.^"),
 ):
-    """Overlay several curves on one axes (for example the PyTorch and TensorFlow losses).
+    """Overlay several curves on one axes (e.g. the PyTorch and TensorFlow losses).
 
     Args:
         curves: label -> values; each curve is drawn against 1..len(values).
@@ -135,7 +266,7 @@ def overlay_curves(
 
 
 def lorenz_curve(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Points of the Lorenz curve of a non-negative vector (for example item popularity).
+    """Points of the Lorenz curve of a non-negative vector (e.g. item popularity).
 
     Args:
         counts: 1-D non-negative array.

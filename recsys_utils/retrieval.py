@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .validation import as_ids, check_finite, check_number
+
 __all__ = [
     "log_q",
     "exact_topk",
@@ -35,13 +37,12 @@ __all__ = [
 
 
 def _matrix(name: str, x: Any) -> np.ndarray:
-    arr = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+    arr = np.ascontiguousarray(check_finite(x, name, dtype=np.float32))
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(
-            f"{name} must be a non-empty 2-D array (n, embedding_dim); got shape {arr.shape}"
+            f"{name} must be a non-empty 2-D array (n, embedding_dim); got shape "
+            f"{arr.shape}"
         )
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must hold finite values only")
     return arr
 
 
@@ -77,22 +78,18 @@ def log_q(item_ids: Any, num_items: int, smoothing: float = 1.0) -> np.ndarray:
     Returns:
         float32 array ``(num_items,)`` of ``log q_j``.
     """
-    ids = np.asarray(item_ids).reshape(-1)
     if (
         isinstance(num_items, bool)
         or not isinstance(num_items, (int, np.integer))
         or num_items < 1
     ):
         raise ValueError(f"num_items must be a positive integer; got {num_items!r}")
-    if ids.size and (
-        not np.issubdtype(ids.dtype, np.integer)
-        or ids.min() < 0
-        or ids.max() >= num_items
-    ):
-        raise ValueError(f"item_ids must be integers in [0, {num_items})")
-    if not smoothing >= 0 or (smoothing == 0 and ids.size == 0):
+    ids = as_ids(item_ids, "item_ids", int(num_items), flatten=True)
+    check_number(smoothing, "smoothing", low=0)
+    if smoothing == 0 and ids.size == 0:
         raise ValueError(
-            f"smoothing must be >= 0 (and > 0 when item_ids is empty); got {smoothing!r}"
+            "smoothing must be >= 0 (and > 0 when item_ids is empty); got "
+            f"{smoothing!r}"
         )
     counts = np.bincount(ids, minlength=num_items).astype(np.float64) + smoothing
     with np.errstate(divide="ignore"):
@@ -122,7 +119,8 @@ def exact_topk(
     q, v = _matrix("queries", queries), _matrix("item_vectors", item_vectors)
     if q.shape[1] != v.shape[1]:
         raise ValueError(
-            f"queries and item_vectors must have the same embedding_dim; got {q.shape[1]} and {v.shape[1]}"
+            "queries and item_vectors must have the same embedding_dim; got "
+            f"{q.shape[1]} and {v.shape[1]}"
         )
     k = _check_k(k, v.shape[0])
     scores = q @ v.T  # (num_queries, num_items)
@@ -220,7 +218,7 @@ def set_search_param(index, value: int) -> str:
 
 
 def recall_vs_exact(approx_ids: Any, exact_ids: Any) -> float:
-    """Recall of the true top-k: mean share of each exact list found by the approximate one.
+    """Recall of the true top-k: mean share of each exact list found by the other.
 
     Args:
         approx_ids: ``(num_queries, k)`` ids from an approximate search (-1 = missing).
@@ -232,14 +230,20 @@ def recall_vs_exact(approx_ids: Any, exact_ids: Any) -> float:
     a, e = np.asarray(approx_ids), np.asarray(exact_ids)
     if a.ndim != 2 or a.shape != e.shape or a.size == 0:
         raise ValueError(
-            f"approx_ids and exact_ids must be 2-D of the same non-empty shape; got {a.shape}, {e.shape}"
+            "approx_ids and exact_ids must be 2-D of the same non-empty shape; got "
+            f"{a.shape}, {e.shape}"
         )
+    # FAISS marks a missing slot with -1; every other id must be a whole number >= 0
+    missing = a == -1
+    checked = as_ids(np.where(missing, 0, a), "approx_ids", flatten=True)
+    a = np.where(missing, -1, checked.reshape(a.shape))
+    e = as_ids(e, "exact_ids", flatten=True).reshape(e.shape)
     hits = [len(np.intersect1d(ar[ar >= 0], er)) for ar, er in zip(a, e)]
     return float(np.mean(hits) / e.shape[1])
 
 
 def _time_per_query(fn, repeats: int, num_queries: int) -> tuple[Any, float]:
-    """Run ``fn`` ``repeats`` times; return its output and the best time in ms per query."""
+    """Run ``fn`` ``repeats`` times; return its output and the best ms per query."""
     best = np.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -309,23 +313,24 @@ def recall_latency(
 # ---------------------------------------------------------------------------
 
 
-def _candidates(candidate_ids: Any, k: int) -> np.ndarray:
-    c = np.asarray(candidate_ids).reshape(-1)
-    if c.size == 0 or not np.issubdtype(c.dtype, np.integer):
+def _candidates(candidate_ids: Any, k: int, num_items: int) -> np.ndarray:
+    c = as_ids(candidate_ids, "candidate_ids", num_items, flatten=True)
+    if c.size == 0:
         raise ValueError("candidate_ids must be a non-empty 1-d array of item ids")
     if len(np.unique(c)) != len(c):
         raise ValueError("candidate_ids must not repeat an item")
     _check_k(k, len(c))
-    return c.astype(np.int64)
+    return c
 
 
 def mmr_rerank(
     candidate_ids: Any, relevance: Any, item_vectors: Any, k: int, lambda_: float = 0.7
 ) -> np.ndarray:
-    """Maximal marginal relevance (Carbonell and Goldstein 1998): relevant but not redundant.
+    """Maximal marginal relevance (Carbonell, Goldstein 1998): relevant, not redundant.
 
-    Greedily picks ``argmax_i lambda * rel_i - (1 - lambda) * max_{j picked} sim(i, j)``,
-    where ``sim`` is the cosine of the item vectors. The first pick is the most
+    Greedily picks
+    ``argmax_i lambda * rel_i - (1 - lambda) * max_{j picked} sim(i, j)``, where
+    ``sim`` is the cosine of the item vectors. The first pick is the most
     relevant candidate; ``lambda_ = 1`` keeps the relevance order.
 
     Args:
@@ -338,15 +343,18 @@ def mmr_rerank(
     Returns:
         int64 array of ``k`` item ids in the order picked.
     """
-    c = _candidates(candidate_ids, k)
-    rel = np.asarray(relevance, dtype=np.float64).reshape(-1)
+    vectors = _matrix("item_vectors", item_vectors)
+    c = _candidates(candidate_ids, k, len(vectors))
+    rel = check_finite(relevance, "relevance").reshape(-1)
     if rel.shape != c.shape:
         raise ValueError(
             f"relevance must have one score per candidate ({len(c)}); got {rel.shape}"
         )
-    if not 0.0 <= lambda_ <= 1.0:
-        raise ValueError(f"lambda_ must lie in [0, 1]; got {lambda_!r}")
-    v = np.asarray(item_vectors, dtype=np.float64)[c]
+    try:
+        check_number(lambda_, "lambda_", low=0, high=1)
+    except ValueError:
+        raise ValueError(f"lambda_ must lie in [0, 1]; got {lambda_!r}") from None
+    v = vectors.astype(np.float64)[c]
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     sim = v @ v.T  # (num_candidates, num_candidates) cosine
     picked: list[int] = []
@@ -373,17 +381,23 @@ def category_cap_rerank(
 
     Args:
         candidate_ids: 1-d ids, best first.
-        categories: the category of every item (indexed by item id), any hashable labels.
+        categories: the category of every item (indexed by item id), any hashable
+            labels.
         k: list length.
         cap: maximum items per category (>= 1).
 
     Returns:
         int64 array of ``k`` item ids.
     """
-    c = _candidates(candidate_ids, k)
+    categories = np.asarray(categories)
+    if categories.ndim != 1:
+        raise ValueError(
+            f"categories must be 1-D, one label per item; got shape {categories.shape}"
+        )
+    c = _candidates(candidate_ids, k, len(categories))
     if isinstance(cap, bool) or not isinstance(cap, (int, np.integer)) or cap < 1:
         raise ValueError(f"cap must be a positive integer; got {cap!r}")
-    cats = np.asarray(categories)[c]
+    cats = categories[c]
     counts: dict[Any, int] = {}
     kept, skipped = [], []
     for item, cat in zip(c, cats):
@@ -409,11 +423,11 @@ def nearest_history_item(
         ``(nearest, similarity)``: for every candidate the id of its closest history
         item and that cosine (ties: the earlier history item).
     """
-    c = np.asarray(candidate_ids, dtype=np.int64).reshape(-1)
-    h = np.asarray(history_ids, dtype=np.int64).reshape(-1)
+    v = _matrix("item_vectors", item_vectors).astype(np.float64)
+    c = as_ids(candidate_ids, "candidate_ids", len(v), flatten=True)
+    h = as_ids(history_ids, "history_ids", len(v), flatten=True)
     if c.size == 0 or h.size == 0:
         raise ValueError("candidate_ids and history_ids must be non-empty")
-    v = np.asarray(item_vectors, dtype=np.float64)
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     sim = v[c] @ v[h].T  # (num_candidates, num_history)
     j = np.argmax(sim, axis=1)
@@ -436,4 +450,196 @@ def reasons(
     """
     nearest, _ = nearest_history_item(candidate_ids, history_ids, item_vectors)
     titles = np.asarray(titles, dtype=object)
+    if titles.ndim != 1 or len(titles) != len(np.asarray(item_vectors)):
+        raise ValueError(
+            "titles must hold one title per item (one per row of item_vectors, "
+            f"{len(np.asarray(item_vectors))}); got shape {titles.shape}"
+        )
     return [f"because you bought {titles[j]}" for j in nearest]
+
+
+# ---------------------------------------------------------------------------
+# Training inputs and the loss's NumPy reference (chapter 3, "Data" and "The loss")
+# ---------------------------------------------------------------------------
+
+__all__ += ["purchase_histories", "profile_histories", "in_batch_softmax_loss"]
+
+
+def _check_history_args(
+    df: pd.DataFrame, columns: Sequence[str], num_items: Any, history: Any
+) -> None:
+    """The checks shared by purchase_histories and profile_histories."""
+    missing = set(columns) - set(df.columns)
+    if missing:
+        raise ValueError(f"df must have the columns {sorted(missing)}")
+    if len(df) == 0:
+        raise ValueError("df must hold at least one row")
+    for name, value in (("num_items", num_items), ("history", history)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    for col in ("user_id", "item_id"):
+        ids = df[col].to_numpy()
+        if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0:
+            raise ValueError(f"{col} must hold non-negative integers")
+    top = df["item_id"].to_numpy().max()
+    if top >= num_items:
+        raise ValueError(f"item_id must be < num_items = {num_items}; got {top}")
+
+
+def purchase_histories(
+    df: pd.DataFrame, num_items: int, history: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The purchases before each purchase, and each user's latest purchases.
+
+    Rows are sorted by user then ``timestamp`` (stable, so equal timestamps keep their
+    order). For a training example (one purchase) the history is the ``history``
+    purchases that came before it, most recent last, so the model never sees the
+    answer among its inputs; at serving time a user's history is their last
+    ``history`` purchases. Missing slots are padded on the left with ``num_items``
+    (an id that no item has: the padding row of the history embedding table).
+
+    Taught in chapter 3 ("Features of the two towers").
+
+    Args:
+        df: purchases with columns ``user_id``, ``item_id``, ``timestamp``; ids are
+            non-negative integers, ``item_id < num_items``.
+        num_items: catalogue size; also the padding id.
+        history: purchases kept per example (>= 1).
+
+    Returns:
+        ``(users, items, before, last)``: int64 arrays ``(n,)``, ``(n,)`` and
+        ``(n, history)`` of the examples in sorted order, and ``(num_users, history)``
+        with ``num_users = max(user_id) + 1`` (users without purchases: all padding).
+
+    Raises:
+        ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
+    """
+    _check_history_args(df, ("user_id", "item_id", "timestamp"), num_items, history)
+    df = df.sort_values(["user_id", "timestamp"], kind="stable")
+    users = df["user_id"].to_numpy().astype(np.int64)
+    items = df["item_id"].to_numpy().astype(np.int64)
+    n = len(users)
+    start = np.searchsorted(users, users, side="left")  # first row of each row's user
+    position = np.arange(n) - start  # purchases of the same user before this one
+    before = np.full((n, history), num_items, dtype=np.int64)  # (n, history)
+    for h in range(1, history + 1):  # slot history - h holds the h-th latest before
+        ok = position >= h
+        before[ok, history - h] = items[np.flatnonzero(ok) - h]
+    num_users = int(users.max()) + 1
+    last = np.full((num_users, history), num_items, dtype=np.int64)
+    first = np.searchsorted(users, np.arange(num_users), side="left")
+    end = np.searchsorted(users, np.arange(num_users), side="right")
+    for h in range(1, history + 1):
+        ok = end - h >= first  # the user has at least h purchases
+        last[ok, history - h] = items[end[ok] - h]
+    return users, items, before, last
+
+
+def profile_histories(
+    df: pd.DataFrame, num_items: int, history: int = 100, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A random sample of each user's *other* items per example, and of all of them.
+
+    The order-free twin of :func:`purchase_histories`, for splits whose held-out
+    items are random rather than the latest (a per-user or per-item random split):
+    there "the purchases before it" would ignore most of what the user is known to
+    like. Each user's items are shuffled (seeded); the history of the example at
+    position ``p`` of the shuffle is the next ``min(history, n - 1)`` items of the
+    shuffle, cyclically: a uniformly random subset of the user's other items, never
+    the example's own item. At serving time a user's history is the first
+    ``min(history, n)`` items of their shuffle. Missing slots hold ``num_items`` (the
+    padding id), at the end of each row. Taught in chapter 3 ("MovieLens-100K").
+
+    Args:
+        df: training rows with columns ``user_id`` and ``item_id`` (non-negative
+            integers, ``item_id < num_items``); a user should not repeat an item.
+        num_items: catalogue size; also the padding id.
+        history: items kept per example (>= 1).
+        seed: seed of the shuffles.
+
+    Returns:
+        ``(users, items, others, profile)``: int64 arrays ``(n,)``, ``(n,)`` and
+        ``(n, history)`` of the examples (grouped by user, shuffled within a user),
+        and ``(num_users, history)`` with ``num_users = max(user_id) + 1``.
+
+    Raises:
+        ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
+    """
+    _check_history_args(df, ("user_id", "item_id"), num_items, history)
+    users = df["user_id"].to_numpy()
+    items = df["item_id"].to_numpy()
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(len(users)), users))  # by user, shuffled within
+    users, items = users[order].astype(np.int64), items[order].astype(np.int64)
+    num_users = int(users.max()) + 1
+    first = np.searchsorted(users, np.arange(num_users), side="left")
+    count = np.searchsorted(users, np.arange(num_users), side="right") - first
+    start, n = first[users], count[users]  # per example: its user's block
+    position = np.arange(len(users)) - start
+    slots = np.arange(history)[None, :]  # (1, history)
+    nxt = start[:, None] + (position[:, None] + 1 + slots) % n[:, None]
+    others = np.where(slots < (n - 1)[:, None], items[nxt], num_items)
+    profile = np.full((num_users, history), num_items, dtype=np.int64)
+    rows = np.repeat(np.arange(num_users), np.minimum(count, history))
+    cols = np.concatenate([np.arange(min(c, history)) for c in count])
+    profile[rows, cols] = items[first[rows] + cols]
+    return users, items, others.astype(np.int64), profile
+
+
+def in_batch_softmax_loss(
+    user_vecs: Any,
+    item_vecs: Any,
+    item_ids: Any,
+    log_q: Any = None,
+    temperature: float = 0.1,
+) -> float:
+    """In-batch sampled softmax loss, in float64 NumPy: the reference of both twins.
+
+    Row ``b`` of the ``(B, B)`` logits ``L = U V^T / temperature`` scores user ``b``
+    against every item of the batch; its positive is column ``b``. With ``log_q``
+    (the log sampling probability of every item) each column's logit is corrected by
+    ``- log q[item_ids[c]]`` (Yi et al. 2019). A column holding the same item as row
+    ``b``'s positive (a duplicate in the batch) is not a negative for row ``b`` and is
+    masked out. Taught in chapter 3 ("The loss").
+
+    Args:
+        user_vecs: ``(B, d)`` user vectors.
+        item_vecs: ``(B, d)`` vectors of each row's positive item.
+        item_ids: ``(B,)`` ids of those items (for duplicates and ``log_q``).
+        log_q: ``None`` or ``(num_items,)`` log sampling probabilities.
+        temperature: positive divisor of the scores.
+
+    Returns:
+        The mean cross-entropy over the ``B`` rows.
+
+    Raises:
+        ValueError: on mismatched shapes, a non-positive temperature or ids outside
+            ``log_q``.
+    """
+    u = np.asarray(user_vecs, dtype=np.float64)
+    v = np.asarray(item_vecs, dtype=np.float64)
+    ids = np.asarray(item_ids).reshape(-1)
+    if u.ndim != 2 or u.shape != v.shape or u.shape[0] == 0:
+        raise ValueError(
+            "user_vecs and item_vecs must be 2-D arrays of the same non-empty shape "
+            f"(B, d); got {u.shape} and {v.shape}"
+        )
+    if ids.shape != (u.shape[0],) or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"item_ids must be {u.shape[0]} integer ids (one per row); got {ids.shape}"
+        )
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be positive; got {temperature!r}")
+    logits = u @ v.T / temperature  # (B, B): user b against the item of row c
+    if log_q is not None:
+        lq = np.asarray(log_q, dtype=np.float64).reshape(-1)
+        if ids.min() < 0 or ids.max() >= lq.size:
+            raise ValueError(f"item_ids must lie in [0, {lq.size}) to index log_q")
+        logits = logits - lq[ids][None, :]  # the correction, per column
+    duplicate = (ids[:, None] == ids[None, :]) & ~np.eye(len(ids), dtype=bool)
+    logits[duplicate] = -np.inf  # another copy of the positive is not a negative
+    top = logits.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+    return float(np.mean(log_norm - np.diag(logits)))

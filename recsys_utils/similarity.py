@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import as_ids, check_finite, check_int, check_number
+
 __all__ = [
     "normalize_rows",
     "cosine_matrix",
@@ -23,20 +25,16 @@ __all__ = [
 
 
 def _check_2d(name: str, x) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
+    arr = check_finite(x, name)  # numbers only, no NaN or infinity
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array (rows are vectors); got shape {arr.shape}"
         )
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must hold finite numbers")
     return arr
 
 
 def _check_eps(eps) -> float:
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0; got {eps!r}")
-    return float(eps)
+    return check_number(eps, "eps", low=0, low_open=True)
 
 
 def normalize_rows(x, eps: float = 1e-8) -> np.ndarray:
@@ -72,7 +70,8 @@ def cosine_matrix(a, b=None, eps: float = 1e-8) -> np.ndarray:
     b_hat = a_hat if b is None else normalize_rows(b, eps)
     if a_hat.shape[1] != b_hat.shape[1]:
         raise ValueError(
-            f"a and b must have the same number of columns; got {a_hat.shape[1]} and {b_hat.shape[1]}"
+            "a and b must have the same number of columns; got "
+            f"{a_hat.shape[1]} and {b_hat.shape[1]}"
         )
     return np.clip(a_hat @ b_hat.T, -1.0, 1.0)
 
@@ -86,7 +85,7 @@ def topk_cosine(
     eps: float = 1e-8,
     batch_size: int = 4096,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` items most cosine-similar to each query: normalise, one product, argpartition.
+    """The ``k`` items most cosine-similar to each query: normalise, one product, top k.
 
     Args:
         queries: ``(n, d)`` array (users, or items when looking for item neighbours).
@@ -106,7 +105,8 @@ def topk_cosine(
     n, m = q_hat.shape[0], i_hat.shape[0]
     if q_hat.shape[1] != i_hat.shape[1]:
         raise ValueError(
-            f"queries and items must have the same number of columns; got {q_hat.shape[1]} and {i_hat.shape[1]}"
+            "queries and items must have the same number of columns; got "
+            f"{q_hat.shape[1]} and {i_hat.shape[1]}"
         )
     if exclude_self and n != m:
         raise ValueError(
@@ -119,6 +119,7 @@ def topk_cosine(
         or not 1 <= k <= limit
     ):
         raise ValueError(f"k must be an integer in [1, {limit}]; got {k!r}")
+    batch_size = check_int(batch_size, "batch_size", low=1)
     idx = np.empty((n, k), dtype=np.int64)
     sims = np.empty((n, k))
     for start in range(0, n, batch_size):
@@ -150,12 +151,13 @@ def rescale_dimensions(P, Q, d) -> tuple[np.ndarray, np.ndarray]:
         ``(P * d, Q / d)``.
     """
     P, Q = _check_2d("P", P), _check_2d("Q", Q)
-    d = np.asarray(d, dtype=np.float64)
+    d = check_finite(d, "d")
     if d.shape != (P.shape[1],) or Q.shape[1] != P.shape[1]:
         raise ValueError(
-            f"d must have shape ({P.shape[1]},) and Q {P.shape[1]} columns; got {d.shape}, {Q.shape}"
+            f"d must have shape ({P.shape[1]},) and Q {P.shape[1]} columns; got "
+            f"{d.shape}, {Q.shape}"
         )
-    if np.any(d == 0) or not np.isfinite(d).all():
+    if np.any(d == 0):
         raise ValueError("d must hold finite non-zero scales")
     return P * d, Q / d
 
@@ -173,8 +175,11 @@ def neighbour_overlap(idx_a, idx_b) -> np.ndarray:
     a, b = np.asarray(idx_a), np.asarray(idx_b)
     if a.ndim != 2 or a.shape != b.shape:
         raise ValueError(
-            f"idx_a and idx_b must be 2-D with the same shape; got {a.shape} and {b.shape}"
+            "idx_a and idx_b must be 2-D with the same shape; got "
+            f"{a.shape} and {b.shape}"
         )
+    a = as_ids(a, "idx_a", flatten=True).reshape(a.shape)
+    b = as_ids(b, "idx_b", flatten=True).reshape(b.shape)
     # (n, k, k) comparison: fine for the small k of neighbour lists
     common = (a[:, :, None] == b[:, None, :]).any(axis=2).sum(axis=1)
     return common / a.shape[1]

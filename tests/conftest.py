@@ -7,13 +7,14 @@ import pytest
 
 @pytest.fixture
 def interactions() -> pd.DataFrame:
-    """30 interactions of 4 users with 1, 2, 3 and 24 rows, timestamps with ties."""
+    """30 interactions of 4 users with 1, 2, 3 and 24 rows, timestamps with ties;
+    no (user, item) pair repeats (the splits refuse repeats by default)."""
     rng = np.random.default_rng(0)
     users = np.repeat([0, 1, 2, 3], [1, 2, 3, 24])
     return pd.DataFrame(
         {
             "user_id": users,
-            "item_id": rng.integers(0, 50, len(users)),
+            "item_id": rng.permutation(50)[: len(users)],
             "timestamp": rng.integers(0, 10, len(users)),  # many ties on purpose
             "rating": rng.integers(1, 6, len(users)).astype(float),
         }
@@ -37,9 +38,10 @@ def random_scores():
 @pytest.fixture(scope="session")
 def movielens_standin(tmp_path_factory):
     """A folder holding a MovieLens-100K stand-in archive (the real one may not be
-    redistributed), for RECSYS_DATA_HOME."""
-    from fake_movielens import write_fake_movielens
+    redistributed), for RECSYS_DATA_HOME: MovieLens' format and structure, generated
+    (tests/movielens_standin.py)."""
+    from movielens_standin import write_movielens_standin
 
     home = tmp_path_factory.mktemp("movielens")
-    write_fake_movielens(home)
+    write_movielens_standin(home, seed=0)
     return home

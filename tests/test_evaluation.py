@@ -48,7 +48,8 @@ def test_topk_by_hand_with_ties():
     # row 0: three items tied at 1.0 -> lower ids first: [1, 2]
     np.testing.assert_array_equal(topk_from_scores(scores, 2), [[1, 2], [0, 1]])
     exclude = sp.csr_matrix(np.array([[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]]))
-    # row 0 without item 1: [2, 3, 4]; row 1 without item 0: [1, 2, 3] (3 beats 4 on the tie)
+    # row 0 without item 1: [2, 3, 4]; row 1 without item 0: [1, 2, 3] (3 beats 4
+    # on the tie)
     np.testing.assert_array_equal(
         topk_from_scores(scores, 3, exclude), [[2, 3, 4], [1, 2, 3]]
     )
@@ -56,7 +57,7 @@ def test_topk_by_hand_with_ties():
 
 def test_topk_matches_brute_force():
     rng = np.random.default_rng(0)
-    for trial in range(20):
+    for _ in range(20):
         scores = rng.integers(0, 4, size=(7, 11)).astype(float)  # many ties
         exclude = sp.csr_matrix(rng.random((7, 11)) < 0.3)
         k = int(rng.integers(1, 12))

@@ -136,7 +136,8 @@ def test_xquad_lam0_is_plain_topk_and_excludes_seen():
     np.testing.assert_array_equal(
         lt.xquad_rerank(scores, tail, [0.5], 0.0, k=3, exclude=exclude), [[1, 3, 4]]
     )
-    # lam = 1, P(tail) = 0.3 by hand: head, tail, head, head, tail (see chapter 4's exercise)
+    # lam = 1, P(tail) = 0.3 by hand: head, tail, head, head, tail (chapter 4's
+    # exercise)
     flat = np.zeros((1, 10))
     tail10 = np.arange(10) >= 5
     got = lt.xquad_rerank(flat, tail10, [0.3], 1.0, k=5)

@@ -39,7 +39,8 @@ def test_objective_by_hand():
     R = sp.csr_matrix(np.array([[3.0]]))
     value = mf_objective(R, np.array([[1.0, 0.0]]), np.array([[2.0, 1.0]]), reg=0.1)
     assert value == pytest.approx(0.5 + 0.6)
-    # with biases mu=1, b_u=0.5, b_i=-0.5: prediction 3 -> no error; penalty adds 0.1*0.5
+    # with biases mu=1, b_u=0.5, b_i=-0.5: prediction 3 -> no error; the penalty
+    # adds 0.1 * 0.5
     value = mf_objective(
         R,
         np.array([[1.0, 0.0]]),
@@ -61,13 +62,16 @@ def test_als_objective_never_increases(use_bias):
     assert obj[-1] < 0.5 * obj[0]
 
 
-def test_als_user_step_is_the_exact_minimizer():
-    """After a sweep, the gradient of L w.r.t. each user's [p_u, b_u] is zero (brute force)."""
+def test_als_item_step_is_the_exact_minimizer():
+    """After a sweep, the gradient of L w.r.t. each item's [q_i, b_i] is zero.
+
+    (The item step is the last one of a sweep. The user step is checked against an
+    independent least-squares solve in tests/test_catch_planted_bugs.py.)"""
     R, mask = _ratings(seed=3)
     reg = 0.1
     model = ALSMF(embedding_dim=2, reg=reg, num_iters=1).fit(R)
-    # Redo the user half-step by hand with the final Q and check stationarity of the
-    # item step (the last one performed): gradient w.r.t. q_i and b_i.
+    # stationarity of the item step (the last one performed): gradient w.r.t. q_i
+    # and b_i, with the final P and user biases
     dense = R.toarray()
     for i in range(R.shape[1]):
         users = np.where(mask[:, i])[0]

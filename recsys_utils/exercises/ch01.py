@@ -56,8 +56,8 @@ def occurrence_weights(answer) -> CheckResult:
         hints=[
             Hint(
                 lambda ids: np.ones(len(ids)),
-                "a weight of 1 per example is weight decay: heavy "
-                "users would be penalized n times per epoch. Divide by how often each id occurs "
+                "a weight of 1 per example is weight decay: heavy users would be "
+                "penalized n times per epoch. Divide by how often each id occurs "
                 "(np.bincount).",
             ),
             Hint(
@@ -84,5 +84,72 @@ def confidence(answer) -> CheckResult:
                 lambda c, a: a * c,
                 "unobserved cells must keep confidence 1, not 0: add 1",
             )
+        ],
+    )
+
+
+def _masked_inputs(rng):
+    """P, Q, R, M (float32, dense) and reg for the masked-loss exercise."""
+    num_users, num_items, k = 6, 5, 3
+    mask = (rng.random((num_users, num_items)) < 0.4).astype(np.float32)
+    ratings = rng.integers(1, 6, (num_users, num_items)).astype(np.float32) * mask
+    P = rng.normal(size=(num_users, k)).astype(np.float32)
+    Q = rng.normal(size=(num_items, k)).astype(np.float32)
+    return P, Q, ratings, mask, 0.1
+
+
+def _masked_reference(P, Q, R, M, reg):
+    return mf_objective(sp.csr_matrix(R * M), P, Q, reg=reg)
+
+
+def _no_mask(P, Q, R, M, reg):  # the dense mistake again
+    return 0.5 * ((R - P @ Q.T) ** 2).sum() + reg * ((P**2).sum() + (Q**2).sum())
+
+
+def _no_half(P, Q, R, M, reg):
+    return ((M * (R - P @ Q.T)) ** 2).sum() + reg * ((P**2).sum() + (Q**2).sum())
+
+
+def _mean_not_sum(P, Q, R, M, reg):
+    return 0.5 * ((M * (R - P @ Q.T)) ** 2).mean() + reg * ((P**2).sum() + (Q**2).sum())
+
+
+def _tensor_converter(framework: str):
+    """A function turning the NumPy inputs into the framework's tensors."""
+    if framework == "pytorch":
+        from .. import torch as twin
+    elif framework == "tensorflow":
+        from .. import tf as twin
+    else:
+        raise ValueError(
+            f"framework must be 'pytorch' or 'tensorflow' (the chapter's FRAMEWORK); "
+            f"got {framework!r}"
+        )
+    return lambda inputs: tuple(
+        twin.to_tensor(x) if isinstance(x, np.ndarray) else x for x in inputs
+    )
+
+
+@register("ch1-ex-masked-loss")
+def masked_loss(answer, *, framework: str) -> CheckResult:
+    return check_function(
+        answer,
+        _masked_reference,
+        name="masked_loss",
+        make_inputs=_masked_inputs,
+        convert_inputs=_tensor_converter(framework),
+        rtol=1e-4,  # float32 tensors against a float64 reference
+        exercise="ch1-ex-masked-loss",
+        hints=[
+            Hint(
+                _no_mask,
+                "you summed over every cell: multiply the errors by the mask M, so "
+                "that only the observed ratings count",
+            ),
+            Hint(_no_half, "the squared error carries a factor 1/2"),
+            Hint(
+                _mean_not_sum,
+                "you averaged the squared errors over all cells: the loss sums them",
+            ),
         ],
     )

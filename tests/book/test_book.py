@@ -58,3 +58,23 @@ def test_config_names_files_that_exist():
     for bib in config["bibtex_bibfiles"]:
         assert (ROOT / bib).exists(), bib
     assert Path(ROOT / "book" / "_static" / "framework-tabs.js").exists()
+
+
+def test_every_chapter_links_its_two_editions(built_book):
+    """Each chapter page links a PyTorch and a TensorFlow notebook built into the site,
+    and each linked notebook holds only its framework's cells."""
+    import json
+    import re
+
+    html, _ = built_book
+    for entry in toc_files():
+        if not entry.startswith("chapters/"):
+            continue
+        text = (html / (entry + ".html")).read_text(encoding="utf-8")
+        links = re.findall(r'href="\.\./(_editions/(\w+)/[\w.]+\.ipynb)"', text)
+        assert {fw for _, fw in links} == {"pytorch", "tensorflow"}, entry
+        for target, framework in links:
+            nb = json.loads((html / target).read_text(encoding="utf-8"))
+            other = "tensorflow" if framework == "pytorch" else "pytorch"
+            tags = [set(c.get("metadata", {}).get("tags", [])) for c in nb["cells"]]
+            assert not any(other in t or "parity" in t for t in tags), target

@@ -13,6 +13,7 @@ NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 ALLOWED_TAGS = {
     "pytorch",
     "tensorflow",
+    "parity",
     "hide-input",
     "hide-output",
     "hide-cell",

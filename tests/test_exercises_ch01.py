@@ -1,0 +1,175 @@
+"""Chapter 1's exercise checks: the worked answer passes, each typical mistake gets its
+own hint, a stub reports "not attempted", and bad arguments fail clearly.
+
+The answers below are written independently of recsys_utils/exercises/ch01.py (the
+references there are the checks' own).
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import recsys_utils as ru
+from recsys_utils.checks import CORRECT, HINT, NOT_ATTEMPTED
+
+
+def _stub(*args):
+    raise NotImplementedError("your code here")
+
+
+def _status_and_output(label, answer, capsys, **context):
+    result = ru.exercises.check(label, answer, **context)
+    assert result.exercise == label
+    return result, capsys.readouterr().out
+
+
+# --- observed_loss ----------------------------------------------------------------
+
+
+def _observed_loss(R, P, Q, reg):
+    R = sp.coo_matrix(R)
+    total = 0.0
+    for u, i, r in zip(R.row, R.col, R.data):  # one observed cell at a time
+        total += 0.5 * (r - P[u] @ Q[i]) ** 2
+    return total + reg * (np.sum(P * P) + np.sum(Q * Q))
+
+
+def _dense_loss(R, P, Q, reg):
+    return 0.5 * np.sum((R.toarray() - P @ Q.T) ** 2) + reg * (
+        np.sum(P * P) + np.sum(Q * Q)
+    )
+
+
+@pytest.mark.parametrize(
+    "answer, status, hint",
+    [
+        (_observed_loss, CORRECT, None),
+        (_dense_loss, HINT, "missing ratings are not zeros"),
+        (_stub, NOT_ATTEMPTED, None),
+        (lambda R, P, Q, reg: _observed_loss(R, P, Q, reg) + 1.0, HINT, "differs"),
+    ],
+)
+def test_observed_loss(answer, status, hint, capsys):
+    result, out = _status_and_output("ch1-ex-observed-loss", answer, capsys)
+    assert result.status == status
+    if hint:
+        assert hint in out
+
+
+# --- occurrence_weights -----------------------------------------------------------
+
+
+def _weights(ids):
+    ids = list(ids)
+    return np.array([1.0 / ids.count(x) for x in ids])
+
+
+@pytest.mark.parametrize(
+    "answer, status, hint",
+    [
+        (_weights, CORRECT, None),
+        (lambda ids: np.ones(len(ids)), HINT, "weight decay"),
+        (lambda ids: np.bincount(ids)[ids].astype(float), HINT, "not 1/n"),
+        (_stub, NOT_ATTEMPTED, None),
+    ],
+)
+def test_occurrence_weights(answer, status, hint, capsys):
+    result, out = _status_and_output("ch1-ex-weights", answer, capsys)
+    assert result.status == status
+    if hint:
+        assert hint in out
+
+
+# --- confidence -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer, status, hint",
+    [
+        (lambda counts, alpha: counts * alpha + np.ones_like(counts), CORRECT, None),
+        (lambda counts, alpha: alpha * counts, HINT, "keep confidence 1"),
+        (_stub, NOT_ATTEMPTED, None),
+    ],
+)
+def test_confidence(answer, status, hint, capsys):
+    result, out = _status_and_output("ch1-ex-confidence", answer, capsys)
+    assert result.status == status
+    if hint:
+        assert hint in out
+
+
+# --- masked_loss, in each framework -------------------------------------------------
+
+
+def _masked_pt(scale=0.5, mask=True, mean=False):
+    def loss(P, Q, R, M, reg):
+        err = (M if mask else 1.0) * (R - P @ Q.T)
+        sq = (err**2).mean() if mean else (err**2).sum()
+        return scale * sq + reg * ((P**2).sum() + (Q**2).sum())
+
+    return loss
+
+
+def _masked_tf(scale=0.5, mask=True, mean=False):
+    import tensorflow as tf
+
+    def loss(P, Q, R, M, reg):
+        err = (M if mask else 1.0) * (R - tf.matmul(P, Q, transpose_b=True))
+        sq = tf.reduce_mean(err**2) if mean else tf.reduce_sum(err**2)
+        return scale * sq + reg * (tf.reduce_sum(P**2) + tf.reduce_sum(Q**2))
+
+    return loss
+
+
+MASKED_CASES = [
+    ({}, CORRECT, None),
+    ({"mask": False}, HINT, "multiply the errors by the mask"),
+    ({"scale": 1.0}, HINT, "factor 1/2"),
+    ({"mean": True}, HINT, "averaged"),
+]
+
+
+@pytest.mark.parametrize("options, status, hint", MASKED_CASES)
+@pytest.mark.parametrize(
+    "framework, make", [("pytorch", _masked_pt), ("tensorflow", _masked_tf)]
+)
+def test_masked_loss_in_each_framework(framework, make, options, status, hint, capsys):
+    pytest.importorskip("torch" if framework == "pytorch" else "tensorflow")
+    result, out = _status_and_output(
+        "ch1-ex-masked-loss", make(**options), capsys, framework=framework
+    )
+    assert result.status == status, out
+    if hint:
+        assert hint in out
+
+
+def test_masked_loss_receives_the_framework_tensors(capsys):
+    torch = pytest.importorskip("torch")
+    seen = []
+
+    def answer(P, Q, R, M, reg):
+        seen.append(type(P))
+        return _masked_pt()(P, Q, R, M, reg)
+
+    result, _ = _status_and_output(
+        "ch1-ex-masked-loss", answer, capsys, framework="pytorch"
+    )
+    assert result.ok and set(seen) == {torch.Tensor}
+
+
+def test_masked_loss_stub_and_bad_framework(capsys):
+    result, _ = _status_and_output(
+        "ch1-ex-masked-loss", _stub, capsys, framework="pytorch"
+    )
+    assert result.status == NOT_ATTEMPTED
+    with pytest.raises(ValueError, match="framework must be 'pytorch' or 'tensorflow'"):
+        ru.exercises.check("ch1-ex-masked-loss", _masked_pt(), framework="jax")
+
+
+def test_every_chapter_1_label_is_registered():
+    assert {
+        "ch1-ex-observed-loss",
+        "ch1-ex-weights",
+        "ch1-ex-confidence",
+        "ch1-ex-masked-loss",
+    } <= set(ru.exercises.labels())

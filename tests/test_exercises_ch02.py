@@ -1,0 +1,270 @@
+"""Chapter 2's exercise checks: the reference passes, each typical mistake gets its
+hint, a stub reports "not attempted" (recsys_utils/exercises/ch02.py).
+
+The correct answers here are written independently of the checks' references (by hand
+or with another formula), so a wrong reference would fail these tests.
+"""
+
+import numpy as np
+import pytest
+
+import recsys_utils as ru
+from recsys_utils.checks import CORRECT, ERROR, HINT, NOT_ATTEMPTED
+
+
+def _stub(*args):
+    raise NotImplementedError("your code here")
+
+
+def _outcome(capsys, label, answer, **context):
+    result = ru.exercises.check(label, answer, **context)
+    assert result.exercise == label
+    return result.status, capsys.readouterr().out
+
+
+def test_chapter_2_labels_are_registered():
+    assert {
+        "ch2-ex-euclid",
+        "ch2-ex-cosine",
+        "ch2-ex-center",
+        "ch2-ex-neighbours",
+        "ch2-ex-balance",
+    } <= set(ru.exercises.labels())
+
+
+# --- ch2-ex-euclid: ||u_hat - v1_hat||^2 for the worked example -------------------
+
+# By hand: u.v1 = 0.88, |u|^2 = 0.93, |v1|^2 = 0.86, so cos = 0.88 / sqrt(0.7998).
+_COS = 0.88 / np.sqrt(0.93 * 0.86)
+
+
+@pytest.mark.parametrize(
+    "answer, status, words",
+    [
+        (2 - 2 * _COS, CORRECT, ""),
+        (2 - 2 * 0.9840, CORRECT, ""),  # the printed cosine, rounded to 4 decimals
+        (2 - _COS, HINT, "two cross terms"),
+        (1 - _COS, HINT, "1 + 1 = 2"),
+        (0.01 + 0.01 + 0.01, HINT, "normalised vectors"),  # |u - v1|^2 by hand
+        (0.5, HINT, "differ from the reference"),
+        (..., NOT_ATTEMPTED, "still the stub"),
+    ],
+)
+def test_euclid(capsys, answer, status, words):
+    got, out = _outcome(capsys, "ch2-ex-euclid", answer)
+    assert got == status and words in out
+
+
+# --- ch2-ex-cosine: the framework exercise ---------------------------------------
+
+
+def _torch_answers():
+    torch = pytest.importorskip("torch")
+
+    def right(P, Q, eps):  # clamp each norm at eps (torch's own convention)
+        return (
+            torch.nn.functional.normalize(P, dim=1, eps=eps)
+            @ torch.nn.functional.normalize(Q, dim=1, eps=eps).T
+        )
+
+    def negative(P, Q, eps):
+        return -right(P, Q, eps)
+
+    def dot(P, Q, eps):
+        return P @ Q.T
+
+    def only_q(P, Q, eps):
+        return P @ torch.nn.functional.normalize(Q, dim=1).T
+
+    def no_guard(P, Q, eps):  # 0 / 0 on the zero row
+        return (P / P.norm(dim=1, keepdim=True)) @ (Q / Q.norm(dim=1, keepdim=True)).T
+
+    return right, negative, dot, only_q, no_guard
+
+
+def _tf_answers():
+    tf = pytest.importorskip("tensorflow")
+
+    def right(P, Q, eps):
+        norm_p = tf.sqrt(tf.reduce_sum(P * P, axis=1, keepdims=True))
+        norm_q = tf.sqrt(tf.reduce_sum(Q * Q, axis=1, keepdims=True))
+        return tf.matmul(
+            P / tf.maximum(norm_p, eps), Q / tf.maximum(norm_q, eps), transpose_b=True
+        )
+
+    def negative(P, Q, eps):
+        import keras
+
+        n, m = P.shape[0], Q.shape[0]
+        p = tf.repeat(P[:, None, :], m, axis=1)
+        q = tf.repeat(Q[None, :, :], n, axis=0)
+        return keras.losses.cosine_similarity(p, q, axis=-1)  # the sign trap
+
+    def dot(P, Q, eps):
+        return tf.matmul(P, Q, transpose_b=True)
+
+    def only_q(P, Q, eps):
+        return tf.matmul(P, tf.math.l2_normalize(Q, axis=1), transpose_b=True)
+
+    def no_guard(P, Q, eps):
+        norm_p = tf.norm(P, axis=1, keepdims=True)
+        norm_q = tf.norm(Q, axis=1, keepdims=True)
+        return tf.matmul(P / norm_p, Q / norm_q, transpose_b=True)
+
+    return right, negative, dot, only_q, no_guard
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+def test_cosine_in_each_framework(capsys, framework):
+    answers = _torch_answers() if framework == "pytorch" else _tf_answers()
+    right, negative, dot, only_q, no_guard = answers
+    expected = [
+        (right, CORRECT, "correct"),
+        (negative, HINT, "wrong sign"),
+        (dot, HINT, "dot product"),
+        (only_q, HINT, "rows of P too"),
+        (no_guard, HINT, "NaN"),
+        (_stub, NOT_ATTEMPTED, "still the stub"),
+        (..., NOT_ATTEMPTED, "still the stub"),
+    ]
+    for answer, status, words in expected:
+        got, out = _outcome(capsys, "ch2-ex-cosine", answer, framework=framework)
+        assert got == status and words in out, (answer, out)
+
+
+def test_cosine_names_the_framework_in_its_message(capsys):
+    pytest.importorskip("tensorflow")
+    _, out = _outcome(capsys, "ch2-ex-cosine", _stub, framework="tensorflow")
+    assert "cosine_scores_tf" in out
+
+
+def test_cosine_rejects_an_unknown_framework():
+    with pytest.raises(ValueError, match="framework must be 'pytorch' or 'tensorflow'"):
+        ru.exercises.check("ch2-ex-cosine", _stub, framework="jax")
+
+
+# --- ch2-ex-center ----------------------------------------------------------------
+
+
+def _center_by_loops(X):
+    out = np.zeros_like(X, dtype=float)
+    for r in range(X.shape[0]):
+        rated = [c for c in range(X.shape[1]) if X[r, c] != 0]
+        if rated:
+            mean = sum(X[r, c] for c in rated) / len(rated)
+            for c in rated:
+                out[r, c] = X[r, c] - mean
+    return out
+
+
+def test_center_by_hand_on_the_toy_table():
+    # user C rated the trail shoes 1 and the teapot 5: mean 3 -> -2, 0, +2
+    toy = np.array([[5.0, 4.0, 0.0], [4.0, 5.0, 1.0], [1.0, 0.0, 5.0]])
+    np.testing.assert_allclose(_center_by_loops(toy)[2], [-2.0, 0.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "answer, status, words",
+    [
+        (_center_by_loops, CORRECT, "correct"),
+        (
+            lambda X: np.where(X != 0, X - X.mean(axis=1, keepdims=True), 0.0),
+            HINT,
+            "RATED items only",
+        ),
+        (
+            lambda X: X - _row_means(X),
+            HINT,
+            "leave the unrated entries at 0",
+        ),
+        (lambda X: X, HINT, "differs from the reference"),
+        (_stub, NOT_ATTEMPTED, "still the stub"),
+        (lambda X: X[10**6], ERROR, "raised IndexError"),
+    ],
+)
+def test_center(capsys, answer, status, words):
+    got, out = _outcome(capsys, "ch2-ex-center", answer)
+    assert got == status and words in out, out
+
+
+def _row_means(X):
+    counts = (X != 0).sum(axis=1, keepdims=True)
+    sums = X.sum(axis=1, keepdims=True)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+
+
+# --- ch2-ex-neighbours ------------------------------------------------------------
+
+
+def _neighbours_by_loops(Q, k):
+    n = len(Q)
+    out = []
+    for i in range(n):
+        sims = [
+            (Q[i] @ Q[j] / (np.linalg.norm(Q[i]) * np.linalg.norm(Q[j])), j)
+            for j in range(n)
+            if j != i
+        ]
+        out.append([j for _, j in sorted(sims, key=lambda s: -s[0])[:k]])
+    return np.array(out)
+
+
+def _unit(Q):
+    return Q / np.linalg.norm(Q, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "answer, status, words",
+    [
+        (_neighbours_by_loops, CORRECT, "correct"),
+        (
+            lambda Q, k: np.argsort(-(_unit(Q) @ _unit(Q).T), axis=1)[:, :k],
+            HINT,
+            "first neighbour is itself",
+        ),
+        (
+            lambda Q, k: np.argsort(
+                _unit(Q) @ _unit(Q).T - np.diag(np.full(len(Q), np.inf)), axis=1
+            )[:, :k],
+            HINT,
+            "increasing order",
+        ),
+        (_stub, NOT_ATTEMPTED, "still the stub"),
+    ],
+)
+def test_neighbours(capsys, answer, status, words):
+    got, out = _outcome(capsys, "ch2-ex-neighbours", answer)
+    assert got == status and words in out, out
+
+
+# --- ch2-ex-balance ---------------------------------------------------------------
+
+
+def _scale_by_grid(a, b):
+    # an independent route: minimise d^2 a^2 + b^2 / d^2 on a fine grid, then refine
+    out = []
+    for a_k, b_k in zip(a, b):
+        grid = np.linspace(0.05, 5.0, 20001)
+        f = grid**2 * a_k**2 + b_k**2 / grid**2
+        out.append(grid[np.argmin(f)])
+    return np.array(out)
+
+
+def test_balance_reference_matches_a_grid_search():
+    a, b = np.array([1.0, 2.0, 0.5]), np.array([4.0, 2.0, 2.0])
+    np.testing.assert_allclose(_scale_by_grid(a, b), [2.0, 1.0, 2.0], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "answer, status, words",
+    [
+        (lambda a, b: (b / a) ** 0.5, CORRECT, "correct"),
+        (lambda a, b: b / a, HINT, "take the square root"),
+        (lambda a, b: np.sqrt(a / b), HINT, "upside down"),
+        (lambda a, b: np.ones_like(a), HINT, "only when a_k = b_k"),
+        (_stub, NOT_ATTEMPTED, "still the stub"),
+    ],
+)
+def test_balance(capsys, answer, status, words):
+    got, out = _outcome(capsys, "ch2-ex-balance", answer)
+    assert got == status and words in out, out

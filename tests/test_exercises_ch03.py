@@ -1,0 +1,233 @@
+"""Chapter 3's exercise checks: each reference passes, each typical mistake gets its
+hint, a stub is "not attempted", and the chapter's own solutions (NumPy, PyTorch and
+TensorFlow) pass their checks."""
+
+from __future__ import annotations
+
+import math
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from notebook_runner import ROOT
+
+import recsys_utils as ru
+from recsys_utils.checks import CORRECT, HINT, NOT_ATTEMPTED
+from recsys_utils.exercises import ch03
+from recsys_utils.retrieval import exact_topk, nearest_history_item
+
+CHAPTER = ROOT / "chapters" / "03_two_tower.ipynb"
+
+
+def _stub(*args):
+    raise NotImplementedError("your code here")
+
+
+def _status(label, answer, capsys, **context):
+    result = ru.exercises.check(label, answer, **context)
+    return result.status, capsys.readouterr().out
+
+
+def _solution_source(label, framework=None):
+    """The code of the solution cell(s) between a label's solution-start and -end."""
+    nb = nbformat.read(CHAPTER, as_version=4)
+    inside, sources = False, []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "{solution-start}" in cell.source:
+            inside = label in cell.source
+        elif cell.cell_type == "markdown" and "{solution-end}" in cell.source:
+            inside = False
+        elif inside and cell.cell_type == "code":
+            tags = set(cell.metadata.get("tags", []))
+            if "solution" in tags and (framework is None or framework in tags):
+                sources.append(cell.source)
+    assert sources, f"no solution cell for {label} ({framework})"
+    return "\n".join(sources)
+
+
+# --- every typical mistake gets its own hint -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "label, wrong, words",
+    [
+        ("ch3-ex-loss", ch03._loss_added_log_q, "SUBTRACTS log q_j"),
+        ("ch3-ex-loss", ch03._loss_log_q_on_rows, "belongs to the columns"),
+        ("ch3-ex-loss", ch03._loss_without_temperature, "temperature"),
+        ("ch3-ex-loss", ch03._loss_summed, "MEAN cross-entropy"),
+        ("ch3-ex-mixed", ch03._mixed_uncorrected_negatives, "their own correction"),
+        ("ch3-ex-mixed", ch03._mixed_only_uniform, "keep the in-batch negatives"),
+        ("ch3-ex-mixed", ch03._mixed_no_batch_correction, "batch's columns"),
+        ("ch3-ex-topk", ch03._unsorted_topk, "unordered"),
+        ("ch3-ex-topk", ch03._ascending_topk, "increasing order"),
+        ("ch3-ex-reason", ch03._by_dot, "long vectors"),
+    ],
+)
+def test_hints(label, wrong, words, capsys):
+    status, out = _status(label, wrong, capsys)
+    assert status == HINT and words in out
+
+
+# --- ch3-ex-loss ---------------------------------------------------------------------
+
+
+def test_loss_reference_by_hand():
+    # B = 2, d = 1, temperature 1, q uniform (log q = log 1/2 on both columns, which
+    # cancels): logits [[1, 2], [0, 0]] -> mean of -log softmax on the diagonal
+    u, v = np.array([[1.0], [0.0]]), np.array([[1.0], [2.0]])
+    expected = ((math.log(math.e + math.e**2) - 1) + math.log(2)) / 2
+    got = ch03._loss_reference(u, v, np.log([0.5, 0.5]), 1.0)
+    assert got == pytest.approx(expected)
+
+
+def test_loss_outcomes(capsys):
+    assert _status("ch3-ex-loss", ch03._loss_reference, capsys)[0] == CORRECT
+    assert _status("ch3-ex-loss", _stub, capsys)[0] == NOT_ATTEMPTED
+    assert _status("ch3-ex-loss", ..., capsys)[0] == NOT_ATTEMPTED
+
+
+def test_chapter_loss_solution_passes(capsys):
+    scope = {"np": np}
+    exec(_solution_source("ch3-ex-loss"), scope)
+    assert _status("ch3-ex-loss", scope["my_in_batch_loss"], capsys)[0] == CORRECT
+
+
+# --- ch3-ex-mixed --------------------------------------------------------------------
+
+
+def test_mixed_reference_by_hand():
+    # B = 1, M = 1: logits [s_pos - lq_b, s_neg - lq_n]; loss = log(1 + e^(l1 - l0))
+    u, v, n = np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]), np.array([[0.0, 1.0]])
+    l0 = 0.5 / 0.5 - math.log(0.2)
+    l1 = 0.0 / 0.5 - math.log(0.1)
+    expected = math.log(1 + math.exp(l1 - l0))
+    got = ch03.mixed_negatives_reference(
+        u, v, n, np.log([0.2]), np.log([0.1]), temperature=0.5
+    )
+    assert got == pytest.approx(expected)
+
+
+def test_mixed_reference_without_negatives_is_the_in_batch_loss():
+    rng = np.random.default_rng(0)
+    u, v = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    lq = np.log(rng.dirichlet(np.ones(4)))
+    # a uniform negative with an enormous log q contributes nothing
+    n = rng.normal(size=(1, 3))
+    got = ch03.mixed_negatives_reference(u, v, n, lq, np.array([1e6]), 0.5)
+    assert got == pytest.approx(ch03._loss_reference(u, v, lq, 0.5))
+
+
+def test_mixed_outcomes(capsys):
+    assert _status("ch3-ex-mixed", ch03.mixed_negatives_reference, capsys)[0] == CORRECT
+    assert _status("ch3-ex-mixed", _stub, capsys)[0] == NOT_ATTEMPTED
+
+
+def test_chapter_mixed_solution_pytorch_passes(capsys):
+    torch = pytest.importorskip("torch")
+    from torch.nn import functional
+
+    from recsys_utils import torch as rt
+
+    scope = {"torch": torch, "F": functional, "rt": rt, "np": np}
+    exec(_solution_source("ch3-ex-mixed", "pytorch"), scope)
+    answer = scope["mixed_negatives_loss_pt"]
+    assert _status("ch3-ex-mixed", answer, capsys)[0] == CORRECT
+
+
+def test_chapter_mixed_solution_tensorflow_passes(capsys):
+    from recsys_utils import tf as rtf
+
+    scope = {"tf": rtf.tf, "rtf": rtf, "np": np}
+    exec(_solution_source("ch3-ex-mixed", "tensorflow"), scope)
+    answer = scope["mixed_negatives_loss_tf"]
+    assert _status("ch3-ex-mixed", answer, capsys)[0] == CORRECT
+
+
+# --- ch3-ex-topk ---------------------------------------------------------------------
+
+
+def test_topk_reference_by_hand():
+    q = np.array([[1.0, 0.0]], dtype=np.float32)
+    v = np.array([[0.1, 0], [0.9, 0], [0.5, 0], [-1, 0]], dtype=np.float32)
+    np.testing.assert_array_equal(exact_topk(q, v, 3)[1], [[1, 2, 0]])
+
+
+def test_topk_outcomes_and_chapter_solution(capsys):
+    assert _status("ch3-ex-topk", _stub, capsys)[0] == NOT_ATTEMPTED
+    scope = {"np": np}
+    exec(_solution_source("ch3-ex-topk"), scope)
+    assert _status("ch3-ex-topk", scope["my_exact_topk"], capsys)[0] == CORRECT
+
+
+# --- ch3-ex-reason -------------------------------------------------------------------
+
+
+def test_reason_reference_by_hand():
+    # item 2 points like item 0 (cosine 1) but item 1 is longer: the dot product would
+    # pick item 1, the cosine picks item 0
+    vecs = np.array([[1.0, 0.0], [10.0, 10.0], [2.0, 0.0]])
+    nearest, sim = nearest_history_item([2], [0, 1], vecs)
+    assert nearest.tolist() == [0] and sim[0] == pytest.approx(1.0)
+    assert ch03._by_dot(np.array([2]), np.array([0, 1]), vecs).tolist() == [1]
+
+
+def test_reason_outcomes(capsys):
+    assert _status("ch3-ex-reason", _stub, capsys)[0] == NOT_ATTEMPTED
+    scope = {"np": np}
+    exec(_solution_source("ch3-ex-reason"), scope)
+    assert _status("ch3-ex-reason", scope["my_nearest_history"], capsys)[0] == CORRECT
+
+
+# --- ch3-ex-nprobe -------------------------------------------------------------------
+
+
+@pytest.fixture
+def ivf_table():
+    return pd.DataFrame(
+        {"recall": [0.5, 0.7, 0.88, 0.95, 0.99, 1.0]},
+        index=pd.Index([1, 2, 4, 8, 16, 128], name="value"),
+    )
+
+
+@pytest.mark.parametrize(
+    "answer, status, words",
+    [
+        (8, CORRECT, ""),
+        (128, HINT, "SMALLEST"),
+        (0.95, HINT, "not a recall"),
+        (4, HINT, "differ"),
+        (..., NOT_ATTEMPTED, ""),
+    ],
+)
+def test_nprobe_outcomes(answer, status, words, ivf_table, capsys):
+    got, out = _status("ch3-ex-nprobe", answer, capsys, table=ivf_table)
+    assert got == status and words in out
+
+
+def test_nprobe_needs_the_table():
+    with pytest.raises(ValueError, match="table must be"):
+        ru.exercises.check("ch3-ex-nprobe", 8, table=[1, 2])
+    with pytest.raises(ValueError, match="reaches a recall of 0.9"):
+        ru.exercises.check(
+            "ch3-ex-nprobe", 8, table=pd.DataFrame({"recall": [0.1]}, index=[1])
+        )
+
+
+def test_every_exercise_of_the_chapter_is_registered():
+    nb = nbformat.read(CHAPTER, as_version=4)
+    checked = {
+        line.split('"')[1]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if "ru.exercises.check(" in line
+    }
+    assert checked == {
+        "ch3-ex-loss",
+        "ch3-ex-mixed",
+        "ch3-ex-topk",
+        "ch3-ex-reason",
+        "ch3-ex-nprobe",
+    }
+    assert checked <= set(ru.exercises.labels())

