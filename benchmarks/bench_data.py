@@ -39,7 +39,8 @@ def main() -> None:
     lines = [
         "# Data generation benchmark",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Machine: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}. Seed 0.",
         "",
         "| size | seconds | runs |",

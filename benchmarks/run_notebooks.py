@@ -1,7 +1,8 @@
-"""Time every chapter in a fresh kernel, in both frameworks; report wall time and memory.
+"""Time every chapter in a fresh kernel, in both frameworks: wall time and memory.
 
     python benchmarks/run_notebooks.py [--repeat 3] [--frameworks pytorch tensorflow]
-        [--data-home DIR] [--out benchmarks/notebooks.md] [notebooks ...]   (or: make bench)
+        [--data-home DIR] [--out benchmarks/notebooks.md] [notebooks ...]
+    (or: make bench)
 
 Each run starts a new Python process that executes the chapter with nbclient in a new
 kernel, with ``RECSYS_FRAMEWORK`` set to the framework measured (the chapter as written:
@@ -78,13 +79,19 @@ def run_once(path: Path, env: dict[str, str]) -> dict:
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
     )
     if proc.returncode != 0:
-        return {"wall": float("nan"), "peak_mib": float("nan"), "error": proc.stderr[-2000:]}
+        return {
+            "wall": float("nan"),
+            "peak_mib": float("nan"),
+            "error": proc.stderr[-2000:],
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _same(runs: list[dict]) -> tuple[str, list[str]]:
     prints = [_fingerprint(x.get("outputs", [])) for x in runs]
-    changed = sorted({b for other in prints[1:] for a, b in zip(prints[0], other) if a != b})
+    changed = sorted(
+        {b for other in prints[1:] for a, b in zip(prints[0], other) if a != b}
+    )
     differing = len(changed) + sum(abs(len(o) - len(prints[0])) for o in prints[1:])
     if len(runs) < 2:
         return "n/a (1 run)", []
@@ -95,13 +102,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--frameworks", nargs="+", default=list(LABELS), choices=list(LABELS))
-    parser.add_argument("--data-home", type=Path, default=None,
-                        help="RECSYS_DATA_HOME for the runs (a folder with ml-100k.zip)")
+    parser.add_argument(
+        "--frameworks", nargs="+", default=list(LABELS), choices=list(LABELS)
+    )
+    parser.add_argument(
+        "--data-home",
+        type=Path,
+        default=None,
+        help="RECSYS_DATA_HOME for the runs (a folder with ml-100k.zip)",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
-    env_data = {"RECSYS_DATA_HOME": str(args.data_home.resolve())} if args.data_home else {}
+    env_data = (
+        {"RECSYS_DATA_HOME": str(args.data_home.resolve())} if args.data_home else {}
+    )
     rows, examples = [], {}
     for path in notebooks:
         row = {"notebook": path.name}
@@ -110,8 +125,13 @@ def main(argv: list[str] | None = None) -> int:
             for r in range(args.repeat):
                 result = run_once(path.resolve(), {"RECSYS_FRAMEWORK": fw, **env_data})
                 runs.append(result)
-                status = f"{result['wall']:.1f} s" if "error" not in result else "FAILED"
-                print(f"{path.name} [{fw}] run {r + 1}/{args.repeat}: {status}", flush=True)
+                status = (
+                    f"{result['wall']:.1f} s" if "error" not in result else "FAILED"
+                )
+                print(
+                    f"{path.name} [{fw}] run {r + 1}/{args.repeat}: {status}",
+                    flush=True,
+                )
                 if "error" in result:
                     print(result["error"], file=sys.stderr)
                     break
@@ -119,23 +139,39 @@ def main(argv: list[str] | None = None) -> int:
             same, changed = _same(runs)
             if changed:
                 examples[f"{path.name} [{fw}]"] = changed
-            row[fw] = {"median": statistics.median(walls), "min": min(walls), "max": max(walls),
-                       "peak": max(x["peak_mib"] for x in runs), "same": same}
+            row[fw] = {
+                "median": statistics.median(walls),
+                "min": min(walls),
+                "max": max(walls),
+                "peak": max(x["peak_mib"] for x in runs),
+                "same": same,
+            }
         rows.append(row)
-    data = "with RECSYS_DATA_HOME holding ml-100k.zip" if args.data_home else "without MovieLens data"
+    data = (
+        "with RECSYS_DATA_HOME holding ml-100k.zip"
+        if args.data_home
+        else "without MovieLens data"
+    )
     lines = [
         "# Notebook benchmark",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{platform.machine()}, {os.cpu_count()} CPU cores, Python "
-        f"{platform.python_version()}, {data}; each chapter executed {args.repeat} time(s) "
-        "per framework in a fresh kernel (`make bench`), with RECSYS_FRAMEWORK set to that "
+        f"{platform.python_version()}, {data}; each chapter executed "
+        f"{args.repeat} time(s) "
+        "per framework in a fresh kernel (`make bench`), "
+        "with RECSYS_FRAMEWORK set to that "
         "framework (it trains every experiment; the parity cells train both).",
         "",
     ]
-    head = "| notebook |" + "".join(
-        f" {LABELS[fw]} median (s) | {LABELS[fw]} min-max (s) |" for fw in args.frameworks
-    ) + " peak memory (MiB) | same printed numbers every run |"
+    head = (
+        "| notebook |"
+        + "".join(
+            f" {LABELS[fw]} median (s) | {LABELS[fw]} min-max (s) |"
+            for fw in args.frameworks
+        )
+        + " peak memory (MiB) | same printed numbers every run |"
+    )
     lines += [head, "|---|" + "---:|---:|" * len(args.frameworks) + "---:|---|"]
     for row in rows:
         cells = "".join(
@@ -148,13 +184,19 @@ def main(argv: list[str] | None = None) -> int:
     totals = "".join(
         f" **{sum(r[fw]['median'] for r in rows):.1f}** | |" for fw in args.frameworks
     )
-    lines += [f"| **total** |{totals} | |", "",
-              "Printed outputs are compared between runs with timings masked; figures are "
-              "not compared.", ""]
+    lines += [
+        f"| **total** |{totals} | |",
+        "",
+        "Printed outputs are compared between runs with timings masked; figures are "
+        "not compared.",
+        "",
+    ]
     if examples:
         lines += ["Lines that changed between runs (check they are timings):", ""]
-        lines += [f"- {name}: " + "; ".join(f"`{c.strip()}`" for c in changed)
-                  for name, changed in examples.items()]
+        lines += [
+            f"- {name}: " + "; ".join(f"`{c.strip()}`" for c in changed)
+            for name, changed in examples.items()
+        ]
         lines.append("")
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))

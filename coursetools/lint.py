@@ -1,4 +1,6 @@
-"""Static checks of a chapter's dual-framework structure (run by tests/book/test_hygiene.py).
+"""Static checks of a chapter's dual-framework structure.
+
+Run by tests/book/test_hygiene.py.
 
 What the per-framework editions and the switch rely on, checked on the source without
 executing anything:
@@ -70,7 +72,7 @@ def _suffix_of(name: str) -> str | None:
 
 
 def _strip_magics(source: str) -> str:
-    """IPython magics and shell escapes are not Python: blank them (line numbers kept)."""
+    """IPython magics and shell escapes are not Python: blank them (lines kept)."""
     return "\n".join(
         "" if line.lstrip().startswith(("%", "!")) else line
         for line in source.splitlines()
@@ -85,7 +87,7 @@ def _writes_a_file(source: str) -> bool:
 
 
 def _top_level_bindings(tree: ast.Module) -> list[tuple[str, bool]]:
-    """(name, is_import) for every name bound by a top-level statement (not in a def)."""
+    """(name, is_import) for every name bound by a top-level statement."""
     out: list[tuple[str, bool]] = []
 
     def targets(node):
@@ -277,7 +279,8 @@ def lint_notebook(nb) -> list[Problem]:
         problems.append(
             Problem(
                 switch_cells[1] if len(switch_cells) > 1 else 0,
-                f"the chapter must hold {SWITCH_LINE!r} exactly once; found {len(switch_cells)}",
+                f"the chapter must hold {SWITCH_LINE!r} exactly once; "
+                f"found {len(switch_cells)}",
             )
         )
     elif set(FRAMEWORK_TAGS) & cell_tags(nb["cells"][switch_cells[0]]):
@@ -304,8 +307,9 @@ def lint_notebook(nb) -> list[Problem]:
                     Problem(
                         index,
                         (
-                            f"{fw} cell binds {name!r} at top level: names bound in a {fw} cell end in "
-                            f"{' or '.join(SUFFIX[fw])} so the pair's cells never overwrite each other"
+                            f"{fw} cell binds {name!r} at top level: names bound "
+                            f"in a {fw} cell end in {' or '.join(SUFFIX[fw])} so "
+                            "the pair's cells never overwrite each other"
                         ),
                     )
                 )
@@ -322,7 +326,8 @@ def lint_notebook(nb) -> list[Problem]:
                     problems.append(
                         Problem(
                             index,
-                            f"{fw} cell uses {node.id!r} of {other} (line {node.lineno})",
+                            f"{fw} cell uses {node.id!r} of {other} "
+                            f"(line {node.lineno})",
                         )
                     )
         if not fw and not parity:
@@ -348,7 +353,8 @@ def lint_notebook(nb) -> list[Problem]:
                         problems.append(
                             Problem(
                                 index,
-                                f"untagged cell imports a framework (line {node.lineno}): "
+                                "untagged cell imports a framework "
+                                f"(line {node.lineno}): "
                                 "tag the cell pytorch or tensorflow",
                             )
                         )
@@ -366,8 +372,10 @@ def lint_notebook(nb) -> list[Problem]:
                         Problem(
                             index,
                             (
-                                f"untagged cell names {node.id!r} outside a pick line (line {node.lineno}): "
-                                'pick with `x = x_pt if FRAMEWORK == "pytorch" else x_tf`, or tag the cell parity'
+                                f"untagged cell names {node.id!r} outside a pick "
+                                f"line (line {node.lineno}): pick with "
+                                '`x = x_pt if FRAMEWORK == "pytorch" else x_tf`, '
+                                "or tag the cell parity"
                             ),
                         )
                     )
@@ -391,7 +399,8 @@ def lint_notebook(nb) -> list[Problem]:
                     Problem(
                         index,
                         (
-                            f"uses {node.id!r} (line {node.lineno}), which only parity cells bind: the "
+                            f"uses {node.id!r} (line {node.lineno}), which only "
+                            "parity cells bind: the "
                             "per-framework editions drop parity cells"
                         ),
                     )
@@ -406,8 +415,10 @@ def lint_notebook(nb) -> list[Problem]:
                     Problem(
                         index,
                         (
-                            f"function {function} reads the global {name!r}, which the notebook binds "
-                            f"{len(bound_count[name])} times (cells {bound_count[name]}): pass it as an argument"
+                            f"function {function} reads the global {name!r}, "
+                            f"which the notebook binds {len(bound_count[name])} "
+                            f"times (cells {bound_count[name]}): "
+                            "pass it as an argument"
                         ),
                     )
                 )

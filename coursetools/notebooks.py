@@ -143,7 +143,7 @@ class Bibliography:
         return cls(labels)
 
     def cite(self, keys: str) -> str:
-        """``"(Koren et al. 2009; Hu et al. 2008)"`` for ``"koren2009matrix,hu2008..."``."""
+        """``"(Koren et al. 2009; Hu et al. 2008)"`` for ``"koren2009matrix,..."``."""
         return (
             "("
             + "; ".join(self.labels.get(k.strip(), k.strip()) for k in keys.split(","))
@@ -152,7 +152,8 @@ class Bibliography:
 
 
 _FENCE = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>[^\n]*)\n"
+    r"(?P<body>.*?)^(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
 _OPTION = re.compile(r"^:(\w[\w-]*):[ \t]*(.*)$")
@@ -325,7 +326,8 @@ def framework_notebook(
     ]
     if len(switches) != 1:
         raise ValueError(
-            f"a chapter must hold the line {SWITCH_LINE!r} exactly once; found {len(switches)}"
+            f"a chapter must hold the line {SWITCH_LINE!r} exactly once; "
+            f"found {len(switches)}"
         )
     counter = [0]
     cells = []
@@ -354,7 +356,8 @@ def framework_notebook(
     )
     header = nbformat.v4.new_markdown_cell(
         f"*This is the {_LABEL[framework]} edition of the chapter: it holds the "
-        f"{_LABEL[framework]} code only. The book's chapter shows PyTorch and TensorFlow "
+        f"{_LABEL[framework]} code only. "
+        "The book's chapter shows PyTorch and TensorFlow "
         f"side by side and checks that they compute the same numbers.{where}*"
     )
     title = next(

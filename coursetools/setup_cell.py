@@ -164,9 +164,22 @@ def notebook_extras(nb) -> list[str]:
     return [extra for extra in EXTRA_MODULES if extra in needed]
 
 
+def _written_modules(nb) -> set[str]:
+    """Modules the notebook writes itself (``%%writefile name.py`` cells)."""
+    written = set()
+    for cell in nb.cells:
+        first = cell.source.lstrip().split("\n", 1)[0].split()
+        if cell.cell_type == "code" and first[:1] == ["%%writefile"] and first[1:]:
+            path = first[-1]
+            if path.endswith(".py"):
+                written.add(path.rsplit("/", 1)[-1][:-3])
+    return written
+
+
 def unprovided_imports(nb) -> list[str]:
     """Top-level modules a notebook imports that neither Python, the package's core
-    dependencies nor any extra provides: the set-up cell would not install them.
+    dependencies, any extra nor the notebook itself (a ``%%writefile`` module)
+    provides: the set-up cell would not install them.
 
     Args:
         nb: a notebook (nbformat v4).
@@ -176,6 +189,7 @@ def unprovided_imports(nb) -> list[str]:
     """
     provided = set(CORE_MODULES) | set(sys.stdlib_module_names)
     provided |= {m for modules in EXTRA_MODULES.values() for m in modules}
+    provided |= _written_modules(nb)
     tops = {name.split(".", 1)[0] for name in _notebook_imports(nb)}
     return sorted(tops - provided)
 

@@ -4,7 +4,7 @@ Every chapter starts with ``FRAMEWORK = ru.framework()``. The value comes from t
 environment variable ``RECSYS_FRAMEWORK`` (``pytorch`` or ``tensorflow``, default
 ``pytorch``), so one chapter runs every experiment in either framework::
 
-    RECSYS_FRAMEWORK=tensorflow jupyter lab      # or: make book RECSYS_FRAMEWORK=tensorflow
+    RECSYS_FRAMEWORK=tensorflow jupyter lab  # or: make book RECSYS_FRAMEWORK=tensorflow
 
 The per-framework notebooks that ``make notebooks`` writes fix the choice instead:
 their first cell reads ``ru.framework("tensorflow")``. Parity cells train both

@@ -38,18 +38,21 @@ def _chapter():
             "pytorch",
         ),
         _code(
-            "import tensorflow as tf\n\ndef fit_tf(x):\n    return float(tf.reduce_sum(x))",
+            "import tensorflow as tf\n\n"
+            "def fit_tf(x):\n    return float(tf.reduce_sum(x))",
             "tensorflow",
         ),
         _code(
-            'fit = fit_pt if FRAMEWORK == "pytorch" else fit_tf  # the switch picks\nresult = fit([1.0, 2.0])'
+            'fit = fit_pt if FRAMEWORK == "pytorch" else fit_tf  # the switch picks\n'
+            "result = fit([1.0, 2.0])"
         ),
         _md("## Parity\nBoth frameworks agree.", "parity"),
         _code("value_pt = fit_pt([1.0])", "pytorch", "parity"),
         _code("value_tf = fit_tf([1.0])", "tensorflow", "parity"),
         _code("assert abs(value_pt - value_tf) < 1e-6", "parity"),
         _md(
-            "```{exercise} Sum by hand\n:label: ex-sum\n\nAdd {cite}`koren2009matrix` numbers, "
+            "```{exercise} Sum by hand\n:label: ex-sum\n\n"
+            "Add {cite}`koren2009matrix` numbers, "
             "close to {glue:text}`total:.2f`.\n```"
         ),
         _md("```{solution} ex-sum\n:class: dropdown\n\nIt is 3.\n```"),
@@ -98,7 +101,10 @@ def test_edition_needs_the_switch_exactly_once():
 
 
 def test_myst_admonitions_roles_and_targets():
-    src = "(my-target)=\n:::{note}\nSee {doc}`the data tour <../book/data>`.\n:::\nAnd {math}`x^2`."
+    src = (
+        "(my-target)=\n:::{note}\nSee {doc}`the data tour <../book/data>`.\n:::\n"
+        "And {math}`x^2`."
+    )
     out = myst_to_markdown(src)
     assert out == "> **Note.** See the data tour.\nAnd $x^2$."
 
@@ -111,7 +117,8 @@ def test_chapter_number():
 def test_bibliography_labels(tmp_path):
     bib = tmp_path / "refs.bib"
     bib.write_text(
-        "@article{a1, title={T}, author={Koren, Yehuda and Bell, Robert and Volinsky, Chris}, year={2009}}\n"
+        "@article{a1, title={T}, "
+        "author={Koren, Yehuda and Bell, Robert and Volinsky, Chris}, year={2009}}\n"
         "@article{b2, title={T}, author={Steck, Harald}, year={2019}}\n"
         "@article{c3, title={T}, author={Hu, Yifan and Koren, Yehuda}, year={2008}}\n"
     )

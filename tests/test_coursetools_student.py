@@ -37,7 +37,10 @@ def test_clean_strips_outputs_counts_and_metadata():
 
 
 def test_stub_keeps_signature_and_docstring_not_the_body():
-    src = 'def loss(r, p, q):\n    """The observed loss."""\n    return ((r - p @ q.T) ** 2).sum()\n\nanswer = 3.5\n'
+    src = (
+        'def loss(r, p, q):\n    """The observed loss."""\n'
+        "    return ((r - p @ q.T) ** 2).sum()\n\nanswer = 3.5\n"
+    )
     stub = stub_solution(src)
     assert "def loss(r, p, q):" in stub
     assert '"""The observed loss."""' in stub

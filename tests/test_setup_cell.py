@@ -218,3 +218,10 @@ def test_the_set_up_cell_installs_everything_a_chapter_imports(path):
     assert unprovided_imports(nb) == [], (
         "add the module to an extra (pyproject.toml, recsys_utils/_extras.py)"
     )
+
+
+def test_a_module_the_notebook_writes_is_provided():
+    written = nbformat.v4.new_code_cell("%%writefile worker_pt.py\nimport torch\n")
+    nb = _nb("import worker_pt\nimport not_a_module_anywhere")
+    nb.cells.insert(0, written)
+    assert unprovided_imports(nb) == ["not_a_module_anywhere"]

@@ -3,16 +3,13 @@ reference_embeddings, checked against each other, against encode_texts and by ha
 
 import numpy as np
 import pytest
-
-pytest.importorskip("torch")
-from test_text import needs_model  # noqa: E402
+import torch  # noqa: F401  (the text extra; a missing one fails loudly)
 
 from recsys_utils import text  # noqa: E402
 
 TEXTS = ["Crimson trail runners", "A scarlet running shoe for long weekends", "Mug"]
 
 
-@needs_model
 def test_token_states_shapes_and_mask():
     tokenizer, _ = text.load_text_encoder()
     hidden, mask = text.token_states(TEXTS)  # the process-wide copy of the encoder
@@ -27,7 +24,6 @@ def test_token_states_shapes_and_mask():
         assert row[:n].all() and not row[n:].any()
 
 
-@needs_model
 def test_masked_mean_of_token_states_is_encode_texts():
     hidden, mask = text.token_states(TEXTS)
     m = mask[:, :, None].astype(np.float64)
@@ -36,7 +32,6 @@ def test_masked_mean_of_token_states_is_encode_texts():
     np.testing.assert_allclose(pooled, text.encode_texts(TEXTS), atol=1e-5)
 
 
-@needs_model
 def test_padding_does_not_change_a_text_s_tokens():
     alone, _ = text.token_states(TEXTS[:1])
     batch, mask = text.token_states(TEXTS)
@@ -44,7 +39,6 @@ def test_padding_does_not_change_a_text_s_tokens():
     np.testing.assert_allclose(batch[0, :n], alone[0, :n], atol=1e-4)
 
 
-@needs_model
 def test_reference_embeddings_match_encode_texts():
     ref = text.reference_embeddings(TEXTS)
     assert ref.shape == (3, 384) and ref.dtype == np.float32

@@ -24,6 +24,7 @@ def _write_editions(app) -> None:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import nbformat
+
     from coursetools.notebooks import Bibliography, chapter_number, framework_notebook
 
     bib = Bibliography.read(ROOT / "book" / "references.bib")
@@ -46,7 +47,8 @@ def _link_editions(app, pagename, templatename, context, doctree) -> None:
     name = pagename.split("/", 1)[1] + ".ipynb"
     links = " · ".join(
         f'<a class="reference download" href="../{EDITIONS}/{fw}/{html.escape(name)}" '
-        f'download="{html.escape(name.replace(".ipynb", f"_{fw}.ipynb"))}">{label} notebook</a>'
+        f'download="{html.escape(name.replace(".ipynb", f"_{fw}.ipynb"))}">'
+        f"{label} notebook</a>"
         for fw, label in LABELS.items()
     )
     banner = (

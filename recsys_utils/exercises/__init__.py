@@ -89,6 +89,7 @@ def check(label: str, answer: Any, **context: Any) -> CheckResult:
     _load_all()
     if label not in _CHECKS:
         raise ValueError(
-            f"no exercise is labelled {label!r}; known labels: {', '.join(sorted(_CHECKS))}"
+            f"no exercise is labelled {label!r}; "
+            f"known labels: {', '.join(sorted(_CHECKS))}"
         )
     return _CHECKS[label](answer, **context)

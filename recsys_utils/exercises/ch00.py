@@ -27,7 +27,8 @@ def ndcg3(answer) -> CheckResult:
         hints=[
             Hint(
                 1.5,
-                "that is the DCG: divide by the ideal DCG (all three relevant items first)",
+                "that is the DCG: divide by the ideal DCG "
+                "(all three relevant items first)",
             ),
             Hint(
                 1.5 / (1 + 1 / np.log2(3)),
@@ -61,7 +62,8 @@ def popularity_scores(answer) -> CheckResult:
         hints=[
             Hint(
                 _per_user_counts,
-                "you summed over items (axis=1): popularity counts users per item (axis=0)",
+                "you summed over items (axis=1): "
+                "popularity counts users per item (axis=0)",
             )
         ],
     )

@@ -19,7 +19,7 @@ BUILD_LOG = ROOT / "_build" / "build.log"
 
 @pytest.fixture(scope="session")
 def built_book() -> tuple[Path, str]:
-    """Build the book once per session, the way `make book` does; return (html dir, log).
+    """Build the book once per session, as `make book` does; return (html dir, log).
 
     Execution is cached in _build/.jupyter_cache, so a second build only re-executes
     notebooks that changed.

@@ -1,4 +1,4 @@
-"""The book builds with zero warnings and every page of the table of contents is in it."""
+"""The book builds with zero warnings and every page of the contents is in it."""
 
 from __future__ import annotations
 

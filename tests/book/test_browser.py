@@ -119,7 +119,8 @@ def test_maths_is_typeset_offline(page, book_server):
     page.goto(f"{book_server}/{SECOND_PAGE}")
     # MathJax 2 replaces the TeX source with rendered HTML-CSS output.
     page.wait_for_function(
-        "() => window.MathJax && window.MathJax.Hub && document.querySelectorAll('.MathJax_Display').length > 0",
+        "() => window.MathJax && window.MathJax.Hub && "
+        "document.querySelectorAll('.MathJax_Display').length > 0",
         timeout=30_000,
     )
     raw_tex_visible = page.evaluate(

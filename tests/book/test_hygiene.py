@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from booktools import ROOT, toc_files
 
 from coursetools.lint import lint_notebook
-from booktools import ROOT, toc_files
 
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 ALLOWED_TAGS = {
@@ -52,7 +52,7 @@ def test_notebook_is_committed_clean(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_dual_framework_cells_come_in_adjacent_pairs(path):
-    """Every run of framework cells holds both frameworks (so the website can tab them)."""
+    """Every run of framework cells holds both frameworks (the website tabs them)."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     kinds = [
         ({"pytorch", "tensorflow"} & set(c.get("metadata", {}).get("tags", []))) or None
@@ -65,7 +65,8 @@ def test_dual_framework_cells_come_in_adjacent_pairs(path):
             run |= kind
         else:
             assert not run or run == {"pytorch", "tensorflow"}, (
-                f"{path.name}: the framework cells ending before cell {index} are only {run}"
+                f"{path.name}: the framework cells ending before cell {index} "
+                f"are only {run}"
             )
             run = set()
 
