@@ -113,6 +113,7 @@ CITATIONS = {
     "hug2022surprise": "Surprise README",
     "recommenders2021readme": "Recommenders README",
     "recommenders2021benchmark": "Recommenders benchmark",
+    "kang2018self": "Kang and McAuley 2018",  # recsys_utils.sequential.LEAVE_LAST_OUT
 }
 
 _PARTS = ("train", "test", "fit", "valid")

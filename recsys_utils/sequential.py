@@ -11,7 +11,9 @@ or not, is ranked by the same rules.
 * :class:`MarkovChain`: the first-order item-to-next-item baseline;
 * :func:`sample_negatives`, :func:`sampled_ranks`, :func:`full_ranks`,
   :func:`rank_metrics`: the target's rank among sampled negatives (as the SASRec paper
-  evaluates) or among the whole catalogue, and HitRate@k / NDCG@k from the ranks.
+  evaluates) or among the whole catalogue, and HitRate@k / NDCG@k from the ranks;
+* :data:`LEAVE_LAST_OUT`: MovieLens-100K's next-item protocol (a
+  :class:`recsys_utils.protocols.Protocol`), with the SASRec paper's published figures.
 
 Ties are broken the way :func:`recsys_utils.evaluation.topk_from_scores` breaks them:
 among equal scores the lower item id ranks first, so the sampled and the full ranks
@@ -36,6 +38,7 @@ __all__ = [
     "sampled_ranks",
     "full_ranks",
     "rank_metrics",
+    "LEAVE_LAST_OUT",
 ]
 
 
@@ -383,3 +386,65 @@ def rank_metrics(ranks: Any, k: int = 10) -> dict[str, float]:
     hit = r < k
     ndcg = np.where(hit, 1.0 / np.log2(r + 2.0), 0.0)
     return {f"hit_rate@{k}": float(hit.mean()), f"ndcg@{k}": float(ndcg.mean())}
+
+
+# ---------------------------------------------------------------------------
+# MovieLens-100K: the next-item protocol
+# ---------------------------------------------------------------------------
+
+
+def _split_leave_last_out(ml: Any, seed: int, valid_frac: float):
+    """Leave-last-out by timestamp: test = each user's last rating, valid = the one
+    before it; train = the rest plus valid, fit = the rest. No randomness, and
+    ``valid_frac`` is not used: one rating per user is held out at each level."""
+    del seed, valid_frac
+    from .splits import leave_last_out
+
+    ratings = ml.ratings[["user_id", "item_id", "rating", "timestamp"]]
+    parts = leave_last_out(ratings, num_valid=1, num_test=1)
+    train = pd.concat([parts.train, parts.valid]).sort_values(
+        ["user_id", "timestamp"], kind="stable"
+    )
+    return (
+        train.reset_index(drop=True),
+        parts.test.reset_index(drop=True),
+        parts.train.reset_index(drop=True),
+        parts.valid.reset_index(drop=True),
+    )
+
+
+def _leave_last_out_protocol():
+    from .protocols import Protocol, Published
+
+    return Protocol(
+        name="leave-last-out",
+        title="MovieLens-100K, leave-last-out by time: the next rating, full ranking",
+        task="ranking",
+        k=10,
+        metrics=("recall@10", "ndcg@10"),
+        description=(
+            "recsys_utils.splits.leave_last_out(ratings, num_valid=1, num_test=1): "
+            "each user's ratings sorted by timestamp (ties keep the file's order); "
+            "the last one to test, the one before it to valid (train = fit + "
+            "valid). Every rating is an interaction. Each user's top 10 over the "
+            "catalogue minus their training items; with one held-out item, "
+            "recall@10 is the hit rate. The published SASRec figures are sampled "
+            "metrics (100 negatives) on MovieLens-1M: not comparable."
+        ),
+        published=(
+            Published(
+                "SASRec",
+                {"sampled HR@10": 0.8245, "sampled NDCG@10": 0.5905},
+                "kang2018self",
+                "MovieLens-1M (not 100K), 100 sampled negatives, Table 3",
+            ),
+        ),
+        _split=_split_leave_last_out,
+    )
+
+
+#: MovieLens-100K's next-item protocol (chapter 6): leave-last-out by timestamp,
+#: full-catalogue ranking; ``LEAVE_LAST_OUT.split(ml)`` gives fit / valid / train /
+#: test, ``evaluate`` and ``report`` work as for the protocols of
+#: :mod:`recsys_utils.protocols`.
+LEAVE_LAST_OUT = _leave_last_out_protocol()

@@ -161,3 +161,38 @@ def test_rank_metrics_by_hand():
         sq.rank_metrics(np.array([-1]))
     with pytest.raises(ValueError, match="k must be a positive int"):
         sq.rank_metrics(np.array([0]), k=0)
+
+
+class _Ratings:
+    """The attributes of a MovieLens object that a protocol's split reads."""
+
+    def __init__(self, ratings, num_users, num_items):
+        self.ratings, self.num_users, self.num_items = ratings, num_users, num_items
+
+
+def test_leave_last_out_protocol_by_hand():
+    # user 0 rated 1, 2, 3, 4 in time order (rows shuffled); user 1 rated 5, 6, 7
+    ratings = pd.DataFrame(
+        {
+            "user_id": [0, 1, 0, 0, 1, 0, 1],
+            "item_id": [3, 6, 1, 4, 5, 2, 7],
+            "rating": [4, 3, 5, 2, 1, 3, 4],
+            "timestamp": [30, 2, 10, 40, 1, 20, 3],
+        }
+    )
+    p = sq.LEAVE_LAST_OUT
+    data = p.split(_Ratings(ratings, 2, 12))
+    assert sorted(zip(data.test.user_id, data.test.item_id)) == [(0, 4), (1, 7)]
+    assert sorted(zip(data.valid.user_id, data.valid.item_id)) == [(0, 3), (1, 6)]
+    assert sorted(zip(data.fit.user_id, data.fit.item_id)) == [(0, 1), (0, 2), (1, 5)]
+    assert len(data.train) == 5 and set(data.train.item_id) == {1, 2, 3, 5, 6}
+    # scores: item id descending, so item 11 first; user 0's training items 1, 2, 3
+    # are excluded from the test ranking: 11..4 are the top 8, the target 4 is 8th
+    scores = np.tile(np.arange(12.0), (2, 1))
+    m = p.evaluate(scores, data, on="test")
+    assert m["recall@10"] == 1.0  # user 0: rank 8; user 1: 7 is 5th (11, 10, 9, 8, 7)
+    assert m["ndcg@10"] == pytest.approx((1 / np.log2(9) + 1 / np.log2(6)) / 2)
+    table = p.report({"SASRec": {**m, "sampled HR@10": 1.0}}, framework="pytorch")
+    assert table.who.tolist() == ["ours (PyTorch)", "published: Kang and McAuley 2018"]
+    assert table.loc[1, "sampled HR@10"] == 0.825  # 0.8245 at 3 decimals
+    assert table.loc[1, "recall@10"] == "not reported"
