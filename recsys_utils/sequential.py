@@ -43,13 +43,9 @@ __all__ = [
 
 
 def _check_positive(name: str, value: Any) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
+    from .validation import check_int  # the package's one integer check
+
+    return check_int(value, name, low=1)
 
 
 def _check_sequences(sequences: Any) -> list[np.ndarray]:
