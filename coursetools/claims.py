@@ -46,7 +46,8 @@ VERDICT_PATTERNS = [
     r"(?:is|are|was|were|comes?|came) (?:the )?(?:best|worst)",
     r"the (?:best|worst) (?:model|learned model|method|of the|row)",
     r"match(?:es|ed)?",
-    r"(?:the )?same (?:numbers|results|values|scores|recall|ranking|lists|curve)",
+    # "the same numbers" is a result; "start from the same numbers" is the set-up
+    r"(?<!from )the same (?:numbers|results|values|scores|recall|ranking|lists|curve)",
     r"lands? on the same",
     r"identical(?:ly)?",
     r"indistinguishable",
@@ -69,6 +70,9 @@ VERDICT_PATTERNS = [
     r"(?:roughly|about|nearly|almost) (?:the same|equal|as)",
     r"agrees?",
     r"agreement",
+    r"helps? most",
+    r"(?:stays?|ranks?|lands?|falls?|remains?) (?:well |far )?(?:below|above|behind)",
+    r"(?:does not|doesn't|cannot|can't) (?:bring|beat|match|help)",
 ]
 
 # Plain comparatives: claims only when the sentence also names a result.
@@ -123,13 +127,20 @@ RESULT_NOUNS = [
 
 # An explicit pointer at a number printed by a neighbouring cell.
 POINTER_ABOVE = (
-    r"above|printed|the (?:cell|table|plot|figure|output|histogram|heatmap|chart)"
+    r"(?:printed|shown|computed) above|above (?:shows?|prints?)"
+    r"|the (?:cell|table|plot|figure|output|histogram|heatmap|chart|numbers?) above"
+    r"|the (?:table|plot|figure|histogram|heatmap|chart)"
 )
-POINTER_BELOW = r"below|the (?:next|following) (?:cell|table|plot|figure)"
+POINTER_BELOW = (
+    r"(?:cell|table|plot|figure|output)s? below|below (?:shows?|prints?)"
+    r"|the (?:next|following) (?:cell|table|plot|figure)"
+)
 
 _CITE = re.compile(r"\{cite(?::\w+)?\}`")
 _RELATION = re.compile(r"\$[^$]*(?:[<>=]|\\[lg]eq?\b|\\ne\b|\\approx)[^$]*\$")
 _CHECK = re.compile(r"\b(?:checks?|checked|asserts?) (?:that|whether)\b", re.I)
+_SUMMARY = re.compile(r"summary|takeaways?|conclusions?|what we learned", re.I)
+_SECTION_LINK = re.compile(r"\{(?:ref|numref)\}`|\]\(#")
 _GLUE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
 _ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")
 _CODE = re.compile(r"``[^`]*``|`[^`]*`")
@@ -184,23 +195,32 @@ def normalize(sentence: str) -> str:
     return " ".join(sentence.split())
 
 
-def _paragraphs(markdown: str) -> list[str]:
-    """Split a markdown cell into paragraphs; each list item is a paragraph."""
+def _paragraphs(markdown: str) -> list[tuple[str | None, str]]:
+    """Split a markdown cell into (heading, paragraph) pairs in order.
+
+    Each list item is a paragraph. A heading line gives ``(its text, "")``, so that
+    the caller can follow which section it is in; every other block gives
+    ``(None, text)``.
+    """
     markdown = _FENCE.sub("\n\n", markdown)
     markdown = _DISPLAY_MATH.sub(" MATH ", markdown)
-    blocks: list[str] = []
+    blocks: list[tuple[str | None, str]] = []
     for block in re.split(r"\n\s*\n", markdown):
         current: list[str] = []
         for line in block.splitlines():
-            if line.lstrip().startswith("#"):  # a heading is not a claim
+            if line.lstrip().startswith("#"):
+                if current:
+                    blocks.append((None, "\n".join(current)))
+                    current = []
+                blocks.append((line.strip("# \t"), ""))
                 continue
             if _LIST_ITEM.match(line) and current:
-                blocks.append("\n".join(current))
+                blocks.append((None, "\n".join(current)))
                 current = []
             current.append(line)
         if current:
-            blocks.append("\n".join(current))
-    return [b for b in blocks if b.strip()]
+            blocks.append((None, "\n".join(current)))
+    return [(h, b) for h, b in blocks if h is not None or b.strip()]
 
 
 def _plain(text: str) -> str:
@@ -252,6 +272,11 @@ def _objectives(markdown: str) -> bool:
 def find_claims(nb) -> list[Finding]:
     """Comparative sentences of a notebook's markdown cells that no number backs.
 
+    In a summary section (a heading with "summary", "takeaways", "conclusion" or "what
+    we learned"), every sentence restates a result, so plain comparatives count there
+    without a result noun; a link to the section that computed it
+    (``{ref}``/``{numref}``/``[...](#label)``) is a pointer there.
+
     Args:
         nb: an nbformat notebook (version 4).
 
@@ -260,16 +285,23 @@ def find_claims(nb) -> list[Finding]:
     """
     cells = nb.cells
     findings: list[Finding] = []
+    summary = False
     for index, cell in enumerate(cells):
-        if cell.cell_type != "markdown" or _objectives(cell.source):
+        if cell.cell_type != "markdown":
             continue
+        objectives = _objectives(cell.source)
         code_above = index > 0 and cells[index - 1].cell_type == "code"
         code_below = index + 1 < len(cells) and cells[index + 1].cell_type == "code"
-        for paragraph in _paragraphs(cell.source):
-            if _GLUE.search(paragraph):
+        for heading, paragraph in _paragraphs(cell.source):
+            if heading is not None:
+                summary = bool(_SUMMARY.search(heading))
+                continue
+            if objectives or _GLUE.search(paragraph):
+                continue
+            if summary and _SECTION_LINK.search(paragraph):
                 continue
             for sentence in split_sentences(paragraph):
-                word = claim_word(sentence)
+                word = claim_word(sentence, summary=summary)
                 if word is None:
                     continue
                 plain = _plain(sentence)
@@ -283,11 +315,13 @@ def find_claims(nb) -> list[Finding]:
     return findings
 
 
-def claim_word(sentence: str) -> str | None:
+def claim_word(sentence: str, *, summary: bool = False) -> str | None:
     """The comparative word that makes a sentence a claim, or None.
 
     Args:
         sentence: one sentence of markdown.
+        summary: the sentence is in a summary section: a plain comparative needs no
+            result noun there.
 
     Returns:
         The first verdict word (see ``VERDICT_PATTERNS``), else the first plain
@@ -306,7 +340,7 @@ def claim_word(sentence: str) -> str | None:
     if verdict:
         return verdict.group(0).lower()
     comparative = _COMPARATIVE.search(plain)
-    if comparative and _RESULT.search(plain):
+    if comparative and (summary or _RESULT.search(plain)):
         return comparative.group(0).lower()
     return None
 

@@ -150,3 +150,33 @@ def test_cli_exit_status_and_report(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{dirty}: cell 0: [clearly] EASE clearly outperforms MF." in out
     assert f"{dirty}: 1 claims without a computed number" in out
+
+
+def test_a_summary_section_needs_no_result_noun_but_accepts_a_section_link():
+    nb = _notebook(
+        ("md", "## Method\n\nAttention gives more weight to recent items."),
+        (
+            "md",
+            "## Summary\n\n"
+            "* Attention gives more weight to the long tail.\n"  # summary: flagged
+            "* It stays below MF ({ref}`tail-results`).\n\n"  # linked to its section
+            "## Exercises\n\nGive more examples.",  # not a summary any more
+        ),
+    )
+    assert find_claims(nb) == [
+        Finding(1, "more", "* Attention gives more weight to the long tail.")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "flagged"),
+    [
+        ("MF stays below popularity on the tail.", True),  # "below" is no pointer
+        ("MF wins, as the table below shows.", False),
+        ("Both frameworks start from the same numbers.", False),
+        ("Both frameworks land on the same numbers.", True),
+    ],
+)
+def test_below_and_same_numbers(sentence, flagged):
+    nb = _notebook(("code", "x = 1"), ("md", sentence), ("code", "table"))
+    assert bool(find_claims(nb)) is flagged
