@@ -198,9 +198,9 @@ def normalize(sentence: str) -> str:
 def _paragraphs(markdown: str) -> list[tuple[str | None, str]]:
     """Split a markdown cell into (heading, paragraph) pairs in order.
 
-    Each list item is a paragraph. A heading line gives ``(its text, "")``, so that
-    the caller can follow which section it is in; every other block gives
-    ``(None, text)``.
+    Each list item is a paragraph; markdown tables are left out. A heading line gives
+    ``(its text, "")``, so that the caller can follow which section it is in; every
+    other block gives ``(None, text)``.
     """
     markdown = _FENCE.sub("\n\n", markdown)
     markdown = _DISPLAY_MATH.sub(" MATH ", markdown)
@@ -220,7 +220,12 @@ def _paragraphs(markdown: str) -> list[tuple[str | None, str]]:
             current.append(line)
         if current:
             blocks.append((None, "\n".join(current)))
-    return [(h, b) for h, b in blocks if h is not None or b.strip()]
+    # a markdown table is data, not sentences
+    return [
+        (h, b)
+        for h, b in blocks
+        if h is not None or (b.strip() and not b.lstrip().startswith("|"))
+    ]
 
 
 def _plain(text: str) -> str:
@@ -402,7 +407,7 @@ def check_notebook(
     """The unreviewed claims of one notebook, and the allow-list entries now stale.
 
     Args:
-        path: a chapter notebook.
+        path: a chapter notebook, or a book page in MyST markdown (``.md``).
         allowlist: the reviewed sentences (any chapter; only this chapter's are used).
 
     Returns:
@@ -410,7 +415,11 @@ def check_notebook(
         no flagged sentence any more).
     """
     chapter = path.stem
-    nb = nbformat.read(path, as_version=4)
+    if path.suffix == ".md":  # a book page: one markdown cell
+        nb = nbformat.v4.new_notebook()
+        nb.cells.append(nbformat.v4.new_markdown_cell(path.read_text(encoding="utf-8")))
+    else:
+        nb = nbformat.read(path, as_version=4)
     reviewed = {e.sentence: e for e in allowlist if e.chapter == chapter}
     findings = find_claims(nb)
     flagged = {f.sentence for f in findings}

@@ -180,3 +180,11 @@ def test_a_summary_section_needs_no_result_noun_but_accepts_a_section_link():
 def test_below_and_same_numbers(sentence, flagged):
     nb = _notebook(("code", "x = 1"), ("md", sentence), ("code", "table"))
     assert bool(find_claims(nb)) is flagged
+
+
+def test_a_markdown_page_is_checked_too(tmp_path):
+    page = tmp_path / "preface.md"
+    page.write_text("# Preface\n\nEASE clearly wins.\n\nNothing to compare here.\n")
+    findings, stale = check_notebook(page, [])
+    assert [f.sentence for f in findings] == ["EASE clearly wins."]
+    assert stale == []
