@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from booktools import toc_files
 
-# Strings a missing value prints as: pandas' NaN and NaT, its <NA>, Python's None.
-MISSING = re.compile(r"^(?:nan|nat|<na>|none)$", re.IGNORECASE)
+# Strings a missing value prints as: pandas' NaN and NaT (any case), its <NA>, and
+# Python's None (as printed: the English word "none" in a hand-written table is fine).
+MISSING = re.compile(r"^(?:(?i:nan|nat|<na>)|None)$")
 IMAGE_FILE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
 
 
@@ -99,9 +100,10 @@ def test_missing_values_are_found():
         "<table><tr><th>model</th><th>recall</th></tr>"
         "<tr><td>EASE</td><td>0.31</td></tr><tr><td>Oracle</td><td>NaN</td></tr>"
         "<tr><td> nan </td><td>&lt;NA&gt;</td></tr><tr><td>nano</td><td>-</td></tr>"
+        "<tr><td>None</td><td>none</td></tr>"
         "</table><p>nan outside a table is not a cell</p>"
     )
-    assert missing_value_cells(page) == ["NaN", "nan", "<NA>"]
+    assert missing_value_cells(page) == ["NaN", "nan", "<NA>", "None"]
 
 
 def _pages(html_dir: Path) -> list[Path]:
