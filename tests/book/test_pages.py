@@ -106,18 +106,20 @@ def test_missing_values_are_found():
     assert missing_value_cells(page) == ["NaN", "nan", "<NA>", "None"]
 
 
-def _pages(html_dir: Path) -> list[Path]:
-    return [html_dir / (entry + ".html") for entry in toc_files()]
+def _problems(html_dir: Path, check) -> list[str]:
+    """``check(html)`` on every page of the contents, each problem named by its page."""
+    problems = []
+    for entry in toc_files():
+        page = html_dir / (entry + ".html")
+        for problem in check(page.read_text(encoding="utf-8")):
+            problems.append(f"{page.relative_to(html_dir)}: {problem}")
+    return problems
 
 
 @pytest.mark.book
 @pytest.mark.xdist_group("book")
 def test_every_image_has_a_meaningful_alt_text(built_book):
-    html_dir, _ = built_book
-    problems = []
-    for page in _pages(html_dir):
-        for bad in bad_alt_texts(page.read_text(encoding="utf-8")):
-            problems.append(f"{page.relative_to(html_dir)}: {bad}")
+    problems = _problems(built_book[0], bad_alt_texts)
     assert not problems, (
         "images whose alt text is empty or a file path (give the figure cell "
         '{"mystnb": {"image": {"alt": ...}}} metadata):\n' + "\n".join(problems)
@@ -127,13 +129,8 @@ def test_every_image_has_a_meaningful_alt_text(built_book):
 @pytest.mark.book
 @pytest.mark.xdist_group("book")
 def test_no_table_cell_prints_a_missing_value(built_book):
-    html_dir, _ = built_book
-    problems = []
-    for page in _pages(html_dir):
-        cells = missing_value_cells(page.read_text(encoding="utf-8"))
-        if cells:
-            problems.append(f"{page.relative_to(html_dir)}: {len(cells)} cells {cells}")
+    problems = _problems(built_book[0], missing_value_cells)
     assert not problems, (
-        "tables print missing values (format them, e.g. df.fillna('-') or drop the "
-        "column):\n" + "\n".join(problems)
+        "table cells print a missing value (format them, e.g. df.fillna('-'), or drop "
+        "the column):\n" + "\n".join(problems)
     )
