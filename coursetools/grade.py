@@ -227,7 +227,7 @@ def grade_notebook(
             does not exist.
     """
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -293,7 +293,7 @@ def grade_notebook(
         ksm = KernelSpecManager(
             kernel_dirs=[str(_kernel_dir(Path(specs), limits, workdir))]
         )
-        km = KernelManager(kernel_name=_KERNEL, kernel_spec_manager=ksm)
+        km = AsyncKernelManager(kernel_name=_KERNEL, kernel_spec_manager=ksm)
         deadline = time.monotonic() + limits.timeout
         client = NotebookClient(
             nb,
@@ -349,7 +349,9 @@ def grade_notebook(
     for label in labels:
         if label not in graded.outcomes:
             if label not in seen:
-                graded.outcomes[label] = Outcome("error", "the check cell was deleted")
+                graded.outcomes[label] = Outcome(
+                    "error", "the check cell was deleted or changed"
+                )
             elif ending is not None:
                 graded.outcomes[label] = Outcome(*ending)
             else:

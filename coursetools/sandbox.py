@@ -34,6 +34,7 @@ limits, the private folder and the clean environment still apply.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import pwd
 import resource
@@ -202,6 +203,9 @@ def main(argv: list[str] | None = None) -> None:
             *(Path(p) for p in os.environ.get("PYTHONPATH", "").split(":") if p),
             *(Path(os.environ[k]) for k in ("RECSYS_DATA_HOME",) if k in os.environ),
         ]
+        spec = importlib.util.find_spec("recsys_utils")  # an editable install
+        if spec is not None and spec.origin:
+            needed.append(Path(spec.origin).parent)
         scratch = Path(tempfile.mkdtemp(prefix="sandbox-mounts-"))
         try:
             open_paths([p for p in needed if p.exists()], scratch)
@@ -220,6 +224,11 @@ def main(argv: list[str] | None = None) -> None:
         os.setuid(user.pw_uid)
         env["USER"] = env["LOGNAME"] = user.pw_name
     os.umask(0o077)
+    # the kernel's own messages go to a log in its folder, not the grader's terminal
+    log = os.open(workdir / "kernel.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
     os.execve(command[0], command, env)
 
 
