@@ -305,11 +305,9 @@ def grade_notebook(
             resources={"metadata": {"path": str(workdir)}},
         )
         client.timeout_func = lambda cell: max(1, int(deadline - time.monotonic()))
-        saved = {k: os.environ.get(k) for k in (env or {})}
-        os.environ.update(env or {})
         ending = None
-        try:
-            client.execute()
+        try:  # the sandbox keeps only the variables a notebook needs
+            client.execute(env={**os.environ, **(env or {})})
         except CellTimeoutError:
             ending = (TIMED_OUT, f"the notebook ran out of its {limits.timeout:g} s")
         except DeadKernelError:
@@ -317,11 +315,6 @@ def grade_notebook(
         except Exception as err:  # noqa: BLE001 - the kernel did not even start
             ending = ("error", f"the notebook could not run: {type(err).__name__}")
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
             _kill_leftovers(workdir)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -22,6 +22,10 @@ import pytest
 
 from coursetools.grade import Limits, grade_folder
 from coursetools.release import MARKER, read_manifest, write_release
+from coursetools.sandbox import closed_ancestors, sandbox_env
+
+# one worker grades once for the whole module (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("grading")
 
 LABELS = ["ch0-ex-metrics", "ch0-ex-popularity", "ch7-ex-average", "ch7-ex-memory"]
 ANSWERS = {  # the variable or function each exercise asks for
@@ -259,6 +263,7 @@ def test_malicious_submission_cannot_touch_instructor_or_other_files(graded):
     assert not graded["leak"].exists()  # alice's notebook was not readable
 
 
+@pytest.mark.notebooks
 def test_release_folder_layout_and_manifest(graded):
     release = graded["release"]
     files = sorted(
@@ -282,6 +287,7 @@ def test_release_folder_layout_and_manifest(graded):
     assert "np.log2(3)" not in student and "300 / 512" not in student
 
 
+@pytest.mark.notebooks
 def test_release_and_grade_refuse_a_folder_they_did_not_write(tmp_path, graded):
     mine = tmp_path / "notes"
     mine.mkdir()
@@ -303,4 +309,37 @@ def test_limits_reject_bad_values():
         Limits(timeout=0)
     with pytest.raises(ValueError, match="memory"):
         Limits(memory=1000)
-    assert stat.S_IMODE(0o711) == 0o711  # the work folder mode the grader sets
+    with pytest.raises(ValueError, match="release folder"):
+        grade_folder(Path("."), Path("no-such-release"), Path("x"))
+
+
+def test_closed_ancestors_names_the_folders_others_cannot_enter(tmp_path):
+    (tmp_path / "open" / "a").mkdir(parents=True)
+    (tmp_path / "shut" / "b" / "c").mkdir(parents=True)
+    (tmp_path / "shut" / "other").mkdir()
+    for path in (tmp_path, tmp_path / "open", tmp_path / "shut" / "b"):
+        os.chmod(path, 0o755)
+    os.chmod(tmp_path / "shut", 0o700)
+    closed = closed_ancestors([tmp_path / "open" / "a", tmp_path / "shut" / "b" / "c"])
+    assert {
+        k: v for k, v in closed.items() if tmp_path in k.parents or k == tmp_path
+    } == {tmp_path / "shut": {"b"}}
+    assert stat.S_IMODE((tmp_path / "shut").stat().st_mode) == 0o700  # unchanged
+
+
+def test_sandbox_env_keeps_only_what_a_notebook_needs(tmp_path):
+    env = sandbox_env(
+        tmp_path,
+        {
+            "PATH": "/bin",
+            "PYTHONPATH": "/repo",
+            "RECSYS_DATA_HOME": "/data",
+            "AWS_SECRET_ACCESS_KEY": "x",
+            "HOME": "/root",
+        },
+    )
+    assert env["PATH"] == "/bin" and env["PYTHONPATH"] == "/repo"
+    assert env["RECSYS_DATA_HOME"] == "/data"
+    assert "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["HOME"] == str(tmp_path) and env["TMPDIR"] == str(tmp_path / "tmp")
+    assert env["MPLCONFIGDIR"].startswith(str(tmp_path))
