@@ -343,3 +343,23 @@ def test_sandbox_env_keeps_only_what_a_notebook_needs(tmp_path):
     assert "AWS_SECRET_ACCESS_KEY" not in env
     assert env["HOME"] == str(tmp_path) and env["TMPDIR"] == str(tmp_path / "tmp")
     assert env["MPLCONFIGDIR"].startswith(str(tmp_path))
+
+
+def test_release_of_the_real_chapters(tmp_path):
+    """`make release` on chapters/: four notebooks per chapter, answers, manifest."""
+    root = Path(__file__).parents[1]
+    chapters = sorted((root / "chapters").glob("*.ipynb"))
+    manifest = write_release(root / "chapters", tmp_path / "release")
+    assert sorted(manifest["chapters"]) == [p.name for p in chapters]
+    for path in chapters:
+        for side in ("students", "instructor/solutions"):
+            for framework in ("pytorch", "tensorflow"):
+                nb = nbformat.read(
+                    tmp_path / "release" / side / framework / path.name, as_version=4
+                )
+                assert nb.cells, f"{side}/{framework}/{path.name} is empty"
+    answers = sorted(p.name for p in (root / "instructors" / "answers").glob("ch*.md"))
+    copied = sorted(p.name for p in (tmp_path / "release/instructor/answers").iterdir())
+    assert copied == answers
+    labels = [e["label"] for c in manifest["chapters"].values() for e in c["exercises"]]
+    assert len(labels) == len(set(labels))  # the grade table's columns are unique
