@@ -99,9 +99,10 @@ format: $(STAMP)  ## format the code and the notebooks with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-lint: $(STAMP)  ## ruff, and the dual-framework rules of the chapters
+lint: $(STAMP)  ## ruff, the dual-framework rules and the claim checker
 	$(BIN)/ruff check .
 	$(PY) -m coursetools lint chapters/*.ipynb
+	$(PY) -m coursetools claims chapters/*.ipynb
 
 clean:  ## remove the built book and caches (keeps .venv)
 	rm -rf _build student .pytest_cache

@@ -1,7 +1,8 @@
 """Time every chapter in a fresh kernel, in both frameworks: wall time and memory.
 
     python benchmarks/run_notebooks.py [--repeat 3] [--frameworks pytorch tensorflow]
-        [--data-home DIR] [--out benchmarks/notebooks.md] [notebooks ...]
+        [--data-home DIR] [--out benchmarks/notebooks.md] [--save-outputs DIR]
+        [notebooks ...]
     (or: make bench)
 
 Each run starts a new Python process that executes the chapter with nbclient in a new
@@ -112,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         help="RECSYS_DATA_HOME for the runs (a folder with ml-100k.zip)",
     )
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--save-outputs",
+        type=Path,
+        default=None,
+        help="folder for what each chapter printed (last run, per framework)",
+    )
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
     env_data = (
@@ -135,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
                 if "error" in result:
                     print(result["error"], file=sys.stderr)
                     break
+            if args.save_outputs and "outputs" in runs[-1]:
+                args.save_outputs.mkdir(parents=True, exist_ok=True)
+                printed = args.save_outputs / f"{path.stem}_{fw}.txt"
+                printed.write_text("\n".join(runs[-1]["outputs"]))
             walls = [x["wall"] for x in runs]
             same, changed = _same(runs)
             if changed:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 
+from .claims import check_notebook, read_allowlist
 from .constraints import write_constraints
 from .lint import lint_notebook
 from .notebooks import (
@@ -21,6 +22,7 @@ from .setup_cell import ensure_setup_cell, unprovided_imports
 from .student import student_edition
 
 ROOT = Path(__file__).resolve().parents[1]
+CLAIMS_ALLOWLIST = Path(__file__).resolve().parent / "claims_reviewed.yml"
 
 
 def _write(nb, path: Path) -> None:
@@ -72,6 +74,27 @@ def _setup_cells(paths: list[Path], *, check: bool) -> int:
     return 1 if stale else 0
 
 
+def _claims(paths: list[Path], allowlist: Path) -> int:
+    """Print the unreviewed comparative claims of each notebook; exit 1 if any."""
+    reviewed = read_allowlist(allowlist)
+    total = 0
+    for path in paths:
+        findings, stale = check_notebook(path, reviewed)
+        for finding in findings:
+            print(f"{path}: {finding}")
+        for entry in stale:
+            print(f"{path}: allow-list entry matches no sentence: {entry.sentence!r}")
+        total += len(findings) + len(stale)
+        print(f"{path}: {len(findings)} claims without a computed number")
+    if total:
+        print(
+            "glue the number ({glue:text}) into the sentence or its paragraph, point "
+            "at the cell above that prints it, rewrite the sentence, or add it with a "
+            f"reason to {allowlist}"
+        )
+    return 1 if total else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursetools", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         "target",
         type=Path,
         help="writes TARGET/pytorch/*.ipynb, TARGET/tensorflow/*.ipynb",
+    )
+    claims = sub.add_parser(
+        "claims",
+        help="flag comparative sentences that no glued or printed number backs",
+    )
+    claims.add_argument("notebooks", nargs="+", type=Path)
+    claims.add_argument(
+        "--allowlist",
+        type=Path,
+        default=CLAIMS_ALLOWLIST,
+        help="YAML list of reviewed sentences (chapter, sentence, reason)",
     )
     student = sub.add_parser(
         "student", help="write the student notebooks, one per framework"
@@ -153,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{path}: {problem}")
             failed += bool(problems)
         return 1 if failed else 0
+    if args.command == "claims":
+        return _claims(args.notebooks, args.allowlist)
     if args.command == "editions":
         return _editions(args.source, args.target)
     if args.command == "release":

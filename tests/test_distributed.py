@@ -397,8 +397,15 @@ def _tiny_data(path: Path) -> dict:
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
 def test_two_workers_train_what_one_process_trains(tmp_path, framework):
     """The chapter's claim, per framework: with the same global batches, 2 workers'
-    weights after 20 SGD steps equal one process's within EQUAL_SGD_ATOL = 8e-7, and
-    the first 20 Adam losses within 3e-5 (global negatives, all-gathered)."""
+    weights after 20 SGD steps equal one process's up to float32 summation order, and
+    the first 20 Adam losses within 3e-5 (global negatives, all-gathered).
+
+    On this tiny marketplace with batch 128 the SGD gap measures 1.3e-5 (PyTorch) and
+    4e-6 (TensorFlow), larger than the chapter's 1.5e-7 / 3.9e-7 at batch 256 (fewer
+    rows per sum, so each rounding weighs more over 20 steps at lr 0.5): asserted at
+    5e-5, while the same steps move the weights by far more (asserted > 100 x that),
+    and workers that did not average their gradients would differ by about as much.
+    """
     import numpy as np
 
     files = _worker_files(tmp_path)
@@ -443,7 +450,7 @@ def test_two_workers_train_what_one_process_trains(tmp_path, framework):
     finally:
         sys.path.remove(str(tmp_path))
     init = {k[2:]: v for k, v in data.items() if k.startswith("w.")}
-    for run, atol in ((runs[0], 8e-7), (runs[1], None)):
+    for run, atol in ((runs[0], 5e-5), (runs[1], None)):
         model = model_class(init, data["user_attrs"], data["item_attrs"])
         one = train(model, data, run)
         ranks = [np.load(tmp_path / f"{run['name']}_rank{r}.npz") for r in range(2)]
@@ -455,4 +462,9 @@ def test_two_workers_train_what_one_process_trains(tmp_path, framework):
                 for name, value in weights_of(model).items()
             )
             assert gap <= atol, f"{framework}: SGD weights differ by {gap:.2e}"
+            moved = max(
+                np.abs(value - init[name]).max()
+                for name, value in weights_of(model).items()
+            )
+            assert moved > 100 * atol, f"{framework}: SGD moved the weights {moved}"
     del sys.modules[module.__name__]

@@ -131,3 +131,100 @@ def test_maths_is_typeset_offline(page, book_server):
     errors = page.locator(".MathJax_Error, .merror").count()
     assert errors == 0
     assert not [u for u in page.blocked_requests if "mathjax" in u.lower()]
+
+
+# Layout (issue 17; the stylesheet is book/_static/course-layout.css). ruff formats
+# the code at 88 columns, so the code column must show 88 characters on a desktop.
+CODE_COLUMNS = 88
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+# For each visible code block, printed output or results table: does it scroll
+# sideways, and how many characters does the code column show (its inner width over
+# one character's width). Printed text wraps (course-layout.css); code does not.
+LAYOUT_JS = """() => {
+  const visible = el => el.offsetParent !== null;
+  const scrolls = el => el.scrollWidth > el.clientWidth + 1;
+  const code = [...document.querySelectorAll('div.cell_input div.highlight pre')]
+    .filter(visible);
+  const printed = [...document.querySelectorAll('div.output.stream pre')]
+    .filter(visible);
+  const tables = [...document.querySelectorAll('div.cell_output table')]
+    .filter(visible);
+  let columns = null;
+  if (code.length) {
+    const pre = code[0];
+    const probe = document.createElement('span');
+    probe.textContent = 'x'.repeat(100);
+    pre.appendChild(probe);
+    const charWidth = probe.getBoundingClientRect().width / 100;
+    probe.remove();
+    const style = getComputedStyle(pre);
+    const inner = pre.clientWidth - parseFloat(style.paddingLeft)
+      - parseFloat(style.paddingRight);
+    columns = inner / charWidth;
+  }
+  const box = t => t.closest('div.output') || t.parentElement;
+  return {
+    code: code.length,
+    codeScrolling: code.filter(scrolls).map(p => p.innerText.split('\\n')[0]),
+    printedScrolling: printed.filter(scrolls).map(p => p.innerText.slice(0, 80)),
+    tables: tables.length,
+    tablesScrolling: tables.filter(t => scrolls(box(t))).length,
+    tablesOverflowingTheirBox: tables.filter(t => {
+      const b = box(t);
+      return scrolls(b) && !['auto', 'scroll'].includes(getComputedStyle(b).overflowX);
+    }).length,
+    columns: columns,
+    pageScrolls: document.scrollingElement.scrollWidth > window.innerWidth + 1,
+  };
+}"""
+
+
+def _chapter_pages() -> list[str]:
+    from booktools import toc_files
+
+    return [entry + ".html" for entry in toc_files() if entry.startswith("chapters/")]
+
+
+def _layout(page, url: str, viewport: dict) -> dict:
+    page.set_viewport_size(viewport)
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page.evaluate(LAYOUT_JS)
+
+
+def test_code_fits_the_column_on_a_desktop(page, book_server):
+    problems = []
+    for name in _chapter_pages():
+        layout = _layout(page, f"{book_server}/{name}", DESKTOP)
+        assert layout["code"] > 0, f"{name}: no visible code cell"
+        if layout["columns"] < CODE_COLUMNS:
+            problems.append(
+                f"{name}: the code column shows {layout['columns']:.1f} characters"
+            )
+        for first_line in layout["codeScrolling"]:
+            problems.append(f"{name}: a code cell scrolls sideways: {first_line!r}")
+        for start in layout["printedScrolling"]:
+            problems.append(f"{name}: printed text scrolls sideways: {start!r}")
+        print(
+            f"{name} at 1400 px: the code column shows {layout['columns']:.1f} "
+            f"characters; {layout['tablesScrolling']} of {layout['tables']} tables "
+            "scroll inside their box"
+        )
+        assert not layout["pageScrolls"], f"{name}: the page scrolls sideways"
+    assert not problems, "\n".join(problems)
+
+
+def test_on_a_phone_only_boxes_scroll_never_the_page(page, book_server):
+    for name in _chapter_pages():
+        layout = _layout(page, f"{book_server}/{name}", PHONE)
+        print(
+            f"{name} at 390 px: {len(layout['codeScrolling'])} of {layout['code']} "
+            f"code cells and {layout['tablesScrolling']} of {layout['tables']} tables "
+            "scroll inside their box"
+        )
+        assert not layout["pageScrolls"], f"{name}: the page scrolls sideways"
+        assert layout["tablesOverflowingTheirBox"] == 0, (
+            f"{name}: a table overflows a box that does not scroll"
+        )
