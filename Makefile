@@ -20,7 +20,7 @@ JOBS ?= 2
 REPEAT ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help venv which-python constraints book test test-unit lab bench clean clean-notebooks format lint editions student browser-deps
+.PHONY: help venv which-python constraints book test test-unit lab bench clean clean-notebooks format lint editions student release grade browser-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -79,8 +79,18 @@ bench: $(STAMP)  ## time every notebook in a fresh kernel (median of REPEAT runs
 editions: $(STAMP)  ## one notebook per framework of every chapter -> _build/editions/
 	$(PY) -m coursetools editions chapters _build/editions
 
-student: $(STAMP)  ## student versions of the chapters (solutions removed) -> student/
+student: $(STAMP)  ## student notebooks, one per framework (solutions stubbed) -> student/
 	$(PY) -m coursetools student chapters student
+
+RELEASE ?= _build/release
+GRADES ?= _build/grades
+TIMEOUT ?= 600
+release: $(STAMP)  ## release folder: student notebooks, solutions, answers -> $(RELEASE)
+	$(PY) -m coursetools release chapters $(RELEASE)
+
+grade: $(STAMP)  ## grade SUBMISSIONS=folder/<student>/*.ipynb -> $(GRADES)/grades.csv
+	@if [ -z "$(SUBMISSIONS)" ]; then echo "usage: make grade SUBMISSIONS=folder"; exit 1; fi
+	$(PY) -m coursetools grade $(SUBMISSIONS) --release $(RELEASE) --out $(GRADES) --timeout $(TIMEOUT)
 
 clean-notebooks: $(STAMP)  ## strip outputs and execution counts from the notebooks
 	$(PY) -m coursetools clean chapters/*.ipynb

@@ -19,7 +19,7 @@ from .notebooks import (
     framework_notebook,
 )
 from .setup_cell import ensure_setup_cell, unprovided_imports
-from .student import student_notebook
+from .student import student_edition
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIMS_ALLOWLIST = Path(__file__).resolve().parent / "claims_reviewed.yml"
@@ -137,9 +137,35 @@ def main(argv: list[str] | None = None) -> int:
         default=CLAIMS_ALLOWLIST,
         help="YAML list of reviewed sentences (chapter, sentence, reason)",
     )
-    student = sub.add_parser("student", help="write student versions")
-    student.add_argument("source", type=Path)
-    student.add_argument("target", type=Path)
+    student = sub.add_parser(
+        "student", help="write the student notebooks, one per framework"
+    )
+    student.add_argument("source", type=Path, help="folder of chapters")
+    student.add_argument(
+        "target", type=Path, help="writes TARGET/pytorch/, TARGET/tensorflow/"
+    )
+    release = sub.add_parser(
+        "release", help="write the release folder (students' and instructor's side)"
+    )
+    release.add_argument("source", type=Path, help="folder of chapters")
+    release.add_argument("target", type=Path, help="the release folder")
+    grade = sub.add_parser(
+        "grade", help="grade SUBMISSIONS/<student>/*.ipynb -> grades.csv, feedback/"
+    )
+    grade.add_argument("submissions", type=Path)
+    grade.add_argument("--release", type=Path, default=Path("release"))
+    grade.add_argument("--out", type=Path, default=Path("grades"))
+    grade.add_argument(
+        "--timeout", type=float, default=600, help="seconds per notebook (600)"
+    )
+    grade.add_argument(
+        "--memory-gb", type=float, default=8, help="address space per kernel (8)"
+    )
+    grade.add_argument(
+        "--user",
+        default="nobody",
+        help="run kernels as this user when root ('' = do not switch)",
+    )
     args = parser.parse_args(argv)
     if args.command == "clean":
         for path in args.notebooks:
@@ -165,12 +191,39 @@ def main(argv: list[str] | None = None) -> int:
         return _claims(args.notebooks, args.allowlist)
     if args.command == "editions":
         return _editions(args.source, args.target)
-    args.target.mkdir(parents=True, exist_ok=True)
-    for path in sorted(args.source.glob("*.ipynb")):
-        _write(
-            student_notebook(nbformat.read(path, as_version=4)), args.target / path.name
+    if args.command == "release":
+        from .release import write_release
+
+        manifest = write_release(args.source, args.target)
+        count = sum(len(c["exercises"]) for c in manifest["chapters"].values())
+        print(
+            f"wrote {args.target}: {len(manifest['chapters'])} chapters, "
+            f"{count} exercises; give students {args.target}/students/<framework>/"
         )
-        print(f"wrote {args.target / path.name}")
+        return 0
+    if args.command == "grade":
+        from .grade import Limits, grade_folder
+
+        limits = Limits(
+            timeout=args.timeout,
+            memory=int(args.memory_gb * 1024**3),
+            user=args.user or None,
+        )
+        rows = grade_folder(args.submissions, args.release, args.out, limits)
+        print(f"wrote {args.out}/grades.csv ({len(rows)} students) and feedback/")
+        return 0
+    bib = Bibliography.read(ROOT / "book" / "references.bib")
+    for path in sorted(args.source.glob("*.ipynb")):
+        chapter = nbformat.read(path, as_version=4)
+        for framework in FRAMEWORK_TAGS:
+            out = args.target / framework / path.name
+            _write(
+                student_edition(
+                    chapter, framework, chapter=chapter_number(path), bib=bib
+                ),
+                out,
+            )
+            print(f"wrote {out}")
     return 0
 
 
