@@ -103,6 +103,16 @@ def chapter_number(path: str | Path) -> int | None:
 # ---------------------------------------------------------------------------
 
 
+def _plain(latex: str) -> str:
+    """``Sch{\\"o}nemann`` -> ``Schönemann``: LaTeX accents decoded (latexcodec,
+    pybtex's own dependency), grouping braces dropped."""
+    import codecs
+
+    import latexcodec  # noqa: F401  (registers the "latex" codec)
+
+    return codecs.decode(latex.encode(), "latex").replace("{", "").replace("}", "")
+
+
 @dataclass
 class Bibliography:
     """Author-year labels of book/references.bib, for citations in plain Markdown.
@@ -129,7 +139,7 @@ class Bibliography:
         labels = {}
         for key, entry in data.entries.items():
             people = entry.persons.get("author", []) or entry.persons.get("editor", [])
-            last = [" ".join(p.last_names).strip("{}") for p in people]
+            last = [_plain(" ".join(p.last_names)) for p in people]
             who = (
                 last[0]
                 if len(last) == 1

@@ -187,3 +187,12 @@ def test_lint_finds_a_name_only_parity_cells_bind():
     assert any(
         "uses 'value_pt'" in p and "only parity cells bind" in p for p in problems
     ), problems
+
+
+def test_citations_decode_latex_accents(tmp_path):
+    bib = tmp_path / "refs.bib"
+    bib.write_text(
+        '@article{s1966, title={A generalized solution}, author={Sch{\\"o}nemann, '
+        "Peter H.}, year={1966}}\n"
+    )
+    assert Bibliography.read(bib).cite("s1966") == "(Schönemann 1966)"
