@@ -45,7 +45,10 @@ from .metrics import (
     rmse,
 )
 from .movielens import load_movielens_100k, movielens_available
+from .notebook import plain_numpy_scalars
 from .splits import Split, leave_last_out, random_split, temporal_split
+
+plain_numpy_scalars()  # in a notebook: glued and displayed NumPy scalars read 0.25
 
 __all__ = [
     "seed_everything",
