@@ -64,7 +64,7 @@ browser-deps:  ## install Debian's chromium for the browser test (root, once)
 # TensorFlow edition of every chapter on the others. Then the browser tests open the
 # built pages (the second build is incremental: nothing is executed again).
 test: $(STAMP) browser-deps  ## run the whole test suite: units, notebooks, book build, browser
-	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not browser" tests
+	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not browser" --durations=40 tests
 	$(BIN)/pytest -m browser tests/book
 
 test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
