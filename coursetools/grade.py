@@ -65,6 +65,7 @@ STATUS_TEXT = {
 TIMED_OUT, NOT_SUBMITTED = "timed out", "not submitted"
 MARKER = ".coursetools-grades"
 _KERNEL = "recsys-grading-sandbox"
+_REPO = str(Path(__file__).resolve().parents[1])  # the folder holding coursetools
 _FRAMEWORK_LINE = re.compile(r"ru\.framework\(\s*[\"'](\w+)[\"']\s*\)")
 _LABEL = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
 
@@ -306,8 +307,14 @@ def grade_notebook(
         )
         client.timeout_func = lambda cell: max(1, int(deadline - time.monotonic()))
         ending = None
+        kernel_env = {**os.environ, **(env or {})}
+        # the kernel starts through `python -m coursetools.sandbox`: coursetools is the
+        # repository's tooling, not installed, so its folder goes on PYTHONPATH
+        kernel_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (_REPO, kernel_env.get("PYTHONPATH", "")) if p
+        )
         try:  # the sandbox keeps only the variables a notebook needs
-            client.execute(env={**os.environ, **(env or {})})
+            client.execute(env=kernel_env)
         except CellTimeoutError:
             ending = (TIMED_OUT, f"the notebook ran out of its {limits.timeout:g} s")
         except DeadKernelError:
