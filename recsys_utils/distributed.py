@@ -157,6 +157,15 @@ def _positive_int(name: str, value: object) -> int:
     return value
 
 
+def _checked_launch(framework: str, world_size: object, threads: object):
+    """(world_size, threads) after checking them and the framework's name."""
+    if framework not in FRAMEWORKS:
+        raise ValueError(
+            f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}"
+        )
+    return _positive_int("world_size", world_size), _positive_int("threads", threads)
+
+
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
     """Ports on ``host`` that no process is listening on, chosen by the system.
 
@@ -238,12 +247,7 @@ def worker_env(
     Returns:
         a dict of environment variables (strings).
     """
-    if framework not in FRAMEWORKS:
-        raise ValueError(
-            f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}"
-        )
-    world_size = _positive_int("world_size", world_size)
-    threads = _positive_int("threads", threads)
+    world_size, threads = _checked_launch(framework, world_size, threads)
     if (
         isinstance(rank, bool)
         or not isinstance(rank, int)
@@ -444,12 +448,7 @@ def launch(
     script = Path(script)
     if not script.is_file():
         raise ValueError(f"script must be an existing Python file; got {str(script)!r}")
-    if framework not in FRAMEWORKS:
-        raise ValueError(
-            f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}"
-        )
-    world_size = _positive_int("world_size", world_size)
-    threads = _positive_int("threads", threads)
+    world_size, threads = _checked_launch(framework, world_size, threads)
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, (int, float))
