@@ -55,6 +55,32 @@ def register(
     return decorate
 
 
+def tensor_inputs(framework: str) -> Callable[[tuple], tuple]:
+    """A converter of a check's NumPy inputs into the framework's tensors.
+
+    Args:
+        framework: "pytorch" or "tensorflow" (the chapter's FRAMEWORK).
+
+    Returns:
+        A function mapping a tuple of inputs to the same tuple with every NumPy array
+        turned into a tensor of that framework (other values kept).
+    """
+    if framework == "pytorch":
+        from .. import torch as twin
+    elif framework == "tensorflow":
+        from .. import tf as twin
+    else:
+        raise ValueError(
+            "framework must be 'pytorch' or 'tensorflow' (the chapter's FRAMEWORK); "
+            f"got {framework!r}"
+        )
+    import numpy as np
+
+    return lambda inputs: tuple(
+        twin.to_tensor(x) if isinstance(x, np.ndarray) else x for x in inputs
+    )
+
+
 def _load_all() -> None:
     global _LOADED
     if not _LOADED:

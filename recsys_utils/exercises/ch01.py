@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from ..checks import CheckResult, Hint, check_function
 from ..mf import mf_objective
-from . import register
+from . import register, tensor_inputs
 
 
 def _loss_inputs(rng):
@@ -114,22 +114,6 @@ def _mean_not_sum(P, Q, R, M, reg):
     return 0.5 * ((M * (R - P @ Q.T)) ** 2).mean() + reg * ((P**2).sum() + (Q**2).sum())
 
 
-def _tensor_converter(framework: str):
-    """A function turning the NumPy inputs into the framework's tensors."""
-    if framework == "pytorch":
-        from .. import torch as twin
-    elif framework == "tensorflow":
-        from .. import tf as twin
-    else:
-        raise ValueError(
-            f"framework must be 'pytorch' or 'tensorflow' (the chapter's FRAMEWORK); "
-            f"got {framework!r}"
-        )
-    return lambda inputs: tuple(
-        twin.to_tensor(x) if isinstance(x, np.ndarray) else x for x in inputs
-    )
-
-
 @register("ch1-ex-masked-loss")
 def masked_loss(answer, *, framework: str) -> CheckResult:
     return check_function(
@@ -137,7 +121,7 @@ def masked_loss(answer, *, framework: str) -> CheckResult:
         _masked_reference,
         name="masked_loss",
         make_inputs=_masked_inputs,
-        convert_inputs=_tensor_converter(framework),
+        convert_inputs=tensor_inputs(framework),
         rtol=1e-4,  # float32 tensors against a float64 reference
         exercise="ch1-ex-masked-loss",
         hints=[

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..checks import CheckResult, Hint, check_function, check_value
-from . import register
+from . import register, tensor_inputs
 
 
 @register("ch7-ex-average")
@@ -156,22 +156,6 @@ def _no_temperature(user_vecs, all_item_vecs, rank, temperature):
     return _global_loss(user_vecs, all_item_vecs, rank, 1.0)
 
 
-def _to_framework(framework: str):
-    """A function turning the NumPy inputs into the framework's tensors."""
-    if framework == "pytorch":
-        from .. import torch as twin
-    elif framework == "tensorflow":
-        from .. import tf as twin
-    else:
-        raise ValueError(
-            "framework must be 'pytorch' or 'tensorflow' (the chapter's FRAMEWORK); "
-            f"got {framework!r}"
-        )
-    return lambda inputs: tuple(
-        twin.to_tensor(x) if isinstance(x, np.ndarray) else x for x in inputs
-    )
-
-
 @register("ch7-ex-global-loss")
 def global_loss(answer, *, framework: str) -> CheckResult:
     return check_function(
@@ -179,7 +163,7 @@ def global_loss(answer, *, framework: str) -> CheckResult:
         _global_loss,
         name="global_loss",
         make_inputs=_loss_inputs,
-        convert_inputs=_to_framework(framework),
+        convert_inputs=tensor_inputs(framework),
         rtol=1e-4,  # float32 tensors against a float64 reference
         exercise="ch7-ex-global-loss",
         hints=[
