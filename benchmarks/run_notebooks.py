@@ -51,7 +51,17 @@ for cell in nb.cells:
             texts.append(out["text"])
         elif "data" in out and "text/plain" in out["data"]:
             texts.append(out["data"]["text/plain"])
-print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024, "outputs": texts}))
+from datetime import datetime
+cells = []
+for i, cell in enumerate(nb.cells):
+    t = cell.get("metadata", {}).get("execution", {})
+    if "iopub.execute_input" in t and "shell.execute_reply" in t:
+        a, b = (datetime.fromisoformat(t[k].replace("Z", "+00:00"))
+                for k in ("iopub.execute_input", "shell.execute_reply"))
+        head = cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""
+        cells.append([i, round((b - a).total_seconds(), 2), head])
+print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024, "outputs": texts,
+                  "cells": cells}))
 """
 
 
@@ -117,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "--save-outputs",
         type=Path,
         default=None,
-        help="folder for what each chapter printed (last run, per framework)",
+        help="folder for what each chapter printed and its cells by time (last run)",
     )
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -146,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.save_outputs.mkdir(parents=True, exist_ok=True)
                 printed = args.save_outputs / f"{path.stem}_{fw}.txt"
                 printed.write_text("\n".join(runs[-1]["outputs"]))
+                slowest = sorted(runs[-1].get("cells", []), key=lambda c: -c[1])
+                (args.save_outputs / f"{path.stem}_{fw}_cells.txt").write_text(
+                    "".join(f"{t:8.2f} s  cell {i:3d}  {h}\n" for i, t, h in slowest)
+                )
             walls = [x["wall"] for x in runs]
             same, changed = _same(runs)
             if changed:
