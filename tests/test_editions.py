@@ -1,10 +1,11 @@
 """The per-framework editions of every chapter: generated, framework-pure, and run.
 
 The book executes each chapter as written (the default framework plus the parity
-cells); these tests execute the TensorFlow edition of each chapter, so every
-assertion a chapter makes holds in TensorFlow too. It runs with RECSYS_DATA_HOME
-pointing at the MovieLens-100K stand-in, so the real-data section runs (in
-TensorFlow) as well, and every exercise's self-check must report "correct".
+cells) without MovieLens; these tests execute each chapter's PyTorch and TensorFlow
+editions, so every assertion a chapter makes holds in TensorFlow too. They run with
+RECSYS_DATA_HOME pointing at the MovieLens-100K stand-in, so the real-data section
+runs in both frameworks as well; every exercise's self-check must report "correct",
+and then, in the same kernel, the student notebook's stubs "not attempted".
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import ast
 
 import nbformat
 import pytest
-from notebook_runner import CHAPTERS, ROOT, check_outcomes, execute
+from notebook_runner import CHAPTERS, ROOT, check_outcomes, execute, is_student_cell
 
 from coursetools.notebooks import Bibliography, chapter_number, framework_notebook
+from coursetools.student import exercises, student_edition
 
 FRAMEWORK_MODULES = {
     "pytorch": ("torch", "recsys_utils.torch"),
@@ -67,19 +69,51 @@ def test_edition_imports_only_its_framework(path, framework):
 
 
 @pytest.mark.notebooks
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_tensorflow_edition_runs_with_every_check_correct(path, movielens_standin):
-    nb = execute(
-        _edition(path, "tensorflow"),
-        cwd=path.parent,
-        env={"RECSYS_DATA_HOME": str(movielens_standin)},
+def test_edition_runs_every_check_correct_then_the_stubs_not_attempted(
+    path, framework, movielens_standin
+):
+    """One kernel per edition: the edition as written, then the student's cells.
+
+    The edition (the solution notebook) runs top to bottom with the MovieLens
+    stand-in, so the real-data section runs too, and every self-check must report
+    "correct". Then, in the same kernel, the student notebook's stubs and checks run
+    in their order, and every check must report "not attempted". Together with
+    tests/test_student_notebooks.py (the student notebook is the edition with those
+    cells in place of the solutions, and no other cell reads what a stub defines),
+    this shows that a student running every cell reaches the end and sees every
+    check report, without executing the chapter a second time.
+    """
+    edition = _edition(path, framework)
+    student = student_edition(
+        nbformat.read(path, as_version=4),
+        framework,
+        chapter=chapter_number(path),
+        bib=Bibliography.read(ROOT / "book" / "references.bib"),
     )
-    outcomes = check_outcomes(nb)
+    tail = [c for c in student.cells if is_student_cell(c)]
+    first_tail = len(edition.cells)
+    edition.cells.extend(tail)
+    nb = execute(
+        edition, cwd=path.parent, env={"RECSYS_DATA_HOME": str(movielens_standin)}
+    )
+    solved = nbformat.v4.new_notebook(cells=nb.cells[:first_tail])
+    outcomes = check_outcomes(solved)
     wrong = [(label, status) for label, status in outcomes if status != "correct"]
-    assert not wrong, f"{path.name} (TensorFlow edition): checks not correct: {wrong}"
+    assert not wrong, f"{path.name} ({framework} edition): checks not correct: {wrong}"
     calls = sum(
-        c.source.count("ru.exercises.check(") for c in nb.cells if c.cell_type == "code"
+        c.source.count("ru.exercises.check(")
+        for c in solved.cells
+        if c.cell_type == "code"
     )
     assert len(outcomes) == calls, (
         f"{calls} check calls but {len(outcomes)} reported outcomes"
     )
+    stubbed = check_outcomes(nbformat.v4.new_notebook(cells=nb.cells[first_tail:]))
+    expected = [
+        e.label
+        for e in exercises(nbformat.read(path, as_version=4), None)
+        if e.autograded
+    ]
+    assert sorted(stubbed) == sorted((label, "not attempted") for label in expected)

@@ -1,53 +1,105 @@
-"""Every student notebook runs to the end, each check reporting "not attempted".
+"""Every student notebook is its chapter's edition with stubs in place of solutions.
 
 A student who opens a student notebook (coursetools/student.py) and runs every cell
 must reach the end and see every self-check report: "not attempted" while the answer
-is the stub. Each student notebook is executed once, in a fresh kernel, with the
-chapter folder as working folder:
+is the stub. tests/test_editions.py executes each edition (the solution notebook, both
+frameworks, with the MovieLens stand-in) and then, in the same kernel, the student
+notebook's own cells (its stubs and checks) and asserts "not attempted" from each
+check. These tests make that equivalent to running the student notebook from the top,
+without executing every chapter a second time:
 
-* PyTorch: with RECSYS_DATA_HOME pointing at the MovieLens-100K stand-in (the
-  ``movielens_standin`` fixture), so the PyTorch MovieLens sections run in CI too (the
-  book build runs the chapters without it);
-* TensorFlow: without MovieLens (the TensorFlow edition already runs those sections
-  with the stand-in in tests/test_editions.py), the cheaper configuration.
-
-The solution notebooks are the per-framework editions: the TensorFlow one is executed
-with every check "correct" by tests/test_editions.py, and the PyTorch one's checks are
-the chapter's own ``assert result.ok`` cells, executed by the book build; neither is
-executed again here.
+* the student notebook's other code cells are exactly the edition's code cells outside
+  the solution gates, in the same order (so they are the cells the edition ran);
+* no such cell after the first stub reads a name a stub binds (so no chapter cell
+  depends on an exercise's answer, and none breaks when it is a stub);
+* every autograded exercise has its check call in the student notebook.
 """
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
-from notebook_runner import CHAPTERS, ROOT, check_outcomes, execute
+from notebook_runner import CHAPTERS, ROOT, is_student_cell, top_level_names
 
-from coursetools.notebooks import Bibliography, chapter_number
+from coursetools.notebooks import (
+    SOLUTION,
+    Bibliography,
+    cell_tags,
+    chapter_number,
+    framework_notebook,
+)
 from coursetools.student import CHECK_CALL, exercises, student_edition
 
+ASSERT_OK = re.compile(r"^assert \w+\.ok\b", re.MULTILINE)
+BIB = Bibliography.read(ROOT / "book" / "references.bib")
 
-@pytest.mark.notebooks
-@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_student_notebook_runs_to_the_end_not_attempted(path, framework, request):
+
+def _pair(path, framework):
     chapter = nbformat.read(path, as_version=4)
     number = chapter_number(path)
-    bib = Bibliography.read(ROOT / "book" / "references.bib")
-    nb = student_edition(chapter, framework, chapter=number, bib=bib)
-    env = {}
-    if framework == "pytorch":
-        env["RECSYS_DATA_HOME"] = str(request.getfixturevalue("movielens_standin"))
-    execute(nb, cwd=path.parent, env=env)  # raises on the first failing cell
-    last = [c for c in nb.cells if c.cell_type == "code"][-1]
-    assert last.get("execution_count") is not None, "did not reach the last cell"
-    outcomes = check_outcomes(nb)
-    expected = [e.label for e in exercises(chapter, number) if e.autograded]
-    assert sorted(outcomes) == sorted((label, "not attempted") for label in expected)
+    edition = framework_notebook(chapter, framework, chapter=number, bib=BIB)
+    student = student_edition(chapter, framework, chapter=number, bib=BIB)
+    return chapter, edition, student
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_student_notebook_is_the_edition_with_stubs(path, framework):
+    chapter, edition, student = _pair(path, framework)
+    ours = [c.source for c in student.cells if c.cell_type == "code"]
+    kept = [
+        c.source
+        for c in student.cells
+        if c.cell_type == "code" and not is_student_cell(c)
+    ]
+    theirs = [
+        c.source
+        for c in edition.cells
+        if c.cell_type == "code"
+        and SOLUTION not in cell_tags(c)
+        and not CHECK_CALL.search(c.source)
+    ]
+    assert kept == theirs, (
+        f"{path.name} ({framework}): the student notebook's chapter cells differ "
+        "from the edition's cells outside the solution gates"
+    )
+    assert any(s.startswith("# Your answer here") for s in ours), "no stub at all"
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_chapter_cell_reads_what_a_stub_binds(path, framework):
+    _, _, student = _pair(path, framework)
+    stubbed, readers = set(), []
+    for index, cell in enumerate(student.cells):
+        if cell.cell_type != "code":
+            continue
+        bound, read = top_level_names(cell.source)
+        if is_student_cell(cell):
+            if cell.source.startswith("# Your answer here"):
+                stubbed |= bound
+        elif read & stubbed:
+            readers.append((index, sorted(read & stubbed)))
+    assert not readers, (
+        f"{path.name} ({framework}): chapter cells read names an exercise's stub "
+        f"binds (a student's run would break or differ there): {readers}"
+    )
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_autograded_exercise_has_its_check(path, framework):
+    chapter, _, student = _pair(path, framework)
     calls = [
         m.group(1)
-        for c in nb.cells
+        for c in student.cells
         if c.cell_type == "code"
         for m in CHECK_CALL.finditer(c.source)
     ]
+    expected = [e.label for e in exercises(chapter, None) if e.autograded]
     assert sorted(calls) == sorted(expected)
+    assert not any(ASSERT_OK.search(c.source) for c in student.cells), (
+        "a check's assert reached the student notebook"
+    )
