@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 "max": max(walls),
                 "peak": max(x["peak_mib"] for x in runs),
                 "same": same,
+                "failed": any("error" in x for x in runs),
             }
         rows.append(row)
     data = (
@@ -200,14 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     lines += [head, "|---|" + "---:|---:|" * len(args.frameworks) + "---:|---|"]
     for row in rows:
         cells = "".join(
-            f" {row[fw]['median']:.1f} | {row[fw]['min']:.1f}-{row[fw]['max']:.1f} |"
+            " failed (an error, see the log) | |"
+            if row[fw]["failed"]
+            else f" {row[fw]['median']:.1f} |"
+            f" {row[fw]['min']:.1f}-{row[fw]['max']:.1f} |"
             for fw in args.frameworks
         )
         peak = max(row[fw]["peak"] for fw in args.frameworks)
         same = "; ".join(f"{LABELS[fw]}: {row[fw]['same']}" for fw in args.frameworks)
         lines.append(f"| {row['notebook']} |{cells} {peak:.0f} | {same} |")
     totals = "".join(
-        f" **{sum(r[fw]['median'] for r in rows):.1f}** | |" for fw in args.frameworks
+        f" **{sum(r[fw]['median'] for r in rows if not r[fw]['failed']):.1f}** | |"
+        for fw in args.frameworks
     )
     lines += [
         f"| **total** |{totals} | |",
