@@ -13,7 +13,7 @@ from types import ModuleType
 
 import numpy as np
 
-__all__ = ["seed_everything", "import_tensorflow_quietly"]
+__all__ = ["seed_everything", "seed_framework", "import_tensorflow_quietly"]
 
 
 @contextlib.contextmanager
@@ -61,17 +61,65 @@ def import_tensorflow_quietly() -> ModuleType:
 _MAX_SEED = 2**32 - 1  # NumPy's legacy global RNG accepts seeds in [0, 2**32)
 
 
+#: The last seed_everything's seed, for a framework whose twin is imported later.
+_SEED: int | None = None
+#: The frameworks seeded with _SEED so far.
+_SEEDED: set[str] = set()
+
+
+def _seed_torch(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _seed_tensorflow(seed: int) -> None:
+    tf = import_tensorflow_quietly()
+    tf.random.set_seed(seed)
+    if importlib.util.find_spec("keras") is not None:
+        import keras
+
+        # keras.utils.set_random_seed also seeds its own generators, and reseeds
+        # Python and NumPy: their state is kept, so a later import changes no draw
+        state = random.getstate(), np.random.get_state()
+        keras.utils.set_random_seed(seed)
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+    tf.config.experimental.enable_op_determinism()
+
+
+_SEEDERS = {"torch": _seed_torch, "tensorflow": _seed_tensorflow}
+
+
+def seed_framework(name: str) -> None:
+    """Seed ``name`` ("torch" or "tensorflow") with the last seed_everything's seed.
+
+    Called by :mod:`recsys_utils.torch` and :mod:`recsys_utils.tf` when they are
+    imported: a framework first used after ``seed_everything`` is seeded then, before
+    it draws anything. Does nothing before any ``seed_everything`` call, or when the
+    framework is already seeded with that seed.
+    """
+    if _SEED is not None and name not in _SEEDED:
+        _SEEDERS[name](_SEED)
+        _SEEDED.add(name)
+
+
 def seed_everything(seed: int) -> int:
     """Seed Python, NumPy, PyTorch and TensorFlow, and ask for deterministic kernels.
 
-    PyTorch and TensorFlow are imported here, lazily and only if they are installed,
-    so that ``import recsys_utils`` itself stays free of deep-learning frameworks.
+    No framework is imported here (importing TensorFlow takes about 10 s, PyTorch
+    about 4 s, and a chapter needs only the one it runs): a framework already
+    imported is seeded now, and one imported later is seeded when its twin
+    (``from recsys_utils import torch as rt`` or ``tf as rtf``) is imported, before
+    it draws anything. The draws are the same either way.
 
     * ``random.seed``, ``numpy.random.seed`` and ``PYTHONHASHSEED`` (the latter only
       affects Python processes started afterwards, e.g. data-loader workers);
     * PyTorch: ``torch.manual_seed`` and
       ``torch.use_deterministic_algorithms(True, warn_only=True)``;
-    * TensorFlow: ``keras.utils.set_random_seed`` / ``tf.random.set_seed`` and
+    * TensorFlow: ``tf.random.set_seed``, ``keras.utils.set_random_seed`` (Keras's
+      own generators; Python's and NumPy's state kept) and
       ``tf.config.experimental.enable_op_determinism()``.
 
     Args:
@@ -80,6 +128,7 @@ def seed_everything(seed: int) -> int:
     Returns:
         The seed, as a Python ``int``.
     """
+    global _SEED
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(
             f"seed must be a non-negative int; got {seed!r} ({type(seed).__name__})"
@@ -90,18 +139,9 @@ def seed_everything(seed: int) -> int:
     random.seed(seed)
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
-    if importlib.util.find_spec("torch") is not None:
-        import torch
-
-        torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    if importlib.util.find_spec("tensorflow") is not None:
-        tf = import_tensorflow_quietly()
-
-        tf.random.set_seed(seed)
-        if importlib.util.find_spec("keras") is not None:
-            import keras
-
-            keras.utils.set_random_seed(seed)  # also seeds keras' own generators
-        tf.config.experimental.enable_op_determinism()
+    _SEED = seed
+    _SEEDED.clear()
+    for name in _SEEDERS:
+        if name in sys.modules:
+            seed_framework(name)
     return seed

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._extras import extra_needed
-from ._seed import import_tensorflow_quietly, seed_everything
+from ._seed import import_tensorflow_quietly, seed_everything, seed_framework
 from .batching import (
     History,
     check_score_args,
@@ -31,6 +31,7 @@ from .batching import (
 with extra_needed("tensorflow", "recsys_utils.tf"):  # names the extra when missing
     tf = import_tensorflow_quietly()
     import keras  # noqa: F401  (checked here with TensorFlow; used below)
+seed_framework("tensorflow")  # seeded as seed_everything asked, before any draw
 
 __all__ = [
     "seed_everything",

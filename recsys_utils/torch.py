@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._extras import extra_needed
-from ._seed import seed_everything
+from ._seed import seed_everything, seed_framework
 from .batching import (
     History,
     check_score_args,
@@ -29,6 +29,7 @@ from .batching import (
 
 with extra_needed("torch", "recsys_utils.torch"):  # names the extra when missing
     import torch
+seed_framework("torch")  # seeded as seed_everything asked, before any draw
 
 __all__ = [
     "seed_everything",
