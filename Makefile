@@ -61,10 +61,14 @@ browser-deps:  ## install Debian's chromium for the browser test (root, once)
 
 # One pytest run on JOBS workers: the unit tests, the book build (which executes every
 # chapter once, in the default framework with its parity cells) on one worker, and the
-# TensorFlow edition of every chapter on the others. Then the browser tests open the
-# built pages (the second build is incremental: nothing is executed again).
+# PyTorch and TensorFlow editions of every chapter on the others. Then the browser tests
+# open the built pages (the second build is incremental: nothing is executed again).
+# JOBS notebooks run at once, so each kernel gets one thread (PyTorch's OpenMP threads
+# and TensorFlow's pools; the chapters use the frameworks' defaults, the fastest on an
+# idle laptop, but two kernels with two threads each on two cores wait on each other).
+KERNEL_THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 test: $(STAMP) browser-deps  ## run the whole test suite: units, notebooks, book build, browser
-	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not browser" --durations=40 tests
+	$(KERNEL_THREADS) $(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not browser" --durations=40 tests
 	$(BIN)/pytest -m browser tests/book
 
 test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
