@@ -292,6 +292,10 @@ def test_an_interrupted_launcher_leaves_no_worker_behind(tmp_path, sig):
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        # a shell starts background jobs with SIGINT ignored, and a Python started
+        # that way never raises KeyboardInterrupt: the launcher must see SIGINT as a
+        # learner's Ctrl-C, whatever started the test run
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         _wait_for(tmp_path / "pid0")
