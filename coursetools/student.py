@@ -39,6 +39,7 @@ from .notebooks import (
 
 __all__ = [
     "Exercise",
+    "STUB_MARK",
     "CHECK_CALL",
     "exercises",
     "stub_solution",
@@ -49,6 +50,8 @@ __all__ = [
     "UNCHECKED_STUB",
 ]
 
+#: How every stub cell starts (a student writes the answer below it).
+STUB_MARK = "# Your answer here"
 _DEF = re.compile(r"^(def|class) \w+")
 _ASSIGN = re.compile(r"^([A-Za-z_][\w, ]*?)\s*=(?!=)")
 # The book asserts that each self-check passes on the worked solution; a student's
@@ -153,7 +156,7 @@ def stub_solution(source: str) -> str:
         The stub's code, starting with ``# Your answer here``.
     """
     lines = source.splitlines()
-    out = ["# Your answer here, then run the self-check below."]
+    out = [STUB_MARK + ", then run the self-check below."]
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -194,7 +197,7 @@ def stub_solution(source: str) -> str:
 WRITTEN_ANSWER = "*Your answer (your instructor reads it):*"
 #: Replaces the code of an exercise that no self-check judges.
 UNCHECKED_STUB = (
-    "# Your answer here (no self-check for this one: your instructor reads it).\n"
+    STUB_MARK + " (no self-check for this one: your instructor reads it).\n"
 )
 
 

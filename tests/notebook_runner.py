@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from coursetools.student import CHECK_CALL
+from coursetools.student import CHECK_CALL, STUB_MARK
 from recsys_utils.checks import CHECK_MIME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def check_outcomes(nb: nbformat.NotebookNode) -> list[tuple[str | None, str]]:
 def is_student_cell(cell) -> bool:
     """A cell a student notebook adds or changes: a stub, or a check (no assert)."""
     return cell.cell_type == "code" and (
-        cell.source.startswith("# Your answer here") or CHECK_CALL.search(cell.source)
+        cell.source.startswith(STUB_MARK) or CHECK_CALL.search(cell.source)
     )
 
 

@@ -30,7 +30,7 @@ from coursetools.notebooks import (
     chapter_number,
     framework_notebook,
 )
-from coursetools.student import CHECK_CALL, exercises, student_edition
+from coursetools.student import CHECK_CALL, STUB_MARK, exercises, student_edition
 
 ASSERT_OK = re.compile(r"^assert \w+\.ok\b", re.MULTILINE)
 BIB = Bibliography.read(ROOT / "book" / "references.bib")
@@ -65,7 +65,7 @@ def test_student_notebook_is_the_edition_with_stubs(path, framework):
         f"{path.name} ({framework}): the student notebook's chapter cells differ "
         "from the edition's cells outside the solution gates"
     )
-    assert any(s.startswith("# Your answer here") for s in ours), "no stub at all"
+    assert any(s.startswith(STUB_MARK) for s in ours), "no stub at all"
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
@@ -78,7 +78,7 @@ def test_no_chapter_cell_reads_what_a_stub_binds(path, framework):
             continue
         bound, read = top_level_names(cell.source)
         if is_student_cell(cell):
-            if cell.source.startswith("# Your answer here"):
+            if cell.source.startswith(STUB_MARK):
                 stubbed |= bound
         elif read & stubbed:
             readers.append((index, sorted(read & stubbed)))
