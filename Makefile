@@ -77,8 +77,8 @@ test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters/
 
-bench: $(STAMP)  ## time every notebook in a fresh kernel (median of REPEAT runs) -> benchmarks/
-	$(PY) benchmarks/run_notebooks.py --repeat $(REPEAT)
+bench: $(STAMP)  ## time each framework's edition of every chapter (median of REPEAT runs) -> benchmarks/
+	$(PY) benchmarks/run_notebooks.py --editions --repeat $(REPEAT)
 
 editions: $(STAMP)  ## one notebook per framework of every chapter -> _build/editions/
 	$(PY) -m coursetools editions chapters _build/editions

@@ -1,8 +1,8 @@
 """Time every chapter in a fresh kernel, in both frameworks: wall time and memory.
 
     python benchmarks/run_notebooks.py [--repeat 3] [--frameworks pytorch tensorflow]
-        [--data-home DIR] [--out benchmarks/notebooks.md] [--save-outputs DIR]
-        [notebooks ...]
+        [--editions] [--data-home DIR] [--out benchmarks/notebooks.md]
+        [--save-outputs DIR] [notebooks ...]
     (or: make bench)
 
 Each run starts a new Python process that executes the chapter with nbclient in a new
@@ -13,6 +13,9 @@ table (median, min and max wall time over the repeats per framework, peak memory
 whether every run printed the same numbers, timings aside) goes to ``--out``.
 ``--data-home`` points RECSYS_DATA_HOME at a folder holding ``ml-100k.zip`` (the real
 archive, or the tests' stand-in) to time the chapters with their MovieLens sections.
+``--editions`` times instead what a learner downloads: each framework's edition of the
+chapter (``make editions``: that framework's cells only, no parity cells, the switch
+set), run from the chapters' folder as the chapter is.
 A benchmark, not a test: it never fails on time.
 """
 
@@ -26,6 +29,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,13 +84,15 @@ def _fingerprint(outputs: list[str]) -> list[str]:
     return lines
 
 
-def run_once(path: Path, env: dict[str, str]) -> dict:
-    """Execute one notebook in a fresh process and kernel with ``env`` added."""
+def run_once(path: Path, env: dict[str, str], cwd: Path | None = None) -> dict:
+    """Execute one notebook in a fresh process and kernel with ``env`` added, in
+    ``cwd`` (default: the notebook's folder)."""
+    cwd = cwd or path.parent
     proc = subprocess.run(
-        [sys.executable, "-c", _RUNNER, str(path), str(path.parent)],
+        [sys.executable, "-c", _RUNNER, str(path), str(cwd)],
         capture_output=True,
         text=True,
-        cwd=path.parent,
+        cwd=cwd,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
     )
     if proc.returncode != 0:
@@ -109,6 +115,20 @@ def _same(runs: list[dict]) -> tuple[str, list[str]]:
     return ("yes" if differing == 0 else f"no ({differing} lines differ)"), changed[:3]
 
 
+def write_edition(chapter: Path, framework: str, folder: Path) -> Path:
+    """Write ``chapter``'s edition for ``framework`` into ``folder``; its path."""
+    import nbformat
+
+    sys.path.insert(0, str(ROOT))
+    from coursetools.notebooks import chapter_number, framework_notebook
+
+    nb = nbformat.read(chapter, as_version=4)
+    edition = framework_notebook(nb, framework, chapter=chapter_number(chapter))
+    out = folder / f"{chapter.stem}_{framework}.ipynb"
+    nbformat.write(edition, out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
@@ -121,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         help="RECSYS_DATA_HOME for the runs (a folder with ml-100k.zip)",
+    )
+    parser.add_argument(
+        "--editions",
+        action="store_true",
+        help="time each framework's edition (what a learner runs), not the chapter",
     )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
@@ -135,12 +160,18 @@ def main(argv: list[str] | None = None) -> int:
         {"RECSYS_DATA_HOME": str(args.data_home.resolve())} if args.data_home else {}
     )
     rows, examples = [], {}
+    scratch = tempfile.TemporaryDirectory(prefix="recsys-bench-")
     for path in notebooks:
         row = {"notebook": path.name}
         for fw in args.frameworks:
             runs = []
+            run_path, cwd = path.resolve(), None
+            if args.editions:
+                run_path = write_edition(run_path, fw, Path(scratch.name))
+                cwd = path.resolve().parent
             for r in range(args.repeat):
-                result = run_once(path.resolve(), {"RECSYS_FRAMEWORK": fw, **env_data})
+                env = {"RECSYS_FRAMEWORK": fw, **env_data}
+                result = run_once(run_path, env, cwd)
                 runs.append(result)
                 status = (
                     f"{result['wall']:.1f} s" if "error" not in result else "FAILED"
@@ -173,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 "failed": any("error" in x for x in runs),
             }
         rows.append(row)
+    scratch.cleanup()
     data = (
         "with RECSYS_DATA_HOME holding ml-100k.zip"
         if args.data_home
@@ -186,8 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.python_version()}, {data}; each chapter executed "
         f"{args.repeat} time(s) "
         "per framework in a fresh kernel (`make bench`), "
-        "with RECSYS_FRAMEWORK set to that "
-        "framework (it trains every experiment; the parity cells train both).",
+        + (
+            "as each framework's edition (`make editions`: that framework's cells "
+            "only, no parity cells; what a learner runs)."
+            if args.editions
+            else "as written, with RECSYS_FRAMEWORK set to that framework (it trains "
+            "every experiment; the parity cells train both)."
+        ),
         "",
     ]
     head = (
