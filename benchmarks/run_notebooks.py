@@ -116,58 +116,29 @@ def _same(runs: list[dict]) -> tuple[str, list[str]]:
 
 
 def write_edition(chapter: Path, framework: str, folder: Path) -> Path:
-    """Write ``chapter``'s edition for ``framework`` into ``folder``; its path."""
-    import nbformat
-
+    """Write ``chapter``'s edition for ``framework`` into ``folder`` as ``make
+    editions`` does; its path."""
     sys.path.insert(0, str(ROOT))
-    from coursetools.notebooks import chapter_number, framework_notebook
+    from coursetools.notebooks import Bibliography, write_editions
 
-    nb = nbformat.read(chapter, as_version=4)
-    edition = framework_notebook(nb, framework, chapter=chapter_number(chapter))
-    out = folder / f"{chapter.stem}_{framework}.ipynb"
-    nbformat.write(edition, out)
-    return out
+    bib = Bibliography.read(ROOT / "book" / "references.bib")
+    written = write_editions([chapter], folder, bib)
+    return next(p for p in written if p.parent.name == framework)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--frameworks", nargs="+", default=list(LABELS), choices=list(LABELS)
-    )
-    parser.add_argument(
-        "--data-home",
-        type=Path,
-        default=None,
-        help="RECSYS_DATA_HOME for the runs (a folder with ml-100k.zip)",
-    )
-    parser.add_argument(
-        "--editions",
-        action="store_true",
-        help="time each framework's edition (what a learner runs), not the chapter",
-    )
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument(
-        "--save-outputs",
-        type=Path,
-        default=None,
-        help="folder for what each chapter printed and its cells by time (last run)",
-    )
-    args = parser.parse_args(argv)
-    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
-    env_data = (
-        {"RECSYS_DATA_HOME": str(args.data_home.resolve())} if args.data_home else {}
-    )
+def _run_all(
+    notebooks: list[Path], args: argparse.Namespace, env_data: dict, scratch: Path
+) -> tuple[list[dict], dict]:
+    """Run every notebook (or its editions) ``args.repeat`` times per framework; a
+    row of timings per notebook, and examples of lines that changed between runs."""
     rows, examples = [], {}
-    scratch = tempfile.TemporaryDirectory(prefix="recsys-bench-")
     for path in notebooks:
         row = {"notebook": path.name}
         for fw in args.frameworks:
             runs = []
             run_path, cwd = path.resolve(), None
             if args.editions:
-                run_path = write_edition(run_path, fw, Path(scratch.name))
+                run_path = write_edition(run_path, fw, scratch)
                 cwd = path.resolve().parent
             for r in range(args.repeat):
                 env = {"RECSYS_FRAMEWORK": fw, **env_data}
@@ -204,7 +175,41 @@ def main(argv: list[str] | None = None) -> int:
                 "failed": any("error" in x for x in runs),
             }
         rows.append(row)
-    scratch.cleanup()
+    return rows, examples
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--frameworks", nargs="+", default=list(LABELS), choices=list(LABELS)
+    )
+    parser.add_argument(
+        "--data-home",
+        type=Path,
+        default=None,
+        help="RECSYS_DATA_HOME for the runs (a folder with ml-100k.zip)",
+    )
+    parser.add_argument(
+        "--editions",
+        action="store_true",
+        help="time each framework's edition (what a learner runs), not the chapter",
+    )
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--save-outputs",
+        type=Path,
+        default=None,
+        help="folder for what each chapter printed and its cells by time (last run)",
+    )
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
+    env_data = (
+        {"RECSYS_DATA_HOME": str(args.data_home.resolve())} if args.data_home else {}
+    )
+    with tempfile.TemporaryDirectory(prefix="recsys-bench-") as scratch:
+        rows, examples = _run_all(notebooks, args, env_data, Path(scratch))
     data = (
         "with RECSYS_DATA_HOME holding ml-100k.zip"
         if args.data_home

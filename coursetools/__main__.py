@@ -16,7 +16,8 @@ from .notebooks import (
     Bibliography,
     chapter_number,
     clean_notebook,
-    framework_notebook,
+    write_editions,
+    write_notebook,
 )
 from .setup_cell import ensure_setup_cell, unprovided_imports
 from .student import student_edition
@@ -25,28 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CLAIMS_ALLOWLIST = Path(__file__).resolve().parent / "claims_reviewed.yml"
 
 
-def _write(nb, path: Path) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(path)
-
-
 def _editions(source: Path, target: Path) -> int:
     bib = Bibliography.read(ROOT / "book" / "references.bib")
-    for path in sorted(source.glob("*.ipynb")):
-        chapter = nbformat.read(path, as_version=4)
-        for framework in FRAMEWORK_TAGS:
-            nb = framework_notebook(
-                chapter, framework, chapter=chapter_number(path), bib=bib
-            )
-            out = target / framework / path.name
-            _write(nb, out)
-            shown = (
-                out.relative_to(target.parent) if target.parent in out.parents else out
-            )
-            print(f"wrote {shown}")
+    for out in write_editions(sorted(source.glob("*.ipynb")), target, bib):
+        shown = out.relative_to(target.parent) if target.parent in out.parents else out
+        print(f"wrote {shown}")
     return 0
 
 
@@ -67,7 +51,7 @@ def _setup_cells(paths: list[Path], *, check: bool) -> int:
             stale += 1
             print(f"{path}: set-up cell missing or out of date")
         else:
-            _write(nb, path)
+            write_notebook(nb, path)
             print(f"{path}: set-up cell written")
     if stale:
         print("run: python -m coursetools setup-cell " + " ".join(map(str, paths)))
@@ -170,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "clean":
         for path in args.notebooks:
             nb = ensure_setup_cell(clean_notebook(nbformat.read(path, as_version=4)))
-            _write(nb, path)
+            write_notebook(nb, path)
             print(f"cleaned {path}")
         return 0
     if args.command == "setup-cell":
@@ -217,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         chapter = nbformat.read(path, as_version=4)
         for framework in FRAMEWORK_TAGS:
             out = args.target / framework / path.name
-            _write(
+            write_notebook(
                 student_edition(
                     chapter, framework, chapter=chapter_number(path), bib=bib
                 ),

@@ -36,6 +36,8 @@ __all__ = [
     "clean_notebook",
     "cell_tags",
     "framework_notebook",
+    "write_editions",
+    "write_notebook",
     "myst_to_markdown",
     "chapter_number",
     "Bibliography",
@@ -382,3 +384,32 @@ def framework_notebook(
     nb.cells = cells
     # the Colab set-up cell, with this edition's extras (coursetools/setup_cell.py)
     return clean_notebook(ensure_setup_cell(nb))
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write atomically: a temporary file in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(path)
+
+
+def write_editions(
+    chapters: list[Path], target: Path, bib: Bibliography | None = None
+) -> list[Path]:
+    """Write every chapter's edition for each framework to
+    ``target/<framework>/<chapter file name>`` (what ``make editions``, the website
+    and the benchmark use); returns the paths written, chapter by chapter."""
+    written = []
+    for path in chapters:
+        chapter = nbformat.read(path, as_version=4)
+        for framework in FRAMEWORK_TAGS:
+            out = target / framework / path.name
+            write_notebook(
+                framework_notebook(
+                    chapter, framework, chapter=chapter_number(path), bib=bib
+                ),
+                out,
+            )
+            written.append(out)
+    return written

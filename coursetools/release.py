@@ -23,7 +23,13 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import FRAMEWORK_TAGS, Bibliography, chapter_number, framework_notebook
+from .notebooks import (
+    FRAMEWORK_TAGS,
+    Bibliography,
+    chapter_number,
+    framework_notebook,
+    write_notebook,
+)
 from .student import exercises, student_edition
 
 __all__ = ["MARKER", "write_release", "read_manifest"]
@@ -31,13 +37,6 @@ __all__ = ["MARKER", "write_release", "read_manifest"]
 #: The file that marks a folder written by :func:`write_release`.
 MARKER = ".coursetools-release"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _write(nb: nbformat.NotebookNode, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(path)
 
 
 def write_release(
@@ -98,11 +97,11 @@ def write_release(
             "exercises": [vars(e) for e in exercises(chapter, number)],
         }
         for framework in FRAMEWORK_TAGS:
-            _write(
+            write_notebook(
                 student_edition(chapter, framework, chapter=number, bib=bib),
                 staging / "students" / framework / path.name,
             )
-            _write(
+            write_notebook(
                 framework_notebook(chapter, framework, chapter=number, bib=bib),
                 staging / "instructor" / "solutions" / framework / path.name,
             )

@@ -23,22 +23,11 @@ def _write_editions(app) -> None:
         return
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    import nbformat
-
-    from coursetools.notebooks import Bibliography, chapter_number, framework_notebook
+    from coursetools.notebooks import Bibliography, write_editions
 
     bib = Bibliography.read(ROOT / "book" / "references.bib")
-    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
-        chapter = nbformat.read(path, as_version=4)
-        for framework in LABELS:
-            nb = framework_notebook(
-                chapter, framework, chapter=chapter_number(path), bib=bib
-            )
-            out = Path(app.outdir) / EDITIONS / framework / path.name
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(out.name + ".tmp")
-            nbformat.write(nb, tmp)
-            tmp.replace(out)
+    chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
+    write_editions(chapters, Path(app.outdir) / EDITIONS, bib)
 
 
 def _link_editions(app, pagename, templatename, context, doctree) -> None:
