@@ -20,7 +20,7 @@ JOBS ?= 2
 REPEAT ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help venv which-python constraints book test test-unit lab bench clean clean-notebooks format lint editions student release grade browser-deps
+.PHONY: help venv which-python constraints book test test-unit lab bench clean clean-notebooks format lint editions student release grade browser-deps sandbox-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,6 +58,11 @@ browser-deps:  ## install Debian's chromium for the browser test (root, once)
 	@command -v chromium > /dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium > /dev/null; \
 	  else echo "The browser test needs chromium: sudo apt-get install -y chromium"; exit 1; fi; }
+
+sandbox-deps:  ## install Debian's bubblewrap, the grader's sandbox (root, once)
+	@command -v bwrap > /dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap > /dev/null; \
+	  else echo "Grading needs bubblewrap: sudo apt-get install -y bubblewrap"; exit 1; fi; }
 
 # One pytest run on JOBS workers: the unit tests, the book build (which executes every
 # chapter once, in the default framework with its parity cells) on one worker, and the

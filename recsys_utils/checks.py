@@ -13,11 +13,20 @@ Typical mistakes get their own hint through :class:`Hint`::
         Hint(dense_loss, "you summed over every cell; only observed ratings count"),
         Hint(lambda a: a < 0, "a squared loss cannot be negative"),
     ])
+
+The exercises' self-checks (``recsys_utils.exercises``) hold no reference: they call
+:func:`check_cases` with stored public inputs, the outputs expected on them and the
+outputs of each typical mistake, or :func:`check_hashed` with salted hashes of the
+expected value (:func:`hash_value`). :func:`judge` is the one comparison rule, shared
+with the grader (``coursetools/grade.py``), which applies it in its own process to
+what a student's function returned on hidden inputs.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +41,12 @@ __all__ = [
     "check_value",
     "check_function",
     "assert_parity",
+    "check_cases",
+    "check_hashed",
+    "hash_value",
+    "hashed_match",
+    "judge",
+    "to_array",
     "STATUSES",
     "CORRECT",
     "HINT",
@@ -115,8 +130,24 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     )
 
 
+def to_array(x: Any) -> np.ndarray:
+    """A float64 NumPy array of a number, array, nested list or torch/tf tensor.
+
+    Raises:
+        TypeError, ValueError: when ``x`` is not numeric.
+    """
+    if isinstance(x, (list, tuple)):  # tuples of tensors (two outputs)
+        x = [_to_array(v) for v in x]
+    return _to_array(x)
+
+
 def _diagnose(
-    answer: Any, expected: np.ndarray, name: str, rtol: float, atol: float
+    answer: Any,
+    expected: np.ndarray,
+    name: str,
+    rtol: float,
+    atol: float,
+    reveal_shape: bool = True,
 ) -> tuple[bool, str | None, np.ndarray | None]:
     """(ok, structural problem message or None, answer as array or None)."""
     if answer is None:
@@ -130,11 +161,12 @@ def _diagnose(
     except (TypeError, ValueError):
         return False, f"{name} should be numeric; got a {type(answer).__name__}.", None
     if a.shape != expected.shape:
-        return (
-            False,
-            f"{name} has shape {a.shape}, but it should have shape {expected.shape}.",
-            a,
+        should = (
+            f"it should have shape {expected.shape}"
+            if reveal_shape
+            else "that is not the shape expected"
         )
+        return False, f"{name} has shape {a.shape}, but {should}.", a
     if np.isnan(a).any() and not np.isnan(expected).any():
         return (
             False,
@@ -397,6 +429,259 @@ def check_function(
         f"random inputs: {GENERIC_HINT}",
         exercise,
     )
+
+
+def judge(
+    answer: Any,
+    expected: Any,
+    *,
+    name: str,
+    rtol: float,
+    atol: float,
+    wrong: Sequence[Any] = (),
+    messages: Sequence[str] = (),
+    reveal_shape: bool = True,
+) -> tuple[bool, str | None]:
+    """Compare one output with the expected one; name the typical mistake if any.
+
+    Args:
+        answer: the reader's output (anything :func:`to_array` reads).
+        expected: the expected output (numeric).
+        name: what is compared, for the messages.
+        rtol: relative tolerance (``np.allclose``'s rule).
+        atol: absolute tolerance.
+        wrong: the outputs of the typical mistakes on the same input (``None``
+            where a mistake's function could not compute one).
+        messages: the hint of each typical mistake, in the same order.
+        reveal_shape: say the expected shape when the shapes differ (``False``
+            for hidden cases, whose expected values stay with the grader).
+
+    Returns:
+        ``(ok, message)``: the message is ``None`` when correct, else the
+        structural problem, the matching mistake's hint, or a generic hint.
+    """
+    exp = _expected_array(expected)
+    if answer is None:
+        return False, f"{name} is None: did you forget a `return`?"
+    try:
+        a = to_array(answer)
+    except (TypeError, ValueError):
+        return False, f"{name} should be numeric; got a {type(answer).__name__}."
+    ok, problem, a = _diagnose(a, exp, name, rtol, atol, reveal_shape)
+    if ok:
+        return True, None
+    if problem is not None:
+        return False, problem
+    for out, message in zip(wrong, messages, strict=True):
+        if out is None:
+            continue
+        try:
+            if _close(a, _to_array(out), rtol, atol):
+                return False, message
+        except (TypeError, ValueError):
+            continue
+    return False, f"{name}: {GENERIC_HINT}"
+
+
+def check_cases(
+    answer: Any,
+    cases: Sequence[dict],
+    *,
+    name: str,
+    messages: Sequence[str] = (),
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    convert_inputs: Callable[[Any], Any] | None = None,
+    exercise: str | None = None,
+) -> CheckResult:
+    """Check a function on stored public inputs against stored expected outputs.
+
+    Args:
+        answer: the reader's function.
+        cases: dicts with ``inputs`` (a tuple of positional arguments, a dict of
+            keyword arguments or one value), ``expected`` (the output the function
+            must return) and ``wrong`` (each typical mistake's output, in the order
+            of ``messages``).
+        name: what is checked, used in the messages.
+        messages: the hint of each typical mistake.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+        convert_inputs: optional map applied to each case's inputs before the call
+            (NumPy arrays to the reader's framework's tensors).
+        exercise: the exercise's label, recorded for the autograder.
+
+    Returns:
+        :class:`CheckResult`, as :func:`check_function` reports it.
+    """
+    rtol, atol, _ = _check_settings(name, rtol, atol, [])
+    if not cases:
+        raise ValueError("cases must hold at least one case")
+    if answer is Ellipsis:
+        return _report(NOT_ATTEMPTED, name, "", exercise)
+    if not callable(answer):
+        return _report(
+            ERROR,
+            name,
+            f"{name} should be a function; got a {type(answer).__name__}.",
+            exercise,
+        )
+    problems = []
+    for case in cases:
+        given = copy.deepcopy(case["inputs"])
+        if convert_inputs is not None:
+            given = convert_inputs(given)
+        try:
+            out = _call(answer, given)
+        except NotImplementedError:
+            return _report(NOT_ATTEMPTED, name, "", exercise)
+        except Exception as err:  # noqa: BLE001 - the reader's error becomes the report
+            return _report(
+                ERROR, name, f"{name} raised {type(err).__name__}: {err}", exercise
+            )
+        ok, message = judge(
+            out,
+            case["expected"],
+            name=f"the output of {name}",
+            rtol=rtol,
+            atol=atol,
+            wrong=case.get("wrong", [None] * len(messages)),
+            messages=messages,
+        )
+        if not ok:
+            problems.append(message)
+    if not problems:
+        return _report(CORRECT, name, "", exercise)
+    specific = [m for m in problems if GENERIC_HINT not in m]
+    if specific:
+        return _report(HINT, name, specific[0], exercise)
+    return _report(
+        HINT,
+        name,
+        f"{name} differs from the expected output on {len(problems)} of "
+        f"{len(cases)} example inputs: {GENERIC_HINT}",
+        exercise,
+    )
+
+
+#: PBKDF2 rounds of a hashed value's element: slows down guessing a few-digit answer.
+HASH_ROUNDS = 4000
+#: Each element of an answer is accepted within this many steps of the expected one.
+HASH_REACH = 11
+
+
+def _tolerance_step(x: float, rtol: float, atol: float) -> int | None:
+    tol = atol + rtol * abs(x)
+    if not math.isfinite(x) or tol <= 0:
+        return None
+    return math.floor(math.log10(tol))
+
+
+def _digest(token: str, salt: str) -> str:
+    raw = hashlib.pbkdf2_hmac("sha256", token.encode(), salt.encode(), HASH_ROUNDS)
+    return raw.hex()[:32]
+
+
+def _tokens(x: float, power: int | None) -> list[str]:
+    if power is None or not math.isfinite(x):
+        return [repr(float(x))]
+    q = round(x / 10.0**power)
+    return [str(q + k) for k in range(-HASH_REACH, HASH_REACH + 1)]
+
+
+def hash_value(value: Any, *, salt: str, rtol: float, atol: float) -> dict:
+    """Salted hashes of a value, element by element, for :func:`hashed_match`.
+
+    Each element is rounded to a power of ten at or below its tolerance
+    (``atol + rtol * |x|``) and hashed (PBKDF2-SHA256); exact values (zero
+    tolerance) are hashed as written. The stored form reveals the shape and each
+    element's power of ten, never the value; a value with few possibilities (an
+    integer count) can still be found by trying them.
+
+    Args:
+        value: a number or array.
+        salt: distinguishes exercises and typical mistakes.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+
+    Returns:
+        ``{"shape": [...], "powers": [...], "hashes": [...]}`` (JSON-ready).
+    """
+    a = _expected_array(value).ravel()
+    powers = [_tolerance_step(float(x), rtol, atol) for x in a]
+    hashes = [
+        _digest(_tokens(float(x), p)[HASH_REACH if p is not None else 0], f"{salt}:{i}")
+        for i, (x, p) in enumerate(zip(a, powers, strict=True))
+    ]
+    return {"shape": list(np.shape(value)), "powers": powers, "hashes": hashes}
+
+
+def hashed_match(answer: np.ndarray, hashed: dict, *, salt: str) -> bool:
+    """Whether ``answer`` matches the value :func:`hash_value` hashed.
+
+    Accepts every element within its tolerance of the hashed one (and, rounding
+    aside, up to 12 times further).
+    """
+    if list(answer.shape) != list(hashed["shape"]):
+        return False
+    for i, (x, p, h) in enumerate(
+        zip(answer.ravel(), hashed["powers"], hashed["hashes"], strict=True)
+    ):
+        if not any(_digest(t, f"{salt}:{i}") == h for t in _tokens(float(x), p)):
+            return False
+    return True
+
+
+def check_hashed(
+    answer: Any,
+    hashed: dict,
+    *,
+    name: str,
+    salt: str,
+    hints: Sequence[tuple[dict, str]] = (),
+    exercise: str | None = None,
+) -> CheckResult:
+    """Check a value against the salted hashes of the expected one.
+
+    Args:
+        answer: the reader's value (``...`` reports "not attempted").
+        hashed: :func:`hash_value` of the expected value, salted with ``salt``.
+        name: what is checked, used in the messages.
+        salt: the salt of ``hashed``; hint ``k`` is salted ``f"{salt}/hint{k}"``.
+        hints: ``(hashed typical wrong value, message)`` pairs.
+        exercise: the exercise's label, recorded for the autograder.
+
+    Returns:
+        :class:`CheckResult`; the message is also printed.
+    """
+    if answer is Ellipsis:
+        return _report(NOT_ATTEMPTED, name, "", exercise)
+    if answer is None:
+        return _report(HINT, name, f"{name} is None: did you assign it?", exercise)
+    try:
+        a = to_array(answer)
+    except (TypeError, ValueError):
+        return _report(
+            HINT,
+            name,
+            f"{name} should be numeric; got a {type(answer).__name__}.",
+            exercise,
+        )
+    shape = tuple(hashed["shape"])
+    if a.shape != shape:
+        return _report(
+            HINT,
+            name,
+            f"{name} has shape {a.shape}, but it should have shape {shape}.",
+            exercise,
+        )
+    if np.isnan(a).any():
+        return _report(HINT, name, f"{name} contains NaN.", exercise)
+    if hashed_match(a, hashed, salt=salt):
+        return _report(CORRECT, name, "", exercise)
+    for k, (wrong, message) in enumerate(hints):
+        if hashed_match(a, wrong, salt=f"{salt}/hint{k}"):
+            return _report(HINT, name, message, exercise)
+    return _report(HINT, name, f"{name}: {GENERIC_HINT}", exercise)
 
 
 def assert_parity(
