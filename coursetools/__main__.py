@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     release.add_argument("target", type=Path, help="the release folder")
     grade = sub.add_parser(
         "grade",
-        help="grade SUBMISSIONS/<student>/*.ipynb in sandboxes -> grades.csv, feedback/",
+        help="grade SUBMISSIONS/<student>/ in sandboxes -> grades.csv, feedback/",
     )
     grade.add_argument("submissions", type=Path)
     grade.add_argument("--release", type=Path, default=Path("release"))

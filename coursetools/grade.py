@@ -263,7 +263,8 @@ def load_specs(folder: Path) -> tuple[dict[str, dict], dict[str, dict]]:
         raise ValueError(f"grading specs: {folder} is not a folder")
     specs, written = {}, {}
     for path in sorted(folder.glob("ch*.py")):
-        name = f"_recsys_grading_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+        tag = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+        name = f"_recsys_grading_{path.stem}_{tag}"
         module_spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
@@ -373,6 +374,7 @@ class _Copier:
         self.target, self.files, self.total = target, 0, 0
         self.notes: list[str] = []
         self.notebooks: dict[str, bytes] = {}
+        self.refused: dict[str, str] = {}  # notebooks not read, and why
 
     def copy_tree(self, dir_fd: int, rel: tuple[str, ...], depth: int) -> None:
         try:
@@ -406,7 +408,12 @@ class _Copier:
                 self.copy_file(dir_fd, name, rel, shown)
             else:
                 kind = "a link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-                self.notes.append(f"skipped {shown}: {kind}")
+                self._refuse(rel, name, shown, kind)
+
+    def _refuse(self, rel, name: str, shown: str, why: str) -> None:
+        self.notes.append(f"skipped {shown}: {why}")
+        if name.endswith(".ipynb"):
+            self.refused["/".join((*rel, name))] = why
 
     def copy_file(self, dir_fd: int, name: str, rel: tuple[str, ...], shown: str):
         if self.files >= MAX_FILES:
@@ -415,20 +422,20 @@ class _Copier:
         try:
             fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
         except OSError:
-            self.notes.append(f"skipped {shown}: not a regular file")
+            self._refuse(rel, name, shown, "not a regular file")
             return
         with os.fdopen(fd, "rb") as src:
             st = os.fstat(src.fileno())
             if not stat.S_ISREG(st.st_mode):
-                self.notes.append(f"skipped {shown}: not a regular file")
+                self._refuse(rel, name, shown, "not a regular file")
                 return
             cap = MAX_NOTEBOOK_BYTES if name.endswith(".ipynb") else MAX_FILE_BYTES
             if st.st_size > cap or self.total + st.st_size > MAX_TOTAL_BYTES:
-                self.notes.append(f"skipped {shown}: too large ({st.st_size} bytes)")
+                self._refuse(rel, name, shown, f"too large ({st.st_size} bytes)")
                 return
             data = src.read(cap + 1)
         if len(data) > cap:
-            self.notes.append(f"skipped {shown}: too large")
+            self._refuse(rel, name, shown, "too large")
             return
         self.files += 1
         self.total += len(data)
@@ -885,12 +892,20 @@ def _grade_student(
         finally:
             os.close(fd)
         notes = list(copier.notes)
-        claimed: dict[str, list[tuple[str, list[str], dict]]] = {}
+        # release notebook -> [(path, sources, metadata) or (path, None, why)]
+        claimed: dict[str, list[tuple[str, list[str] | None, Any]]] = {}
+        for rel, why in copier.refused.items():
+            key = _release_key(rel, {}, manifest)
+            if key is not None:
+                claimed.setdefault(key, []).append((rel, None, why))
         for rel, data in copier.notebooks.items():
             try:
                 sources, meta = _parse_notebook(data)
             except Malformed as err:
                 notes.append(f"{_shown(rel)} is not a valid notebook: {err}")
+                key = _release_key(rel, {}, manifest)
+                if key is not None:
+                    claimed.setdefault(key, []).append((rel, None, f"malformed: {err}"))
                 continue
             key = _release_key(rel, meta, manifest)
             if key is None:
@@ -898,19 +913,31 @@ def _grade_student(
                     f"{_shown(rel)} is not a notebook of the release: not graded"
                 )
                 continue
-            if any(e["autograded"] for e in manifest["notebooks"][key]["exercises"]):
-                claimed.setdefault(key, []).append((rel, sources, meta))
+            claimed.setdefault(key, []).append((rel, sources, meta))
+        claimed = {
+            k: v
+            for k, v in claimed.items()
+            if any(e["autograded"] for e in manifest["notebooks"][k]["exercises"])
+        }
         graded = []
+
+        def failed(key: str, why: str) -> _Graded:
+            g = _Graded(name, key)
+            for ex in manifest["notebooks"][key]["exercises"]:
+                if ex["autograded"]:
+                    g.outcomes[ex["label"]] = Outcome(ERROR, why)
+            return g
+
         for key, found in sorted(claimed.items()):
             if len(found) > 1:
                 names = ", ".join(_shown(r) for r, _, _ in found)
-                g = _Graded(name, key)
-                for ex in manifest["notebooks"][key]["exercises"]:
-                    if ex["autograded"]:
-                        g.outcomes[ex["label"]] = Outcome(
-                            ERROR, f"several notebooks are {key} ({names}); hand in one"
-                        )
-                graded.append(g)
+                graded.append(
+                    failed(key, f"several notebooks are {key} ({names}); hand in one")
+                )
+                continue
+            if found[0][1] is None:
+                rel, _, why = found[0]
+                graded.append(failed(key, f"{_shown(rel)} was not graded: {why}"))
                 continue
             rel, sources, meta = found[0]
             start = time.monotonic()
@@ -934,18 +961,14 @@ def _grade_student(
 
                 if isinstance(err, SandboxUnavailable):
                     raise
-                g = _Graded(name, key)
-                for ex in manifest["notebooks"][key]["exercises"]:
-                    if ex["autograded"]:
-                        g.outcomes[ex["label"]] = Outcome(
-                            ERROR, f"grading failed ({type(err).__name__})"
-                        )
+                g = failed(key, f"grading failed ({type(err).__name__})")
             graded.append(g)
             counts: dict[str, int] = {}
             for o in g.outcomes.values():
                 counts[o.status] = counts.get(o.status, 0) + 1
             log(
-                f"{_shown(name)}/{_shown(rel)}: {counts} ({time.monotonic() - start:.0f} s)"
+                f"{_shown(name)}/{_shown(rel)}: {counts} "
+                f"({time.monotonic() - start:.0f} s)"
             )
         return graded, notes
     finally:
@@ -966,7 +989,8 @@ def csv_cell(text: str) -> str:
 def _feedback_name(student: str, taken: set[str]) -> str:
     safe = re.sub(r"[^A-Za-z0-9._@-]", "_", student)[:80].lstrip(".") or "student"
     if safe != student or safe.lower() in taken:
-        safe = f"{safe[:70]}-{hashlib.sha1(student.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+        raw = student.encode("utf-8", "surrogateescape")
+        safe = f"{safe[:70]}-{hashlib.sha1(raw).hexdigest()[:8]}"
     taken.add(safe.lower())
     return safe + ".md"
 
@@ -979,7 +1003,8 @@ def _feedback(student, graded, notes, manifest, columns, row_points, max_points)
     lines = [
         f"# Feedback for {_shown(student)}",
         "",
-        f"Points: {_points(row_points)} of {_points(max_points)} from the automatically "
+        f"Points: {_points(row_points)} of {_points(max_points)} from the "
+        "automatically "
         "checked exercises of the notebooks you handed in. Each was called on hidden "
         "inputs chosen at grading time: all of them must pass. Written answers are "
         "read by your instructor.",
@@ -1055,7 +1080,7 @@ def grade_folder(
             release, an ``out`` folder this command did not write, or ``jobs < 1``.
         coursetools.sandbox.SandboxUnavailable: not Linux, or no bubblewrap.
     """
-    from .sandbox import bwrap_path
+    from .sandbox import self_check
 
     submissions, release, out = Path(submissions), Path(release), Path(out)
     if not isinstance(jobs, int) or jobs < 1:
@@ -1069,7 +1094,8 @@ def grade_folder(
             f"out: {out} is not empty and was not written by this command "
             f"(no {MARKER}); choose a new folder"
         )
-    bwrap_path()  # fail early, with the fix, when grading cannot run here
+    mechanism = self_check()  # fail early, with the fix, when grading cannot run here
+    log(f"sandboxes: bubblewrap; memory and processes limited by {mechanism}")
     specs, _ = load_specs(release / "instructor" / "grading")
     missing = [
         e["label"]

@@ -149,7 +149,8 @@ def _kit(manifest: dict, specs: dict, written: dict) -> str:
             how = "auto" if ex["autograded"] else "read"
             points = ex["points"] if ex["points"] is not None else "-"
             lines.append(
-                f"| {ex['number']} | `{ex['label']}` | {ex['title']} | {how} | {points} |"
+                f"| {ex['number']} | `{ex['label']}` | {ex['title']} | {how} "
+                f"| {points} |"
             )
             if ex["label"] in written:
                 rubrics += [
@@ -253,13 +254,15 @@ def write_release(
                 if f"**Exercise {ex.number}**" not in shown:
                     raise ValueError(
                         f"{rel}: exercise {ex.label} is {ex.number} in the chapter but "
-                        "numbered otherwise in its notebook; keep a chapter's exercises "
+                        "numbered otherwise in its notebook; keep a chapter's "
+                        "exercises "
                         "in one notebook (its exercises section)"
                     )
                 if ex.autograded:
                     if ex.label not in specs:
                         raise ValueError(
-                            f"{rel}: exercise {ex.label} has a self-check but no spec in "
+                            f"{rel}: exercise {ex.label} has a self-check but no "
+                            "spec in "
                             f"{grading} (its reference, hidden cases and points)"
                         )
                     names = {

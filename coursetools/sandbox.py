@@ -50,6 +50,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -62,6 +63,7 @@ __all__ = [
     "SandboxRun",
     "bwrap_path",
     "run",
+    "self_check",
     "runner_main",
 ]
 
@@ -254,7 +256,7 @@ class _Cgroup:
             dirs[controller] = Path(mount) / own[controller].lstrip("/") / name
         made = cls("cgroup v1", [])
         try:
-            for controller, path in dirs.items():
+            for path in dirs.values():
                 path.mkdir()
                 made.dirs.append(path)
             (dirs["memory"] / "memory.limit_in_bytes").write_text(str(memory))
@@ -372,6 +374,7 @@ def bwrap_command(
     env: dict[str, str],
     extra: list[Path] = (),
     fds: tuple[int, int],
+    inner: list[str] | None = None,
 ) -> list[str]:
     """The command line that runs this file's runner in a sandbox.
 
@@ -381,6 +384,7 @@ def bwrap_command(
         env: extra environment variables (``RECSYS_*``).
         extra: more folders to show read-only at their own path (the data).
         fds: (hidden inputs' read end, result's write end) as numbered in the child.
+        inner: another command to run inside instead of the runner.
     """
     bwrap = bwrap_path()
     root = os.geteuid() == 0
@@ -412,6 +416,9 @@ def bwrap_command(
     for tmp in ("/tmp", "/dev/shm", HOME):
         args += ["--perms", "1777", "--size", str(limits.disk), "--tmpfs", tmp]
     args += _binds(pairs)
+    # compiled leftovers of the package (a stale .pyc can hold code since removed)
+    for cache in sorted(package_dir().rglob("__pycache__")):
+        args += ["--perms", "0555", "--size", "4096", "--tmpfs", str(cache)]
     variables = {
         "HOME": HOME,
         "TMPDIR": "/tmp",
@@ -429,7 +436,7 @@ def bwrap_command(
     for key, value in variables.items():
         args += ["--setenv", key, value]
     args += ["--chdir", HOME]
-    command = [str(python), "-I", RUNNER]
+    command = inner or [str(python), "-I", RUNNER]
     if root:
         uid = str(limits.user)
         command = [
@@ -456,6 +463,56 @@ def bwrap_command(
             *command,
         ]
     return [*args, "--", *command]
+
+
+_PROBE_OK = "import recsys_utils, nbclient, ipykernel; print('sandbox ok')"
+
+
+def self_check(timeout: float = 120) -> str:
+    """Start one sandbox that imports what a notebook needs; say how it is limited.
+
+    Returns:
+        How memory and processes are limited (``"cgroup v1"``, ... or
+        ``"rlimits"``).
+
+    Raises:
+        SandboxUnavailable: when bubblewrap is missing or cannot make the sandbox
+            here (the message holds its output: unprivileged user namespaces
+            disabled, an AppArmor rule, ...).
+    """
+    with tempfile.TemporaryDirectory(prefix="recsys-sandbox-check-") as tmp:
+        job = Path(tmp) / "job"
+        job.mkdir(mode=0o755)
+        os.chmod(tmp, 0o755)
+        command = bwrap_command(
+            job,
+            limits=SandboxLimits(),
+            env={},
+            fds=(0, 1),
+            inner=[sys.executable, "-I", "-c", _PROBE_OK],
+        )
+        cgroup = _Cgroup.create(SandboxLimits().memory, SandboxLimits().processes)
+        if cgroup is not None:
+            command = [*cgroup.enter_prefix(), *command]
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise SandboxUnavailable(f"bubblewrap could not start: {err}") from None
+        finally:
+            if cgroup is not None:
+                cgroup.remove()
+    if "sandbox ok" not in done.stdout:
+        raise SandboxUnavailable(
+            "bubblewrap could not make the grading sandbox on this machine "
+            f"(exit {done.returncode}): {(done.stderr or done.stdout).strip()[-800:]}"
+        )
+    return cgroup.version if cgroup is not None else "rlimits"
 
 
 # ---------------------------------------------------------------------------
@@ -766,26 +823,18 @@ def runner_main() -> None:  # pragma: no cover - runs inside the sandbox
     try:
         with client.setup_kernel(env=kernel_env):
             for index, cell in enumerate(nb.cells):
-                if time.monotonic() > deadline - probe_reserve:
+                cell_deadline = deadline - probe_reserve
+                if time.monotonic() > cell_deadline:
                     report["notebook"] = "timed out"
                     break
                 client.timeout_func = lambda _cell: remaining(probe_reserve)
                 client.execute_cell(cell, index)
+                if time.monotonic() >= cell_deadline - 0.5:  # interrupted at its limit
+                    report["notebook"] = "timed out"
                 for out in cell.get("outputs", []):
-                    if out.get("output_type") == "error":
-                        if out.get("ename") == "TimeoutError" and not out.get(
-                            "traceback"
-                        ):
-                            report["notebook"] = "timed out"
-                        elif len(report["errors"]) < 20:
-                            report["errors"].append(
-                                {
-                                    "cell": index,
-                                    "error": f"{out.get('ename')}: {out.get('evalue')}"[
-                                        :300
-                                    ],
-                                }
-                            )
+                    if out.get("output_type") == "error" and len(report["errors"]) < 20:
+                        error = f"{out.get('ename')}: {out.get('evalue')}"
+                        report["errors"].append({"cell": index, "error": error[:300]})
                 cell.outputs = []
                 if report["notebook"] == "timed out":
                     break

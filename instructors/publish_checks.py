@@ -1,6 +1,6 @@
 """Write the package's self-check data from the instructor's references.
 
-    python instructors/publish_checks.py          # rewrite recsys_utils/exercises/chNN.py
+    python instructors/publish_checks.py   # writes recsys_utils/exercises/chNN.py
     python instructors/publish_checks.py --check  # exit 1 when one is out of date
 
 For each ``instructors/grading/chNN.py`` it writes ``recsys_utils/exercises/chNN.py``:
@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coursetools.grade import _call, _rng, load_specs  # noqa: E402
+from coursetools.grade import _call, load_specs  # noqa: E402
 from recsys_utils.checks import hash_value, to_array  # noqa: E402
 from recsys_utils.exercises import _codec  # noqa: E402
 

@@ -147,3 +147,31 @@ EXERCISES = {
         ],
     },
 }
+
+#: The exercises a person grades: points and what earns them.
+WRITTEN = {
+    "ch1-ex-gradient": {
+        "points": 3,
+        "rubric": [
+            "1 point: the gradient keeps only user u's terms, "
+            "-Q_u^T (r_u - Q_u p_u) + 2 lambda p_u (the factor 2 of the penalty kept).",
+            "1 point: setting it to zero gives "
+            "(Q_u^T Q_u + 2 lambda I) p_u = Q_u^T r_u, a ridge regression with ridge "
+            "2 lambda.",
+            "1 point: the matrix is positive definite for lambda > 0 (the solution "
+            "exists and is unique), or the link with ALSMF's ridge = 2 * reg.",
+        ],
+    },
+    "ch1-ex-weight-decay": {
+        "points": 3,
+        "rubric": [
+            "1 point: weight-decay constants chosen so that c_u N = num_users and "
+            "c_i N = num_items, both schemes trained with the same settings.",
+            "1 point: a table (or numbers) of validation RMSE and the mean norms of "
+            "the 100 heaviest and 100 lightest users under both schemes.",
+            "1 point: the conclusion that weight decay shrinks the heavy users more "
+            "and the light users less than the full objective, and costs validation "
+            "RMSE.",
+        ],
+    },
+}

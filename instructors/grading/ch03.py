@@ -305,3 +305,18 @@ EXERCISES = {
         },
     },
 }
+
+#: The exercises a person grades: points and what earns them.
+WRITTEN = {
+    "ch3-ex-logq": {
+        "points": 3,
+        "rubric": [
+            "1 point: item j appears B q_j times on average, so the expected "
+            "denominator is sum_j B q_j exp(L_bj).",
+            "1 point: subtracting log q_j turns each term into B exp(L_bj): the "
+            "expected denominator is B times the full-catalogue sum (B cancels).",
+            "1 point: without it a popular item is pushed down q_j / q_j' times more "
+            "often than a tail item j', so popular items are scored too low.",
+        ],
+    },
+}

@@ -229,3 +229,20 @@ EXERCISES = {
         ],
     },
 }
+
+#: The exercises a person grades: points and what earns them.
+WRITTEN = {
+    "ch4-ex-one-item": {
+        "points": 3,
+        "rubric": [
+            "1 point: (a) with one real slot the softmax weight is 1 for every "
+            "candidate, so the user vector e_h1 W_v + c_cluster(u) does not depend on "
+            "the candidate.",
+            "1 point: (a) the score (e_h1 W_v + c)^T e_i + b_i is a matrix-"
+            "factorisation-like model; attention matters from two purchases on.",
+            "1 point: (b) all logits -inf give 0/0 (NaN weights and score); two fixes "
+            "among: skip such rows, an always-real empty-history slot, NaN weights "
+            "replaced by zeros (the cluster prior alone).",
+        ],
+    },
+}

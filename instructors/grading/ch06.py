@@ -275,3 +275,20 @@ EXERCISES = {
         ],
     },
 }
+
+#: The exercises a person grades: points and what earns them.
+WRITTEN = {
+    "ch6-ex-bag": {
+        "points": 3,
+        "rubric": [
+            "1 point: (a) two histories with the same bag in different orders whose "
+            "last purchase differs, with next purchases that differ under the truth "
+            "(complements of the last item).",
+            "1 point: (a) an order-blind model scores both the same, so its recall is "
+            "capped below the transition oracle's, however well trained.",
+            "1 point: (b) the causal mask makes the last position special (it alone "
+            "attends to every purchase and carries the last item on its residual "
+            "path); what is lost is how long ago the other purchases were.",
+        ],
+    },
+}
