@@ -72,7 +72,7 @@ sandbox-deps:  ## install Debian's bubblewrap, the grader's sandbox (root, once)
 # and TensorFlow's pools; the chapters use the frameworks' defaults, the fastest on an
 # idle laptop, but two kernels with two threads each on two cores wait on each other).
 KERNEL_THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
-test: $(STAMP) browser-deps  ## run the whole test suite: units, notebooks, book build, browser
+test: $(STAMP) browser-deps sandbox-deps  ## run the whole test suite: units, notebooks, book build, browser
 	$(KERNEL_THREADS) $(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not browser" --durations=40 tests
 	$(BIN)/pytest -m browser tests/book
 
@@ -94,12 +94,15 @@ student: $(STAMP)  ## student notebooks, one per framework (solutions stubbed) -
 RELEASE ?= _build/release
 GRADES ?= _build/grades
 TIMEOUT ?= 600
-release: $(STAMP)  ## release folder: student notebooks, solutions, answers -> $(RELEASE)
+MEMORY_GB ?= 6
+release: $(STAMP)  ## release folder: student notebooks, solutions, references, kit -> $(RELEASE)
 	$(PY) -m coursetools release chapters $(RELEASE)
 
-grade: $(STAMP)  ## grade SUBMISSIONS=folder/<student>/*.ipynb -> $(GRADES)/grades.csv
-	@if [ -z "$(SUBMISSIONS)" ]; then echo "usage: make grade SUBMISSIONS=folder"; exit 1; fi
-	$(PY) -m coursetools grade $(SUBMISSIONS) --release $(RELEASE) --out $(GRADES) --timeout $(TIMEOUT)
+# Each notebook runs in its own bubblewrap sandbox (Linux); JOBS of them at once.
+grade: $(STAMP) sandbox-deps  ## grade SUBMISSIONS=folder/<student>/ -> $(GRADES)/grades.csv
+	@if [ -z "$(SUBMISSIONS)" ]; then echo "usage: make grade SUBMISSIONS=folder [JOBS=2]"; exit 1; fi
+	$(PY) -m coursetools grade $(SUBMISSIONS) --release $(RELEASE) --out $(GRADES) \
+	  --timeout $(TIMEOUT) --memory-gb $(MEMORY_GB) -j $(JOBS)
 
 clean-notebooks: $(STAMP)  ## strip outputs and execution counts from the notebooks
 	$(PY) -m coursetools clean chapters/*.ipynb
