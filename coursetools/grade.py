@@ -63,7 +63,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from .release import read_manifest
+from .release import chapter_of, read_manifest
 
 __all__ = [
     "Limits",
@@ -499,13 +499,6 @@ def _framework_of(sources: list[str], meta: dict) -> str | None:
         if match and match.group(1) in FRAMEWORKS:
             return match.group(1)
     return None
-
-
-def chapter_of(path: str) -> int | None:
-    """The chapter number of a notebook path: the leading ``NN_`` of its first
-    component (``03_two_tower/05_exercises.ipynb`` and ``03_two_tower.ipynb``: 3)."""
-    match = re.match(r"(\d+)_", path.split("/")[0])
-    return int(match.group(1)) if match else None
 
 
 def _release_key(rel: str, meta: dict, manifest: dict) -> str | None:
