@@ -1,10 +1,10 @@
 """Grading at class size: 40 made-up students, 2 chapters, ``-j 2``.
 
 Two tiny chapters (``00_alpha`` and ``07_beta``, two autograded exercises each) are
-released; student ``k`` answers exercise ``j`` correctly, with the usual mistake, not at
-all, or with code that raises, by ``(k + j) % 4``, in PyTorch or TensorFlow by ``k % 2``;
-every fifth student hands in chapter 0 only. The outcome and the points of every cell
-of the table are asserted, and the run's time is printed (``-s``).
+released; student ``k`` answers exercise ``j`` correctly, with the usual mistake, not
+at all, or with code that raises, by ``(k + j) % 4``, in PyTorch or TensorFlow by
+``k % 2``; every fifth student hands in chapter 0 only. The outcome and the points of
+every cell of the table are asserted, and the run's time is printed (``-s``).
 """
 
 from __future__ import annotations
