@@ -8,9 +8,11 @@ from pathlib import Path
 
 import nbformat
 
+from .build import stage, staged_notebooks
 from .claims import check_notebook, read_allowlist
 from .constraints import write_constraints
-from .lint import lint_notebook
+from .export import write_modules
+from .lint import lint_chapter, lint_course, lint_section
 from .notebooks import (
     FRAMEWORK_TAGS,
     Bibliography,
@@ -19,6 +21,7 @@ from .notebooks import (
     write_editions,
     write_notebook,
 )
+from .sections import CHAPTERS, by_chapter, discover
 from .setup_cell import ensure_setup_cell, unprovided_imports
 from .student import student_edition
 
@@ -28,9 +31,50 @@ CLAIMS_ALLOWLIST = Path(__file__).resolve().parent / "claims_reviewed.yml"
 
 def _editions(source: Path, target: Path) -> int:
     bib = Bibliography.read(ROOT / "book" / "references.bib")
-    for out in write_editions(sorted(source.glob("*.ipynb")), target, bib):
-        shown = out.relative_to(target.parent) if target.parent in out.parents else out
-        print(f"wrote {shown}")
+    written = write_editions(discover(source), target, bib)
+    print(f"wrote {len(written)} notebooks under {target}/<framework>/")
+    return 0
+
+
+def _stage(source: Path, target: Path, *, keep_fresh: bool) -> int:
+    bib = Bibliography.read(ROOT / "book" / "references.bib")
+    staged = staged_notebooks(discover(source), bib)
+    written = stage(staged, target, keep_fresh=keep_fresh)
+    print(f"staged {len(written)} of {len(staged)} notebooks under {target}")
+    return 0
+
+
+def _lint(paths: list[Path]) -> int:
+    """Lint the given section notebooks, or every section, chapter and the course."""
+    sections = discover()
+    wanted = {p.resolve() for p in paths}
+    chosen = [s for s in sections if not wanted or s.path.resolve() in wanted]
+    missing = wanted - {s.path.resolve() for s in sections}
+    problems = [f"{p}: not a section notebook under chapters/" for p in sorted(missing)]
+    for section in chosen:
+        nb = nbformat.read(section.path, as_version=4)
+        problems += [f"chapters/{section.rel}: {p}" for p in lint_section(nb, section)]
+    if not wanted:
+        for mine in by_chapter(sections).values():
+            problems += lint_chapter(mine)
+        problems += lint_course(sections)
+    for problem in problems:
+        print(problem)
+    print(f"{len(chosen)} sections checked, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def _export(source: Path, *, check: bool) -> int:
+    changed = write_modules(source, check=check)
+    if check and changed:
+        print(
+            "out of date: recsys_utils/book/"
+            + ", ".join(f"{name}.py" for name in changed)
+            + "; run `make export`"
+        )
+        return 1
+    for name in changed:
+        print(f"wrote recsys_utils/book/{name}.py")
     return 0
 
 
@@ -101,14 +145,40 @@ def main(argv: list[str] | None = None) -> int:
     )
     constraints.add_argument("report", type=Path, help="pip install --report JSON")
     constraints.add_argument("out", type=Path, help="the constraints file to write")
-    lint = sub.add_parser("lint", help="check the dual-framework structure of chapters")
-    lint.add_argument("notebooks", nargs="+", type=Path)
-    editions = sub.add_parser("editions", help="write one notebook per framework")
+    lint = sub.add_parser(
+        "lint",
+        help="check every section, chapter and the model contract (or NOTEBOOKS)",
+    )
+    lint.add_argument("notebooks", nargs="*", type=Path)
+    editions = sub.add_parser(
+        "editions", help="write one notebook per framework of every section"
+    )
     editions.add_argument("source", type=Path, help="folder of chapters")
     editions.add_argument(
         "target",
         type=Path,
-        help="writes TARGET/pytorch/*.ipynb, TARGET/tensorflow/*.ipynb",
+        help="writes TARGET/<framework>/NN_topic/MM_name.ipynb (plain Markdown)",
+    )
+    staging = sub.add_parser(
+        "stage",
+        help="write the notebooks CI executes and the website renders (MyST kept)",
+    )
+    staging.add_argument("target", type=Path, help="the stage folder (_executed)")
+    staging.add_argument("--source", type=Path, default=CHAPTERS)
+    staging.add_argument(
+        "--keep-fresh",
+        action="store_true",
+        help="keep executed notebooks whose sources did not change",
+    )
+    export = sub.add_parser(
+        "export",
+        help="write recsys_utils/book/chNN*.py from the cells tagged export",
+    )
+    export.add_argument("--source", type=Path, default=CHAPTERS)
+    export.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a generated module is out of date",
     )
     claims = sub.add_parser(
         "claims",
@@ -164,17 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {count} pins to {args.out}")
         return 0
     if args.command == "lint":
-        failed = 0
-        for path in args.notebooks:
-            problems = lint_notebook(nbformat.read(path, as_version=4))
-            for problem in problems:
-                print(f"{path}: {problem}")
-            failed += bool(problems)
-        return 1 if failed else 0
+        return _lint(args.notebooks)
     if args.command == "claims":
         return _claims(args.notebooks, args.allowlist)
     if args.command == "editions":
         return _editions(args.source, args.target)
+    if args.command == "stage":
+        return _stage(args.source, args.target, keep_fresh=args.keep_fresh)
+    if args.command == "export":
+        return _export(args.source, check=args.check)
     if args.command == "release":
         from .release import write_release
 
