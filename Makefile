@@ -20,7 +20,7 @@ JOBS ?= 2
 REPEAT ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help venv which-python constraints book test test-unit stage export lab bench clean clean-notebooks format lint editions student release grade browser-deps
+.PHONY: help venv which-python constraints book test test-unit stage export movielens-results lab bench clean clean-notebooks format lint editions student release grade browser-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ test: $(STAMP) browser-deps  ## run the whole test suite: units, notebooks, book
 
 stage: $(STAMP)  ## write the notebooks that CI executes and the website renders -> _executed/
 	$(PY) -m coursetools stage $(EXECUTED)
+
+movielens-results: $(STAMP)  ## run the MovieLens sections on the real data (RECSYS_DATA_HOME) -> recsys_utils/results/movielens/
+	$(PY) -m coursetools record-movielens
 
 export: $(STAMP)  ## recsys_utils/book/chNN*.py from the notebooks' cells tagged export
 	$(PY) -m coursetools export

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -170,6 +171,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep executed notebooks whose sources did not change",
     )
+    recording = sub.add_parser(
+        "record-movielens",
+        help="run the MovieLens sections on the real data; write their records",
+    )
+    recording.add_argument(
+        "--data-home",
+        type=Path,
+        default=Path(os.environ.get("RECSYS_DATA_HOME", "~/.cache/recsys_utils")),
+        help="folder holding ml-100k.zip (default $RECSYS_DATA_HOME)",
+    )
+    recording.add_argument("--chapters", type=int, nargs="*")
+    recording.add_argument(
+        "--frameworks", nargs="*", default=list(FRAMEWORK_TAGS), choices=FRAMEWORK_TAGS
+    )
     export = sub.add_parser(
         "export",
         help="write recsys_utils/book/chNN*.py from the cells tagged export",
@@ -243,6 +258,15 @@ def main(argv: list[str] | None = None) -> int:
         return _stage(args.source, args.target, keep_fresh=args.keep_fresh)
     if args.command == "export":
         return _export(args.source, check=args.check)
+    if args.command == "record-movielens":
+        from .record import record_sections
+
+        record_sections(
+            args.data_home.expanduser(),
+            chapters=args.chapters,
+            frameworks=tuple(args.frameworks),
+        )
+        return 0
     if args.command == "release":
         from .release import write_release
 

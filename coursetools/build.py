@@ -62,6 +62,8 @@ KINDS = SITE_KINDS + (
     "standin-tensorflow",
 )
 DIGEST_KEY = "recsys"
+#: Epochs a MovieLens section trains at most on the tests' stand-in.
+STANDIN_MAX_EPOCHS = 4
 
 
 @dataclass(frozen=True)
@@ -242,11 +244,14 @@ def kind_env(kind: str, *, standin: Path | None, no_data: Path | None) -> dict:
 
     The website's editions run without MovieLens data (``no_data``: an empty folder),
     so their MovieLens sections show the recorded results; the ``standin-*`` kinds run
-    with the tests' stand-in, so the real-data path is executed too.
+    with the tests' stand-in, so the real-data path is executed too, with training
+    capped at :data:`STANDIN_MAX_EPOCHS` epochs (recsys_utils.convergence: the
+    stand-in proves the code runs; the recorded real-data runs train to convergence).
     """
     env = {"TF_CPP_MIN_LOG_LEVEL": "3"}
     if kind.startswith("standin-") and standin is not None:
         env["RECSYS_MOVIELENS_HOME"] = str(standin)
+        env["RECSYS_MAX_EPOCHS"] = str(STANDIN_MAX_EPOCHS)
     elif no_data is not None:
         env["RECSYS_MOVIELENS_HOME"] = str(no_data)
     return env
