@@ -805,10 +805,18 @@ def render(
         _remove_ours(html)
         fresh.rename(html)
     else:
-        if not html.exists():
-            _prepare_folder(html)
-        elif not (html / MARKER).is_file():
-            raise SiteError(f"{html} was not written by coursetools.site; leaving it")
+        # one framework (the tests build each site on its own worker): only its
+        # folder is replaced; the other site, built at the same time, is left alone
+        if html.is_symlink():
+            raise SiteError(f"{html} is a symbolic link; refusing to write through it")
+        html.mkdir(parents=True, exist_ok=True)
+        if not (html / MARKER).is_file():
+            if any(p.name != MARKER for p in html.iterdir()):
+                raise SiteError(
+                    f"{html} was not written by coursetools.site (no {MARKER}); "
+                    "leaving it alone"
+                )
+            (html / MARKER).write_text("written by python -m coursetools site\n")
         for framework, folder in built.items():
             _remove_ours(html / framework)
             shutil.move(str(folder), str(html / framework))

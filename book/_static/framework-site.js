@@ -9,8 +9,8 @@
  * - remembers the framework of the page being read (localStorage key below), so that
  *   <root>/index.html opens the site chosen last;
  * - when the header switch is used, keeps the reader's place: the link gets the
- *   address's anchor, or the last section heading or framework cell above the top of
- *   the window.
+ *   address's anchor, or the last section or framework cell that starts in the top
+ *   quarter of the window or above it.
  */
 (function () {
   "use strict";
@@ -31,9 +31,10 @@
     var marks = document.querySelectorAll(
       "article section[id], article [id^='fw-cell-']"
     );
+    var limit = window.innerHeight / 4; // the top quarter of the window
     var found = "";
     for (var i = 0; i < marks.length; i++) {
-      if (marks[i].getBoundingClientRect().top <= 80) found = "#" + marks[i].id;
+      if (marks[i].getBoundingClientRect().top <= limit) found = "#" + marks[i].id;
     }
     return found;
   }
