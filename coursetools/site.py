@@ -830,12 +830,14 @@ def _finish_root(html: Path) -> None:
 
 
 def _discard(html: Path, frameworks, whole: bool) -> None:
-    """A build failed: remove what would look like a finished site."""
-    if whole:
-        _remove_ours(html)
-    else:
-        for framework in frameworks:
-            _remove_ours(html / framework)
+    """A build failed: remove what would look like a finished site (only what this
+    module wrote; anything else is left, and the error in flight is the one raised).
+    """
+    for path in [html] if whole else [html / fw for fw in frameworks]:
+        try:
+            _remove_ours(path)
+        except SiteError as err:
+            print(f"note: {err}", file=sys.stderr)
 
 
 def _check_published(folder: Path, framework: str) -> None:
