@@ -165,19 +165,10 @@ def write_fake_course(root: Path) -> Path:
     write_notebook(
         _notebook(
             [
-                _md("# 2.1 Intro\n\nChapter 2 counts its own figures."),
+                _md("# 2.1 Exercises\n\nChapter 2 counts its own figures."),
                 _code(IMPORTS),
                 *_pair(),
                 _figure("Chapter two's first figure."),
-            ]
-        ),
-        ch2 / "01_intro.ipynb",
-    )
-    write_notebook(
-        _notebook(
-            [
-                _md("# 2.2 Exercises"),
-                _code("import recsys_utils as ru\n\nFRAMEWORK = ru.framework()"),
                 *_exercise(
                     "other-ex-a",
                     "Three",
@@ -186,6 +177,6 @@ def write_fake_course(root: Path) -> Path:
                 ),
             ]
         ),
-        ch2 / "02_exercises.ipynb",
+        ch2 / "01_exercises.ipynb",
     )
     return chapters
