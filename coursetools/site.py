@@ -485,11 +485,17 @@ def _prepare_folder(path: Path) -> None:
     (path / MARKER).write_text("written by python -m coursetools site\n")
 
 
+def _ours(path: Path) -> bool:
+    """Written by this module (its marker), or a Sphinx HTML build (``.buildinfo``:
+    what ``make book`` wrote before the two sites)."""
+    return (path / MARKER).is_file() or (path / ".buildinfo").is_file()
+
+
 def _remove_ours(path: Path) -> None:
     path = Path(path)
     if path.is_symlink() or not path.exists():
         return
-    if not (path / MARKER).is_file():
+    if not _ours(path):
         raise SiteError(
             f"{path} was not written by coursetools.site (no {MARKER} file); "
             "leaving it alone"
@@ -809,6 +815,8 @@ def render(
         # folder is replaced; the other site, built at the same time, is left alone
         if html.is_symlink():
             raise SiteError(f"{html} is a symbolic link; refusing to write through it")
+        if (html / ".buildinfo").is_file() and not (html / MARKER).is_file():
+            shutil.rmtree(html)  # the single site `make book` wrote before
         html.mkdir(parents=True, exist_ok=True)
         if not (html / MARKER).is_file():
             if any(p.name != MARKER for p in html.iterdir()):
