@@ -819,7 +819,7 @@ def render(
             shutil.rmtree(html)  # the single site `make book` wrote before
         html.mkdir(parents=True, exist_ok=True)
         if not (html / MARKER).is_file():
-            if any(p.name != MARKER for p in html.iterdir()):
+            if not all(_root_entry(p) for p in html.iterdir()):
                 raise SiteError(
                     f"{html} was not written by coursetools.site (no {MARKER}); "
                     "leaving it alone"
@@ -830,6 +830,14 @@ def render(
             shutil.move(str(folder), str(html / framework))
         _finish_root(html)
     return Built(html, seconds)
+
+
+def _root_entry(path: Path) -> bool:
+    """An entry of the HTML root this module writes (the other worker's site, built
+    at the same time, may already be there)."""
+    if path.name in (MARKER, "index.html", ".nojekyll"):
+        return True
+    return path.name in FRAMEWORKS and (path / MARKER).is_file()
 
 
 def _finish_root(html: Path) -> None:
