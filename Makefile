@@ -20,7 +20,7 @@ JOBS ?= 2
 REPEAT ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help venv which-python constraints book test test-unit lab bench clean clean-notebooks format lint editions student release grade browser-deps sandbox-deps
+.PHONY: help venv which-python constraints book test test-unit stage export movielens-results lab bench clean clean-notebooks format lint editions student release grade browser-deps sandbox-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,9 +50,19 @@ constraints: $(STAMP)  ## re-resolve the pins (needs the package index) -> const
 	  -c constraints.txt ".[$(EXTRAS)]"
 	$(PY) -m coursetools constraints $(VENV)/resolution.json constraints.txt
 
-book: $(STAMP)  ## build the website, executing every chapter; HTML in _build/html
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	@echo "The book is at _build/html/index.html"
+# The website: one site per framework (coursetools/site.py), each rendered from that
+# framework's executed editions, the parity sections and the pages of book/. Only the
+# notebooks that are missing, stale or failed in $(EXECUTED) are executed first (JOBS
+# at once), with MovieLens-100K from RECSYS_MOVIELENS_HOME or, without it, none (the
+# recorded results). A failed execution or build publishes nothing: the command exits
+# non-zero naming the section and cell, and leaves no _build/html. CLASSROOM=1 builds
+# the site for a class: solutions hidden, only student notebooks of the exercises.
+CLASSROOM ?=
+book: $(STAMP)  ## build the website (both frameworks) -> _build/html; CLASSROOM=1 hides solutions
+	mkdir -p $(NO_DATA)
+	$(KERNEL_THREADS) $(PY) -m coursetools site --execute --jobs $(JOBS) \
+	  --executed $(EXECUTED) --no-data "$${RECSYS_MOVIELENS_HOME:-$(NO_DATA)}" \
+	  $(if $(filter 1 yes true,$(CLASSROOM)),--classroom)
 
 browser-deps:  ## install Debian's chromium for the browser test (root, once)
 	@command -v chromium > /dev/null || { \
@@ -64,20 +74,46 @@ sandbox-deps:  ## install Debian's bubblewrap, the grader's sandbox (root, once)
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap > /dev/null; \
 	  else echo "Grading needs bubblewrap: sudo apt-get install -y bubblewrap"; exit 1; fi; }
 
-# One pytest run on JOBS workers: the unit tests, the book build (which executes every
-# chapter once, in the default framework with its parity cells) on one worker, and the
-# PyTorch and TensorFlow editions of every chapter on the others. Then the browser tests
-# open the built pages (the second build is incremental: nothing is executed again).
-# JOBS notebooks run at once, so each kernel gets one thread (PyTorch's OpenMP threads
-# and TensorFlow's pools; the chapters use the frameworks' defaults, the fastest on an
-# idle laptop, but two kernels with two threads each on two cores wait on each other).
+# The test command, in three runs:
+# 1. stage: every section's notebooks as CI executes them (coursetools/build.py):
+#    each framework's edition, each parity section, the student exercises, the
+#    MovieLens sections on the stand-in;
+# 2. one pytest run on JOBS workers: the unit tests, and every staged notebook through
+#    nbmake (--overwrite keeps the outputs: the website renders them, the checks read
+#    them); a chapter's sections in one framework run in order on one worker;
+# 3. the checks on the executed notebooks (every exercise check correct, the student
+#    stubs not attempted), the website built from those executions (no notebook runs
+#    again), then the browser tests.
+# JOBS notebooks run at once, so each kernel gets one thread (two kernels with two
+# threads each on two cores wait on each other).
 KERNEL_THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+EXECUTED ?= _executed
+STANDIN := _build/standin
+NO_DATA := _build/no-data
+NOTEBOOK_TIMEOUT ?= 900
+NBMAKE := -p coursetools.pytest_plugin --nbmake --overwrite \
+  --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --movielens-standin $(STANDIN) --no-data $(NO_DATA)
 test: $(STAMP) browser-deps sandbox-deps  ## run the whole test suite: units, notebooks, book build, browser
-	$(KERNEL_THREADS) $(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not browser" --durations=40 tests
+	rm -rf $(EXECUTED) _build/cache $(NO_DATA) && mkdir -p $(NO_DATA)
+	$(PY) -m coursetools stage $(EXECUTED)
+	$(PY) tests/movielens_standin.py $(STANDIN)
+	$(KERNEL_THREADS) RECSYS_CACHE_DIR=$(CURDIR)/_build/cache $(BIN)/pytest -n $(JOBS) \
+	  --dist loadgroup $(NBMAKE) -m "not browser and not executed and not book" \
+	  --durations=40 $(EXECUTED) tests
+	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "executed or book" tests
 	$(BIN)/pytest -m browser tests/book
 
+stage: $(STAMP)  ## write the notebooks that CI executes and the website renders -> _executed/
+	$(PY) -m coursetools stage $(EXECUTED)
+
+movielens-results: $(STAMP)  ## run the MovieLens sections on the real data (RECSYS_DATA_HOME) -> recsys_utils/results/movielens/
+	$(PY) -m coursetools record-movielens
+
+export: $(STAMP)  ## recsys_utils/book/chNN*.py from the notebooks' cells tagged export
+	$(PY) -m coursetools export
+
 test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
-	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not notebooks and not install"
+	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not executed and not install"
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters/
@@ -105,7 +141,7 @@ grade: $(STAMP) sandbox-deps  ## grade SUBMISSIONS=folder/<student>/ -> $(GRADES
 	  --timeout $(TIMEOUT) --memory-gb $(MEMORY_GB) -j $(JOBS)
 
 clean-notebooks: $(STAMP)  ## strip outputs and execution counts from the notebooks
-	$(PY) -m coursetools clean chapters/*.ipynb
+	$(PY) -m coursetools clean chapters/*/*.ipynb
 
 format: $(STAMP)  ## format the code and the notebooks with ruff
 	$(BIN)/ruff format .
@@ -113,8 +149,9 @@ format: $(STAMP)  ## format the code and the notebooks with ruff
 
 lint: $(STAMP)  ## ruff, the dual-framework rules and the claim checker
 	$(BIN)/ruff check .
-	$(PY) -m coursetools lint chapters/*.ipynb
-	$(PY) -m coursetools claims chapters/*.ipynb
+	$(PY) -m coursetools lint
+	$(PY) -m coursetools export --check
+	$(PY) -m coursetools claims chapters/*/*.ipynb
 
 clean:  ## remove the built book and caches (keeps .venv)
-	rm -rf _build student .pytest_cache
+	rm -rf _build _executed student .pytest_cache

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import nbformat
 
+from .build import stage, staged_notebooks
 from .claims import check_notebook, read_allowlist
 from .constraints import write_constraints
-from .lint import lint_notebook
+from .export import write_modules
+from .lint import lint_chapter, lint_course, lint_section
 from .notebooks import (
     FRAMEWORK_TAGS,
     Bibliography,
@@ -18,6 +21,7 @@ from .notebooks import (
     write_editions,
     write_notebook,
 )
+from .sections import CHAPTERS, by_chapter, discover
 from .setup_cell import ensure_setup_cell, unprovided_imports
 from .student import student_edition
 
@@ -27,9 +31,50 @@ CLAIMS_ALLOWLIST = Path(__file__).resolve().parent / "claims_reviewed.yml"
 
 def _editions(source: Path, target: Path) -> int:
     bib = Bibliography.read(ROOT / "book" / "references.bib")
-    for out in write_editions(sorted(source.glob("*.ipynb")), target, bib):
-        shown = out.relative_to(target.parent) if target.parent in out.parents else out
-        print(f"wrote {shown}")
+    written = write_editions(discover(source), target, bib)
+    print(f"wrote {len(written)} notebooks under {target}/<framework>/")
+    return 0
+
+
+def _stage(source: Path, target: Path, *, keep_fresh: bool) -> int:
+    bib = Bibliography.read(ROOT / "book" / "references.bib")
+    staged = staged_notebooks(discover(source), bib)
+    written = stage(staged, target, keep_fresh=keep_fresh)
+    print(f"staged {len(written)} of {len(staged)} notebooks under {target}")
+    return 0
+
+
+def _lint(paths: list[Path]) -> int:
+    """Lint the given section notebooks, or every section, chapter and the course."""
+    sections = discover()
+    wanted = {p.resolve() for p in paths}
+    chosen = [s for s in sections if not wanted or s.path.resolve() in wanted]
+    missing = wanted - {s.path.resolve() for s in sections}
+    problems = [f"{p}: not a section notebook under chapters/" for p in sorted(missing)]
+    for section in chosen:
+        nb = nbformat.read(section.path, as_version=4)
+        problems += [f"chapters/{section.rel}: {p}" for p in lint_section(nb, section)]
+    if not wanted:
+        for mine in by_chapter(sections).values():
+            problems += lint_chapter(mine)
+        problems += lint_course(sections)
+    for problem in problems:
+        print(problem)
+    print(f"{len(chosen)} sections checked, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def _export(source: Path, *, check: bool) -> int:
+    changed = write_modules(source, check=check)
+    if check and changed:
+        print(
+            "out of date: recsys_utils/book/"
+            + ", ".join(f"{name}.py" for name in changed)
+            + "; run `make export`"
+        )
+        return 1
+    for name in changed:
+        print(f"wrote recsys_utils/book/{name}.py")
     return 0
 
 
@@ -100,14 +145,54 @@ def main(argv: list[str] | None = None) -> int:
     )
     constraints.add_argument("report", type=Path, help="pip install --report JSON")
     constraints.add_argument("out", type=Path, help="the constraints file to write")
-    lint = sub.add_parser("lint", help="check the dual-framework structure of chapters")
-    lint.add_argument("notebooks", nargs="+", type=Path)
-    editions = sub.add_parser("editions", help="write one notebook per framework")
+    lint = sub.add_parser(
+        "lint",
+        help="check every section, chapter and the model contract (or NOTEBOOKS)",
+    )
+    lint.add_argument("notebooks", nargs="*", type=Path)
+    editions = sub.add_parser(
+        "editions", help="write one notebook per framework of every section"
+    )
     editions.add_argument("source", type=Path, help="folder of chapters")
     editions.add_argument(
         "target",
         type=Path,
-        help="writes TARGET/pytorch/*.ipynb, TARGET/tensorflow/*.ipynb",
+        help="writes TARGET/<framework>/NN_topic/MM_name.ipynb (plain Markdown)",
+    )
+    staging = sub.add_parser(
+        "stage",
+        help="write the notebooks CI executes and the website renders (MyST kept)",
+    )
+    staging.add_argument("target", type=Path, help="the stage folder (_executed)")
+    staging.add_argument("--source", type=Path, default=CHAPTERS)
+    staging.add_argument(
+        "--keep-fresh",
+        action="store_true",
+        help="keep executed notebooks whose sources did not change",
+    )
+    recording = sub.add_parser(
+        "record-movielens",
+        help="run the MovieLens sections on the real data; write their records",
+    )
+    recording.add_argument(
+        "--data-home",
+        type=Path,
+        default=Path(os.environ.get("RECSYS_DATA_HOME", "~/.cache/recsys_utils")),
+        help="folder holding ml-100k.zip (default $RECSYS_DATA_HOME)",
+    )
+    recording.add_argument("--chapters", type=int, nargs="*")
+    recording.add_argument(
+        "--frameworks", nargs="*", default=list(FRAMEWORK_TAGS), choices=FRAMEWORK_TAGS
+    )
+    export = sub.add_parser(
+        "export",
+        help="write recsys_utils/book/chNN*.py from the cells tagged export",
+    )
+    export.add_argument("--source", type=Path, default=CHAPTERS)
+    export.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a generated module is out of date",
     )
     claims = sub.add_parser(
         "claims",
@@ -168,7 +253,18 @@ def main(argv: list[str] | None = None) -> int:
         default=65534,
         help="user id the sandboxes run as when grading as root (65534, nobody)",
     )
+    site = sub.add_parser(
+        "site",
+        help="build the website (one site per framework) from the executed notebooks",
+    )
+    from .site import add_arguments as _site_arguments
+
+    _site_arguments(site)
     args = parser.parse_args(argv)
+    if args.command == "site":
+        from .site import main as _site_main
+
+        return _site_main(args)
     if args.command == "clean":
         for path in args.notebooks:
             nb = ensure_setup_cell(clean_notebook(nbformat.read(path, as_version=4)))
@@ -182,17 +278,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {count} pins to {args.out}")
         return 0
     if args.command == "lint":
-        failed = 0
-        for path in args.notebooks:
-            problems = lint_notebook(nbformat.read(path, as_version=4))
-            for problem in problems:
-                print(f"{path}: {problem}")
-            failed += bool(problems)
-        return 1 if failed else 0
+        return _lint(args.notebooks)
     if args.command == "claims":
         return _claims(args.notebooks, args.allowlist)
     if args.command == "editions":
         return _editions(args.source, args.target)
+    if args.command == "stage":
+        return _stage(args.source, args.target, keep_fresh=args.keep_fresh)
+    if args.command == "export":
+        return _export(args.source, check=args.check)
+    if args.command == "record-movielens":
+        from .record import record_sections
+
+        record_sections(
+            args.data_home.expanduser(),
+            chapters=args.chapters,
+            frameworks=tuple(args.frameworks),
+        )
+        return 0
     if args.command == "release":
         from .release import write_release
 
@@ -204,8 +307,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "grade":
-        import os
-
         from .grade import Limits, grade_folder
         from .sandbox import SandboxUnavailable
 
@@ -235,16 +336,16 @@ def main(argv: list[str] | None = None) -> int:
             "and feedback/"
         )
         return 0
-    from .release import chapter_of, find_notebooks
+    from .release import find_notebooks
 
     bib = Bibliography.read(ROOT / "book" / "references.bib")
-    for rel, path in find_notebooks(args.source):
+    for rel, number, path in find_notebooks(args.source):
         chapter = nbformat.read(path, as_version=4)
         for framework in FRAMEWORK_TAGS:
             out = args.target / framework / rel
             write_notebook(
                 student_edition(
-                    chapter, framework, chapter=chapter_of(rel), bib=bib, notebook=rel
+                    chapter, framework, chapter=number, bib=bib, notebook=rel
                 ),
                 out,
             )

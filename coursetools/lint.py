@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from dataclasses import dataclass
 
 from .notebooks import (
@@ -279,7 +280,7 @@ def lint_notebook(nb) -> list[Problem]:
         problems.append(
             Problem(
                 switch_cells[1] if len(switch_cells) > 1 else 0,
-                f"the chapter must hold {SWITCH_LINE!r} exactly once; "
+                f"the section must hold {SWITCH_LINE!r} exactly once; "
                 f"found {len(switch_cells)}",
             )
         )
@@ -423,3 +424,320 @@ def lint_notebook(nb) -> list[Problem]:
                     )
                 )
     return sorted(set(problems), key=lambda p: (p.cell, p.message))
+
+
+# ---------------------------------------------------------------------------
+# Sections and chapters (the layout of coursetools/sections.py)
+# ---------------------------------------------------------------------------
+
+#: Limits of a section (CONTRIBUTING.md, "Sections"): what a reader takes in at once.
+MAX_EDITION_LINES = 350
+MAX_CELL_LINES = 40
+MIN_SECTIONS, MAX_SECTIONS = 3, 6
+_TITLE = re.compile(r"^# (?P<chapter>\d+)\.(?P<section>\d+) \S")
+_EXERCISE_BLOCK = re.compile(r"^(`{3,}|:{3,})\{exercise\}", re.MULTILINE)
+_MOVIELENS_API = ("movielens_available", "load_movielens_100k")
+
+
+def _source(cell) -> str:
+    src = cell["source"]
+    return src if isinstance(src, str) else "".join(src)
+
+
+def _code_lines(source: str) -> int:
+    return sum(1 for line in source.splitlines() if line.strip())
+
+
+def edition_lines(nb, framework: str) -> int:
+    """Non-blank code lines of a section's edition for ``framework`` (the hidden
+    Colab set-up cell aside)."""
+    other = TENSORFLOW if framework == PYTORCH else PYTORCH
+    total = 0
+    for cell in nb["cells"]:
+        tags = cell_tags(cell)
+        if cell["cell_type"] != "code" or other in tags or "remove-cell" in tags:
+            continue
+        total += _code_lines(_source(cell))
+    return total
+
+
+def lint_section(nb, section) -> list[Problem]:
+    """The rules of one section notebook on top of :func:`lint_notebook`.
+
+    Args:
+        nb: the notebook.
+        section: its :class:`coursetools.sections.Section`.
+
+    Returns:
+        The problems found.
+    """
+    problems: list[Problem] = []
+    cells = nb["cells"]
+    first = cells[0] if cells else None
+    match = (
+        _TITLE.match(_source(first))
+        if first is not None and first["cell_type"] == "markdown"
+        else None
+    )
+    if not match or (int(match["chapter"]), int(match["section"])) != (
+        section.chapter,
+        section.number,
+    ):
+        problems.append(
+            Problem(
+                0,
+                f"the first cell is the section's title, '# {section.label} Title' "
+                f"(chapter {section.chapter}, section {section.number} by its "
+                "file name)",
+            )
+        )
+    if section.is_parity:
+        for index, cell in enumerate(cells):
+            if cell_tags(cell) & set(FRAMEWORK_TAGS):
+                problems.append(
+                    Problem(
+                        index,
+                        "a parity section has no framework cells: it imports both "
+                        "twins from recsys_utils.book and runs them",
+                    )
+                )
+    else:
+        problems.extend(lint_notebook(nb))
+        for framework in FRAMEWORK_TAGS:
+            lines = edition_lines(nb, framework)
+            if lines > MAX_EDITION_LINES:
+                problems.append(
+                    Problem(
+                        0,
+                        f"the {framework} edition holds {lines} non-blank code lines; "
+                        f"a section holds at most {MAX_EDITION_LINES}: split it",
+                    )
+                )
+    for index, cell in enumerate(cells):
+        tags = cell_tags(cell)
+        source = _source(cell)
+        if cell["cell_type"] == "code":
+            if "remove-cell" not in tags and len(source.splitlines()) > MAX_CELL_LINES:
+                problems.append(
+                    Problem(
+                        index,
+                        f"{len(source.splitlines())} lines; a code cell holds at most "
+                        f"{MAX_CELL_LINES}: split it, or move plumbing to recsys_utils",
+                    )
+                )
+            if PARITY in tags and not section.is_parity:
+                problems.append(
+                    Problem(
+                        index,
+                        "parity cells live in the chapter's parity section "
+                        "(MM_parity.ipynb), which runs both frameworks once",
+                    )
+                )
+            if "solution" in tags and not section.is_exercises:
+                problems.append(
+                    Problem(
+                        index,
+                        "solution cells live in the exercises section",
+                    )
+                )
+            if not section.is_movielens and any(a in source for a in _MOVIELENS_API):
+                problems.append(
+                    Problem(
+                        index,
+                        "only the MovieLens section (MM_movielens.ipynb) reads "
+                        "MovieLens-100K",
+                    )
+                )
+        elif _EXERCISE_BLOCK.search(source) and not section.is_exercises:
+            problems.append(
+                Problem(
+                    index,
+                    "exercise blocks live in the exercises section "
+                    "(MM_exercises.ipynb), so that they are numbered N.1, N.2, ... "
+                    "everywhere",
+                )
+            )
+    return sorted(set(problems), key=lambda p: (p.cell, p.message))
+
+
+_FIT = re.compile(r"^fit_(?P<name>\w+)_(?P<suffix>pt|tf)$")
+_CLASS_SUFFIX = {"pt": "PT", "tf": "TF"}
+_FW_OF_SUFFIX = {"pt": PYTORCH, "tf": TENSORFLOW}
+
+
+def _definitions(sections):
+    """(section, cell index, tags, node) of every top-level def and class, and the
+    names each section imports from recsys_utils.book."""
+    import nbformat
+
+    defs, imported = [], {}
+    for section in sections:
+        nb = nbformat.read(section.path, as_version=4)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or _writes_a_file(cell.source):
+                continue
+            try:
+                tree = ast.parse(_strip_magics(cell.source))
+            except SyntaxError:
+                continue  # lint_notebook reports it
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    defs.append((section, index, cell_tags(cell), node))
+                elif isinstance(node, ast.ImportFrom) and (
+                    node.module or ""
+                ).startswith("recsys_utils.book"):
+                    for alias in node.names:
+                        imported.setdefault(alias.asname or alias.name, node.module)
+    return defs, imported
+
+
+def _positional(fn: ast.FunctionDef) -> list[str]:
+    return [a.arg for a in fn.args.posonlyargs + fn.args.args]
+
+
+def _squash(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def lint_chapter(sections) -> list[str]:
+    """Rules that span a chapter's sections: its shape and the model contract.
+
+    * 3-6 sections; one exercises section, the last; one parity section (chapters 1
+      and later);
+    * a function or class is defined in one section only (a later section imports it
+      from the chapter's exported code);
+    * the model contract (CONTRIBUTING.md): for every ``fit_<name>_pt`` /
+      ``fit_<name>_tf``: the signature ``(weights, data, config, *, seed, progress)``,
+      its model class ``<Name>PT`` / ``<Name>TF`` built as ``(weights, config)`` with a
+      ``weights_numpy()`` method, ``init_<name>_weights(config, seed)``, and the other
+      framework's twin.
+
+    Returns:
+        Messages naming the section (and cell) and the rule.
+    """
+    problems = []
+    if not sections:
+        return problems
+    chapter = sections[0].chapter
+    where = f"chapter {chapter}"
+    if not MIN_SECTIONS <= len(sections) <= MAX_SECTIONS:
+        problems.append(
+            f"{where}: {len(sections)} sections; a chapter has "
+            f"{MIN_SECTIONS}-{MAX_SECTIONS}"
+        )
+    exercises = [s for s in sections if s.is_exercises]
+    if len(exercises) != 1 or exercises[0] is not sections[-1]:
+        problems.append(f"{where}: one exercises section, the last (MM_exercises)")
+    if chapter >= 1 and sum(s.is_parity for s in sections) != 1:
+        problems.append(f"{where}: one parity section (MM_parity.ipynb)")
+
+    defs, imported = _definitions(sections)
+    seen: dict[str, tuple] = {}
+    for section, index, tags, node in defs:
+        if "solution" in tags:
+            continue  # what a student writes
+        earlier = seen.get(node.name)
+        if earlier is not None and earlier[0] is not section:
+            problems.append(
+                f"chapters/{section.rel}, cell {index}: {node.name} is already defined "
+                f"in chapters/{earlier[0].rel} (cell {earlier[1]}): tag it 'export' "
+                "there and import it from recsys_utils.book here"
+            )
+        seen.setdefault(node.name, (section, index))
+
+    functions = {n.name: n for _, _, _, n in defs if isinstance(n, ast.FunctionDef)}
+    classes = {n.name: n for _, _, _, n in defs if isinstance(n, ast.ClassDef)}
+    for name, fn in sorted(functions.items()):
+        match = _FIT.match(name)
+        if not match:
+            continue
+        model, suffix = match["name"], match["suffix"]
+        label = f"{where}: {name}"
+        if _positional(fn) != ["weights", "data", "config"] or not {
+            "seed",
+            "progress",
+        } <= {a.arg for a in fn.args.kwonlyargs}:
+            problems.append(
+                f"{label} must be (weights, data, config, *, seed, progress, ...) "
+                "-> (weights, History)"
+            )
+        other = "tf" if suffix == "pt" else "pt"
+        twin = f"fit_{model}_{other}"
+        if twin not in functions and twin not in imported:
+            problems.append(f"{label} has no twin {twin}")
+        wanted = _CLASS_SUFFIX[suffix]
+        cls = next(
+            (
+                c
+                for n, c in classes.items()
+                if n.endswith(wanted) and _squash(n[: -len(wanted)]) == _squash(model)
+            ),
+            None,
+        )
+        if cls is None:
+            if not any(
+                n.endswith(wanted) and _squash(n[: -len(wanted)]) == _squash(model)
+                for n in imported
+            ):
+                problems.append(
+                    f"{label}: no model class named like {model} + {wanted} "
+                    f"(e.g. {''.join(p.title() for p in model.split('_'))}{wanted})"
+                )
+        else:
+            init = next(
+                (
+                    s
+                    for s in cls.body
+                    if isinstance(s, ast.FunctionDef) and s.name == "__init__"
+                ),
+                None,
+            )
+            if init is None or _positional(init)[:3] != ["self", "weights", "config"]:
+                problems.append(
+                    f"{where}: {cls.name}.__init__ must be (self, weights, config)"
+                )
+            chain, methods = [cls], set()
+            while chain:
+                current = chain.pop()
+                methods.update(
+                    s.name for s in current.body if isinstance(s, ast.FunctionDef)
+                )
+                chain.extend(
+                    classes[b.id]
+                    for b in current.bases
+                    if isinstance(b, ast.Name) and b.id in classes
+                )
+            if "weights_numpy" not in methods:
+                problems.append(f"{where}: {cls.name} has no weights_numpy()")
+        init_name = f"init_{model}_weights"
+        init_fn = functions.get(init_name)
+        if init_fn is None and init_name not in imported:
+            problems.append(f"{label}: no {init_name}(config, seed)")
+        elif init_fn is not None and _positional(init_fn) != ["config", "seed"]:
+            problems.append(f"{where}: {init_name} must be (config, seed)")
+    return problems
+
+
+def lint_course(sections) -> list[str]:
+    """No two chapters define the same name with different code (a later chapter
+    imports the earlier chapter's exported code, or names its variant differently)."""
+    from .sections import by_chapter
+
+    problems = []
+    first: dict[str, tuple] = {}
+    for chapter, mine in by_chapter(sections).items():
+        defs, _ = _definitions(mine)
+        for section, index, tags, node in defs:
+            if "solution" in tags:
+                continue
+            code = ast.dump(node)
+            if node.name in first and first[node.name][0] != chapter:
+                other_chapter, other_rel, other_code = first[node.name]
+                if other_code != code:
+                    problems.append(
+                        f"chapters/{section.rel}, cell {index}: {node.name} is also "
+                        f"defined, differently, in chapters/{other_rel}: import it "
+                        "from recsys_utils.book or give the variant its own name"
+                    )
+            first.setdefault(node.name, (chapter, section.rel, code))
+    return problems

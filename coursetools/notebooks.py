@@ -16,6 +16,7 @@ notebook per framework (:func:`framework_notebook`):
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from dataclasses import dataclass, field
@@ -285,20 +286,60 @@ def myst_to_markdown(
 # One edition per framework
 # ---------------------------------------------------------------------------
 
-_PICK = re.compile(
-    r"^(?P<lhs>[^=\n]+?)\s*=\s*(?P<pt>[\w.]+)\s+if\s+FRAMEWORK\s*==\s*[\"']pytorch[\"']\s+"
-    r"else\s+(?P<tf>[\w.]+)\s*(?P<comment>#.*)?$",
-    re.MULTILINE,
-)
+
+def _is_switch_test(test: ast.expr) -> str | None:
+    """``"pytorch"`` for ``FRAMEWORK == "pytorch"`` (the framework the body picks),
+    ``None`` when the test is not a comparison of the switch with a framework."""
+    if (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "FRAMEWORK"
+        and len(test.ops) == 1
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value in FRAMEWORK_TAGS
+    ):
+        value = test.comparators[0].value
+        if isinstance(test.ops[0], ast.Eq):
+            return value
+        if isinstance(test.ops[0], ast.NotEq):
+            return next(f for f in FRAMEWORK_TAGS if f != value)
+    return None
 
 
 def _simplify_picks(source: str, framework: str) -> str:
-    def repl(match: re.Match) -> str:
-        chosen = match.group("pt") if framework == PYTORCH else match.group("tf")
-        comment = f"  {match.group('comment')}" if match.group("comment") else ""
-        return f"{match.group('lhs')} = {chosen}{comment}"
+    """Rewrite every top-level pick statement for one framework.
 
-    return _PICK.sub(repl, source)
+    ``x = x_pt if FRAMEWORK == "pytorch" else x_tf`` becomes ``x = x_tf`` in the
+    TensorFlow edition, however the formatter wrapped it (the statement is found in the
+    syntax tree, not by a one-line pattern); a comment on its last line is kept.
+    """
+    lines = source.splitlines()
+    code = "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in lines
+    )
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return source
+    edits = []
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.IfExp)):
+            continue
+        picked = _is_switch_test(node.value.test)
+        if picked is None:
+            continue
+        chosen = node.value.body if picked == framework else node.value.orelse
+        targets = " = ".join(ast.get_source_segment(code, t) for t in node.targets)
+        last = lines[node.end_lineno - 1]
+        tail = last[node.end_col_offset :]
+        comment = "  #" + tail.split("#", 1)[1] if "#" in tail else ""
+        indent = lines[node.lineno - 1][: node.col_offset]
+        text = f"{indent}{targets} = {ast.get_source_segment(code, chosen)}{comment}"
+        edits.append((node.lineno, node.end_lineno, text.rstrip()))
+    for start, end, text in reversed(edits):
+        lines[start - 1 : end] = [text]
+    return "\n".join(lines)
 
 
 def framework_notebook(
@@ -306,25 +347,32 @@ def framework_notebook(
     framework: str,
     *,
     chapter: int | None = None,
+    section: str | None = None,
     bib: Bibliography | None = None,
     solutions: bool = True,
     website: str | None = None,
+    myst: bool = False,
+    header: bool = True,
 ) -> nbformat.NotebookNode:
-    """The edition of a chapter for one framework.
+    """The edition of a section (or chapter) for one framework.
 
     Args:
-        nb: the chapter (not changed; a copy is returned).
+        nb: the section (not changed; a copy is returned).
         framework: ``"pytorch"`` or ``"tensorflow"``.
         chapter: chapter number, for exercise numbers.
+        section: the section's label (``"3.2"``), named in the header cell.
         bib: author-year labels for citations.
         solutions: keep solution blocks in Markdown (the student tooling drops them).
         website: the book's address, named in the header cell (or ``None``).
+        myst: keep the MyST markup (the website renders it); ``False`` turns it into
+            plain Markdown for JupyterLab, Colab and VS Code.
+        header: insert the cell that says which edition this is.
 
     Returns:
         A clean notebook (no outputs) holding this framework's cells only.
 
     Raises:
-        ValueError: on an unknown framework, or when the chapter has no line
+        ValueError: on an unknown framework, or when the notebook has no line
             ``FRAMEWORK = ru.framework()`` (or more than one).
     """
     if framework not in FRAMEWORK_TAGS:
@@ -338,7 +386,7 @@ def framework_notebook(
     ]
     if len(switches) != 1:
         raise ValueError(
-            f"a chapter must hold the line {SWITCH_LINE!r} exactly once; "
+            f"a section must hold the line {SWITCH_LINE!r} exactly once; "
             f"found {len(switches)}"
         )
     counter = [0]
@@ -352,7 +400,7 @@ def framework_notebook(
                 SWITCH_LINE, f'FRAMEWORK = ru.framework("{framework}")'
             )
             cell.source = _simplify_picks(cell.source, framework)
-        elif cell.cell_type == "markdown":
+        elif cell.cell_type == "markdown" and not myst:
             cell.source = myst_to_markdown(
                 cell.source,
                 chapter=chapter,
@@ -363,24 +411,28 @@ def framework_notebook(
             if not cell.source.strip():
                 continue
         cells.append(cell)
-    where = (
-        f" The book, with both frameworks side by side: {website}." if website else ""
-    )
-    header = nbformat.v4.new_markdown_cell(
-        f"*This is the {_LABEL[framework]} edition of the chapter: it holds the "
-        f"{_LABEL[framework]} code only. "
-        "The book's chapter shows PyTorch and TensorFlow "
-        f"side by side and checks that they compute the same numbers.{where}*"
-    )
-    title = next(
-        (
-            i
-            for i, c in enumerate(cells)
-            if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")
-        ),
-        None,
-    )
-    cells.insert(0 if title is None else title + 1, header)
+    if header:
+        where = (
+            f" The book, with both frameworks side by side: {website}."
+            if website
+            else ""
+        )
+        what = f"section {section}" if section else "the chapter"
+        note = nbformat.v4.new_markdown_cell(
+            f"*This is the {_LABEL[framework]} edition of {what}: it holds the "
+            f"{_LABEL[framework]} code only. "
+            "The book shows PyTorch and TensorFlow "
+            f"side by side and checks that they compute the same numbers.{where}*"
+        )
+        title = next(
+            (
+                i
+                for i, c in enumerate(cells)
+                if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")
+            ),
+            None,
+        )
+        cells.insert(0 if title is None else title + 1, note)
     nb.cells = cells
     # the Colab set-up cell, with this edition's extras (coursetools/setup_cell.py)
     return clean_notebook(ensure_setup_cell(nb))
@@ -395,19 +447,26 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
 
 
 def write_editions(
-    chapters: list[Path], target: Path, bib: Bibliography | None = None
+    sections, target: Path, bib: Bibliography | None = None
 ) -> list[Path]:
-    """Write every chapter's edition for each framework to
-    ``target/<framework>/<chapter file name>`` (what ``make editions``, the website
-    and the benchmark use); returns the paths written, chapter by chapter."""
+    """Write every framework section's edition for each framework to
+    ``target/<framework>/<NN_topic>/<MM_name>.ipynb`` (plain Markdown: what ``make
+    editions`` and the benchmark use); parity sections have no edition. Returns the
+    paths written, section by section."""
     written = []
-    for path in chapters:
-        chapter = nbformat.read(path, as_version=4)
+    for section in sections:
+        if section.is_parity:
+            continue
+        source = nbformat.read(section.path, as_version=4)
         for framework in FRAMEWORK_TAGS:
-            out = target / framework / path.name
+            out = Path(target) / framework / section.rel
             write_notebook(
                 framework_notebook(
-                    chapter, framework, chapter=chapter_number(path), bib=bib
+                    source,
+                    framework,
+                    chapter=section.chapter,
+                    section=section.label,
+                    bib=bib,
                 ),
                 out,
             )

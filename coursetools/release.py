@@ -1,8 +1,9 @@
 """The release folder an instructor hands out and grades against.
 
 ``python -m coursetools release chapters release`` (``make release``) finds every
-notebook under ``chapters/`` (``NN_topic.ipynb`` or ``NN_topic/MM_section.ipynb``; the
-chapter is the leading ``NN_`` of the first path component) and writes::
+section notebook under ``chapters/`` (``NN_topic/MM_name.ipynb``, found by
+:func:`coursetools.sections.discover`; parity sections have no student side) and
+writes::
 
     release/
       students/pytorch/<path>            the student notebooks (coursetools/student.py)
@@ -53,9 +54,10 @@ graded, late submissions included; then hand them out, chapter by chapter, so th
 students can study what they missed. Hidden cases are drawn afresh for each release
 (`exercises.json` holds the seed): after the solutions are out, write a new release
 (`make release`) before grading the same chapter for another group. The course is
-open: its public website and repository show every solution. A student who copies
-one passes the automatic checks, so weigh the written answers and the rubric below,
-and read the notebooks of surprising grades.
+open: its public website and repository show every solution (a `make book
+CLASSROOM=1` build hides them from your class's website, not from the repository). A
+student who copies one passes the automatic checks, so weigh the written answers and
+the rubric below, and read the notebooks of surprising grades.
 """
 
 
@@ -66,16 +68,17 @@ def chapter_of(path: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def find_notebooks(chapters: Path) -> list[tuple[str, Path]]:
-    """``(relative posix path, path)`` of every notebook under ``chapters``, sorted
-    (checkpoints and hidden folders left out)."""
-    found = []
-    for path in sorted(Path(chapters).rglob("*.ipynb")):
-        rel = path.relative_to(chapters)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        found.append((rel.as_posix(), path))
-    return found
+def find_notebooks(chapters: Path) -> list[tuple[str, int, Path]]:
+    """``(path under chapters/, chapter number, path)`` of every section notebook that
+    has a student side (every section but the parity ones), in reading order.
+
+    Raises:
+        ValueError: when a name under ``chapters`` does not follow the layout
+            (:func:`coursetools.sections.discover` names it).
+    """
+    from .sections import discover
+
+    return [(s.rel, s.chapter, s.path) for s in discover(chapters) if not s.is_parity]
 
 
 def _is_check(node: ast.AST, label: str) -> bool:
@@ -203,7 +206,8 @@ def write_release(
     notebooks = find_notebooks(chapters)
     if not notebooks:
         raise ValueError(
-            f"chapters: no *.ipynb under {chapters}; expected the chapters"
+            f"chapters: no section notebook under {chapters}; expected "
+            "NN_topic/MM_name.ipynb"
         )
     if target.exists():
         if not target.is_dir():
@@ -233,9 +237,8 @@ def write_release(
     }
     counted: dict[int | None, int] = {}
     try:
-        for rel, path in notebooks:
+        for rel, number, path in notebooks:
             chapter = nbformat.read(path, as_version=4)
-            number = chapter_of(rel)
             first = counted.get(number, 0) + 1
             found = exercises(chapter, number, first=first)
             counted[number] = first - 1 + len(found)

@@ -75,10 +75,7 @@ import sys
 if "google.colab" in sys.modules:
     import subprocess
 
-    requirement = (
-        "{package} @ "
-        "git+{url}@{branch}"
-    )
+{requirement}
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", requirement], check=True
     )"""
@@ -155,6 +152,13 @@ def notebook_extras(nb) -> list[str]:
     """
     needed = set()
     for name in _notebook_imports(nb):
+        if name.startswith("recsys_utils.book.ch"):  # a chapter's exported code
+            name = name.split(".")[2]
+            if name.endswith("_torch"):
+                needed.add("torch")
+            elif name.endswith("_tf"):
+                needed.add("tensorflow")
+            continue
         parts = name.split(".")
         for depth in range(len(parts), 0, -1):
             extra = MODULE_EXTRA.get(".".join(parts[:depth]))
@@ -216,7 +220,18 @@ def setup_cell_source(extras: list[str], url: str, branch: str = "main") -> str:
     if not isinstance(url, str) or not url.startswith("https://"):
         raise ValueError(f"url must be an https:// address; got {url!r}")
     package = f"recsys_utils[{','.join(extras)}]" if extras else "recsys_utils"
-    return _TEMPLATE.format(marker=MARKER, package=package, url=url, branch=branch)
+    joined = f'"{package} @ git+{url}@{branch}"'
+    # as ruff writes it: one line when it fits in 88 columns, else one string per line
+    if len("    requirement = ") + len(joined) <= 88:
+        requirement = f"    requirement = {joined}"
+    elif 8 + len(joined) <= 88:
+        requirement = f"    requirement = (\n        {joined}\n    )"
+    else:
+        requirement = (
+            f'    requirement = (\n        "{package} @ "\n'
+            f'        "git+{url}@{branch}"\n    )'
+        )
+    return _TEMPLATE.format(marker=MARKER, requirement=requirement)
 
 
 def is_setup_cell(cell) -> bool:

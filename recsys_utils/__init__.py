@@ -5,6 +5,7 @@
 """
 
 from . import (
+    artifacts,
     baselines,
     checks,
     evaluation,
@@ -19,7 +20,8 @@ from . import (
 )  # noqa: E402
 from ._seed import seed_everything
 from .batching import History, minibatch_indices
-from .checks import CheckResult, Hint, assert_parity, check_function, check_value
+from .checks import CheckResult, Hint, check_function, check_value
+from .claims import assert_claim, assert_parity
 from .evaluation import (
     EvalResult,
     evaluate_topk,
@@ -59,6 +61,7 @@ __all__ = [
     "minibatch_indices",
     "CheckResult",
     "Hint",
+    "assert_claim",
     "assert_parity",
     "check_function",
     "check_value",
@@ -88,6 +91,7 @@ __all__ = [
     "make_marketplace",
     "load_movielens_100k",
     "movielens_available",
+    "artifacts",
     "baselines",
     "checks",
     "marketplace",

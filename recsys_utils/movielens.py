@@ -135,12 +135,16 @@ def movielens_home(data_home=None) -> Path:
     """The folder that holds ``ml-100k.zip`` and its extracted copy.
 
     Args:
-        data_home: explicit directory or ``None`` (see
-            :func:`recsys_utils.paths.data_home`).
+        data_home: explicit directory, or ``None``: ``$RECSYS_MOVIELENS_HOME`` when set
+            (the tests and the website build point it at the stand-in, or at an empty
+            folder, without moving the course's other caches), else
+            :func:`recsys_utils.paths.data_home`.
 
     Returns:
         the directory as a ``Path`` (not created).
     """
+    if data_home is None and os.environ.get("RECSYS_MOVIELENS_HOME"):
+        return Path(os.environ["RECSYS_MOVIELENS_HOME"]).expanduser()
     return data_home_of(data_home)
 
 

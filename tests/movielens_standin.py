@@ -545,3 +545,11 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+if __name__ == "__main__":  # make test: python tests/movielens_standin.py FOLDER
+    import sys
+
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python tests/movielens_standin.py FOLDER")
+    print(f"wrote {write_movielens_standin(Path(sys.argv[1]), seed=0)}")

@@ -1,49 +1,27 @@
-"""Execute a notebook in a fresh kernel, read the outcomes of its exercise checks,
-and tell a student notebook's own cells (stubs and checks) from the chapter's.
+"""Helpers shared by the tests of the section notebooks: the sections, the outcomes
+of exercise checks in an executed notebook, and a student notebook's own cells.
 
-Shared by the tests that run the per-framework editions and the student versions.
-nbclient (the library nbmake and jupyter-book themselves use) does the execution.
+The notebooks themselves are executed by nbmake (``make test``, coursetools/
+pytest_plugin.py); these helpers read what the sources say and what the executions
+printed.
 """
 
 from __future__ import annotations
 
 import ast
-import os
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
+from coursetools.sections import discover
 from coursetools.student import CHECK_CALL, STUB_MARK
 from recsys_utils.checks import CHECK_MIME
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-
-
-def execute(nb: nbformat.NotebookNode, cwd: Path, env: dict[str, str] | None = None):
-    """Run every cell of ``nb`` (changed in place) with ``cwd`` as the working folder.
-
-    ``env`` entries are set in this process's environment while the kernel starts (the
-    kernel inherits them) and restored afterwards.
-    """
-    env = {"TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        NotebookClient(
-            nb,
-            timeout=None,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(cwd)}},
-        ).execute()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return nb
+SECTIONS = discover(ROOT / "chapters")
+FRAMEWORK_SECTIONS = [s for s in SECTIONS if not s.is_parity]
+EXERCISE_SECTIONS = [s for s in SECTIONS if s.is_exercises]
+EXECUTED = ROOT / "_executed"
 
 
 def check_outcomes(nb: nbformat.NotebookNode) -> list[tuple[str | None, str]]:

@@ -31,7 +31,11 @@ def _instructor(name: str):
 ch03 = _instructor("ch03")
 
 
-CHAPTER = ROOT / "chapters" / "03_two_tower.ipynb"
+# the chapter's exercises section, or the chapter not yet split into sections
+CHAPTER = next(
+    iter(sorted((ROOT / "chapters").glob("03_*/*_exercises.ipynb"))),
+    ROOT / "chapters" / "_legacy" / "03_two_tower.ipynb",
+)
 
 
 def _stub(*args):
@@ -164,7 +168,7 @@ def test_chapter_mixed_solution_tensorflow_passes(capsys):
 def test_topk_reference_by_hand():
     q = np.array([[1.0, 0.0]], dtype=np.float32)
     v = np.array([[0.1, 0], [0.9, 0], [0.5, 0], [-1, 0]], dtype=np.float32)
-    np.testing.assert_array_equal(exact_topk(q, v, 3)[1], [[1, 2, 0]])
+    np.testing.assert_array_equal(exact_topk(q, v, 3)[0], [[1, 2, 0]])
 
 
 def test_topk_outcomes_and_chapter_solution(capsys):

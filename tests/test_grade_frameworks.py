@@ -128,7 +128,6 @@ def _outcomes(path: Path) -> dict[str, list[str]]:
     return {row[0]: row[1:] for row in rows}
 
 
-@pytest.mark.notebooks
 def test_framework_answers_get_the_framework_tensors(tmp_path):
     (tmp_path / "chapters" / "02_tiny").mkdir(parents=True)
     nbformat.write(_chapter(), tmp_path / "chapters" / KEY)
@@ -185,7 +184,6 @@ def test_framework_answers_get_the_framework_tensors(tmp_path):
     assert "multiply the errors by the mask M" in mistakes
 
 
-@pytest.mark.notebooks
 def test_a_real_chapter_end_to_end(tmp_path):
     release = tmp_path / "release"
     manifest = write_release(ROOT / "chapters", release, seed=1)

@@ -65,7 +65,6 @@ def _plan(k: int) -> dict[str, str]:
     return plan
 
 
-@pytest.mark.notebooks
 def test_forty_students_two_chapters_two_jobs(tmp_path):
     for key, labels in CHAPTERS.items():
         (tmp_path / "chapters" / key).parent.mkdir(parents=True)

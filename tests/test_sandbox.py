@@ -29,7 +29,6 @@ pytestmark = [
         shutil.which("bwrap") is None, reason="needs bubblewrap (make sandbox-deps)"
     ),
     pytest.mark.xdist_group("grading"),
-    pytest.mark.notebooks,  # each test starts a kernel: not in `make test-unit`
 ]
 USER = (65534, 65534) if ROOTED else (os.getuid(), os.getgid())
 SENTINEL = 'raise RuntimeError("the last cell ran")'

@@ -66,17 +66,20 @@ def test_source_names_the_package_the_extras_and_the_address():
     assert source.startswith(MARKER)
     assert '"recsys_utils[torch,text] @ "' in source
     assert f'"git+{URL}@dev"' in source
-    assert '"recsys_utils @ "' in setup_cell_source([], URL)
+    assert f'"recsys_utils @ git+{URL}@main"' in setup_cell_source([], URL)
     with pytest.raises(ValueError, match="unknown"):
         setup_cell_source(["jax"], URL)
     with pytest.raises(ValueError, match="https"):
         setup_cell_source([], "http://example.org/x")
 
 
-def test_source_is_ruff_clean(tmp_path):
+@pytest.mark.parametrize(
+    "extras", [[], ["torch"], ["torch", "tensorflow", "text", "faiss", "myst-nb"]]
+)
+def test_source_is_ruff_clean(tmp_path, extras):
     ruff = Path(sys.executable).parent / "ruff"
     path = tmp_path / "cell.py"
-    source = setup_cell_source(["torch", "tensorflow", "text", "faiss", "myst-nb"], URL)
+    source = setup_cell_source(extras, URL)
     path.write_text(source + "\n")
     config = ["--config", str(ROOT / "pyproject.toml")]
     fmt = subprocess.run([ruff, "format", "--diff", *config, path], capture_output=True)
@@ -196,7 +199,7 @@ def test_command_line_check_write_and_clean(tmp_path, capsys):
     assert sum(is_setup_cell(c) for c in cells) == 1
 
 
-CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+CHAPTERS = sorted((ROOT / "chapters").glob("*/*.ipynb"))
 
 
 def test_every_chapter_has_its_current_set_up_cell(tmp_path):
@@ -212,7 +215,16 @@ def test_every_chapter_has_its_current_set_up_cell(tmp_path):
     assert main(["setup-cell", "--check", *map(str, copies)]) == 0
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_a_chapters_exported_code_needs_its_framework():
+    nb = _nb(
+        "from recsys_utils.book.ch03_torch import TwoTowerPT\n"
+        "from recsys_utils.book.ch03_tf import TwoTowerTF\n"
+        "from recsys_utils.book.ch03 import CONFIG"
+    )
+    assert notebook_extras(nb) == ["torch", "tensorflow"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_the_set_up_cell_installs_everything_a_chapter_imports(path):
     nb = nbformat.read(path, as_version=4)
     assert unprovided_imports(nb) == [], (

@@ -135,7 +135,7 @@ def _mixed_no_batch_correction(u, v, n, log_q_batch, log_q_neg, tau):
 
 
 def topk_reference(queries, item_vectors, k):
-    return exact_topk(queries, item_vectors, k)[1]
+    return exact_topk(queries, item_vectors, k)[0]
 
 
 def _unsorted_topk(queries, item_vectors, k):  # the typical mistake: argpartition only
@@ -143,7 +143,7 @@ def _unsorted_topk(queries, item_vectors, k):  # the typical mistake: argpartiti
 
 
 def _ascending_topk(queries, item_vectors, k):  # sorted, but worst first
-    return exact_topk(queries, item_vectors, k)[1][:, ::-1]
+    return exact_topk(queries, item_vectors, k)[0][:, ::-1]
 
 
 def _topk_inputs(rng):

@@ -1,0 +1,93 @@
+"""The recorded MovieLens results (recsys_utils/results/movielens/): one per MovieLens
+section and framework, with provenance, matching the section's current code; and, with
+the real archive on disk, a fresh run agrees with its record."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coursetools.record import RESULTS, code_digest, record_sections
+from coursetools.sections import discover
+from recsys_utils.recorded import Record, load_record, provenance_line, table_frame
+
+MOVIELENS = [s for s in discover() if s.is_movielens]
+PAIRS = [(s, f) for s in MOVIELENS for f in ("pytorch", "tensorflow")]
+
+
+@pytest.mark.parametrize(
+    "section, framework", PAIRS, ids=lambda x: getattr(x, "rel", x)
+)
+def test_every_movielens_section_has_a_current_record(section, framework):
+    record = load_record(section.chapter, framework)
+    assert record is not None, (
+        f"no record for chapters/{section.rel} ({framework}): run make "
+        "movielens-results with the archive"
+    )
+    assert record["chapter"] == section.chapter and record["framework"] == framework
+    assert record["section"] == f"chapters/{section.rel}"
+    assert record["tables"], "a record holds at least one table"
+    for name in record["tables"]:
+        assert not table_frame(record, name).empty, name
+    p = record["provenance"]
+    assert {"commit", "date", "machine", "versions", "seconds"} <= set(p)
+    assert len(p["commit"]) == 40 and p["seconds"] > 0
+    assert not p["uncommitted_changes"], "recorded from uncommitted chapter sources"
+    assert record["code_digest"] == code_digest(section, framework), (
+        f"chapters/{section.rel} changed since its {framework} record: run make "
+        "movielens-results with the archive"
+    )
+    assert "Recorded on" in provenance_line(record)
+
+
+def test_a_record_keeps_tables_curves_and_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECSYS_RECORD_DIR", str(tmp_path))
+    record = Record(chapter=3, framework="tensorflow", protocol="STRATIFIED")
+    frame = pd.DataFrame({"ndcg@10": [0.4, float("nan")]}, index=["EASE", "two-tower"])
+    assert record.table("results", frame) is frame
+    record.curve("two-tower", [0.1, 0.2])
+    record.value("best_epoch", 7)
+    path = record.save()
+    data = json.loads(Path(path).read_text())
+    assert path.name == "ch03_tensorflow.json"
+    assert data["tables"]["results"]["data"] == [[0.4], [None]]
+    assert data["curves"]["two-tower"]["values"] == [0.1, 0.2]
+    assert data["values"] == {"best_epoch": 7}
+    with pytest.raises(ValueError, match="DataFrame"):
+        record.table("bad", [1, 2])
+    with pytest.raises(ValueError, match="framework"):
+        Record(chapter=3, framework="jax", protocol="x")
+
+
+def test_without_record_dir_nothing_is_written(monkeypatch):
+    monkeypatch.delenv("RECSYS_RECORD_DIR", raising=False)
+    assert Record(chapter=0, framework="pytorch", protocol="x").save() is None
+
+
+def test_recording_needs_the_archive(tmp_path):
+    with pytest.raises(ValueError, match="no ml-100k.zip"):
+        record_sections(tmp_path)
+
+
+ARCHIVE = Path(os.environ.get("RECSYS_DATA_HOME", "~/.cache/recsys_utils")).expanduser()
+
+
+@pytest.mark.skipif(
+    not (ARCHIVE / "ml-100k.zip").is_file(),
+    reason="needs the MovieLens-100K archive in $RECSYS_DATA_HOME",
+)
+def test_a_fresh_run_agrees_with_its_record(tmp_path):
+    """Chapter 0's section (deterministic baselines) rerun on the real data gives its
+    recorded table to 1e-9."""
+    record_sections(ARCHIVE, chapters=[0], frameworks=("pytorch",), target=tmp_path)
+    fresh = json.loads((tmp_path / "ch00_pytorch.json").read_text())
+    stored = load_record(0, "pytorch")
+    for name in stored["tables"]:
+        pd.testing.assert_frame_equal(
+            table_frame(fresh, name), table_frame(stored, name), rtol=1e-9
+        )
+    assert RESULTS.exists()
