@@ -324,7 +324,7 @@ class _Expected:
     (computed once per grading run, in the grader's process)."""
 
     def __init__(self, specs: dict, seed: int):
-        from recsys_utils.exercises import _codec
+        from recsys_utils.checks import encode_value
 
         self.specs, self.seed = specs, seed
         self.inputs, self.encoded, self.expected, self.wrong = {}, {}, {}, {}
@@ -332,7 +332,7 @@ class _Expected:
             if spec["kind"] == "function":
                 cases = hidden_inputs(spec, label, seed)
                 self.inputs[label] = cases
-                self.encoded[label] = [_codec.encode(c) for c in cases]
+                self.encoded[label] = [encode_value(c) for c in cases]
                 self.expected[label] = [
                     _as_array(_call(spec["reference"], c)) for c in cases
                 ]
@@ -561,10 +561,10 @@ def _probes(exercises: list[dict], specs: dict, framework: str, expected: _Expec
 
 
 def _decode_array(tree: Any) -> np.ndarray | None:
-    from recsys_utils.exercises import _codec
+    from recsys_utils.checks import decode_value
 
     try:
-        value = _codec.decode(tree, max_bytes=MAX_ANSWER_BYTES)
+        value = decode_value(tree, max_bytes=MAX_ANSWER_BYTES)
     except ValueError:
         return None
     if not isinstance(value, np.ndarray) or value.dtype != np.float64:
@@ -652,11 +652,12 @@ def _judge_value(label, spec, found, expected: _Expected) -> Outcome:
 
 
 def _judge_table(label, spec, found) -> Outcome:
-    from recsys_utils.exercises import _codec, table_rows
+    from recsys_utils.checks import decode_value
+    from recsys_utils.exercises import table_rows
 
     answer = _decode_array(found.get("value"))
     try:
-        table = _codec.decode(found.get("table"), max_bytes=MAX_ANSWER_BYTES)
+        table = decode_value(found.get("table"), max_bytes=MAX_ANSWER_BYTES)
         settings, _ = table_rows(table, spec)
         reference = float(spec["reference"](table))
     except Exception:  # noqa: BLE001 - a table the reference cannot read

@@ -677,7 +677,8 @@ PROBE_SOURCE = r"""
 def __recsys_probe__(spec_path, cases_path, out_path):
     import json as _json
     from recsys_utils.checks import to_array as _to_array
-    from recsys_utils.exercises import _codec, tensor_inputs as _tensor_inputs
+    from recsys_utils.checks import decode_value as _decode, encode_value as _encode
+    from recsys_utils.exercises import tensor_inputs as _tensor_inputs
 
     with open(spec_path) as f:
         spec = _json.load(f)
@@ -694,7 +695,7 @@ def __recsys_probe__(spec_path, cases_path, out_path):
             return {"status": "not numeric", "type": type(obj).__name__[:60]}
         if a.size > cap:
             return {"status": "too large", "size": int(a.size)}
-        return {"status": "ok", "value": _codec.encode(a)}
+        return {"status": "ok", "value": _encode(a)}
 
     name = spec["answer"]
     if name not in ns:
@@ -706,7 +707,7 @@ def __recsys_probe__(spec_path, cases_path, out_path):
         if spec["kind"] == "table" and found["status"] == "ok":
             table = ns.get(spec["table"])
             try:
-                found["table"] = _codec.encode(table)
+                found["table"] = _encode(table)
             except Exception:
                 found = {"status": "no table"}
     elif not callable(ns[name]):
@@ -718,7 +719,7 @@ def __recsys_probe__(spec_path, cases_path, out_path):
             cases = f.read()
         outs = []
         for index in range(spec["cases"]):
-            inputs = _codec.decode(_json.loads(cases)[index])
+            inputs = _decode(_json.loads(cases)[index])
             if convert is not None:
                 inputs = convert(inputs)
             try:

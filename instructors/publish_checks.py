@@ -27,8 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coursetools.grade import _call, load_specs  # noqa: E402
-from recsys_utils.checks import hash_value, to_array  # noqa: E402
-from recsys_utils.exercises import _codec  # noqa: E402
+from recsys_utils.checks import encode_value, hash_value, to_array  # noqa: E402
 
 GRADING = ROOT / "instructors" / "grading"
 TARGET = ROOT / "recsys_utils" / "exercises"
@@ -57,7 +56,7 @@ def public_entry(label: str, spec: dict) -> dict:
                     "wrong": [_output(fn, inputs) for fn, _ in spec["hints"]],
                 }
             )
-        blob = zlib.compress(json.dumps(_codec.encode(cases)).encode(), 9)
+        blob = zlib.compress(json.dumps(encode_value(cases)).encode(), 9)
         entry |= {
             "rtol": spec["rtol"],
             "atol": spec["atol"],

@@ -24,8 +24,10 @@ what a student's function returned on hidden inputs.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,11 @@ __all__ = [
     "hashed_match",
     "judge",
     "to_array",
+    "encode_value",
+    "decode_value",
+    "dumps_value",
+    "loads_value",
+    "VALUE_DTYPES",
     "STATUSES",
     "CORRECT",
     "HINT",
@@ -733,3 +740,241 @@ def assert_parity(
             f"{a[i]:.6g} vs {b[i]:.6g}); tolerance atol={atol}, rtol={rtol}"
         )
     return max_diff
+
+
+# ---------------------------------------------------------------------------
+# Values as JSON: the exercises' stored cases, and what the grader's sandbox returns
+# ---------------------------------------------------------------------------
+# encode_value turns a value built from None, booleans, numbers, strings, lists,
+# tuples, dicts with string keys, NumPy arrays (numeric or boolean), SciPy CSR matrices
+# and pandas DataFrames into a JSON-ready tree; decode_value turns it back. Arrays
+# travel as base64 bytes with their dtype and shape, so floats round-trip exactly.
+# decode_value treats its input as untrusted (it reads what a student's code wrote):
+# no pickle, no object arrays, only the dtypes of VALUE_DTYPES, a nesting depth and a
+# total size cap, and a ValueError naming the problem for anything else.
+
+#: The array dtypes that travel (little-endian, as NumPy spells them).
+VALUE_DTYPES = frozenset(
+    ["|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8"]
+    + ["<f2", "<f4", "<f8"]
+)
+_VALUE_MAX_DEPTH = 32
+_VALUE_MAX_STR = 1 << 20
+
+
+def _array_tree(a: np.ndarray) -> dict:
+    a = np.ascontiguousarray(a).reshape(a.shape)  # (ascontiguousarray makes 0-d 1-d)
+    if a.dtype.str not in VALUE_DTYPES:
+        native = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
+        if native.str not in VALUE_DTYPES:
+            raise ValueError(f"cannot encode an array of dtype {a.dtype}")
+        a = a.astype(native)
+    return {
+        "$t": "nd",
+        "dtype": a.dtype.str,
+        "shape": list(a.shape),
+        "b64": base64.b64encode(a.tobytes()).decode("ascii"),
+    }
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON-ready tree holding ``value`` (the types: see the comment above).
+
+    Raises:
+        ValueError: for a type or dtype that does not travel.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        x = float(value)
+        return x if math.isfinite(x) else {"$t": "float", "v": repr(x)}
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return _array_tree(value)
+    if isinstance(value, (list, tuple)):
+        return {
+            "$t": "list" if isinstance(value, list) else "tuple",
+            "v": [encode_value(v) for v in value],
+        }
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ValueError("cannot encode a dict whose keys are not all strings")
+        return {"$t": "dict", "v": [[k, encode_value(v)] for k, v in value.items()]}
+    kind = type(value).__module__.split(".")[0], type(value).__name__
+    if kind[0] == "scipy" and hasattr(value, "tocsr"):
+        m = value.tocsr()
+        return {
+            "$t": "csr",
+            "shape": [int(s) for s in m.shape],
+            "data": _array_tree(m.data),
+            "indices": _array_tree(m.indices.astype(np.int64)),
+            "indptr": _array_tree(m.indptr.astype(np.int64)),
+        }
+    if kind == ("pandas", "DataFrame"):
+        return {
+            "$t": "frame",
+            "index": _column_tree(value.index.to_numpy()),
+            "columns": [
+                [str(c), _column_tree(value[c].to_numpy())] for c in value.columns
+            ],
+        }
+    raise ValueError(f"cannot encode a {type(value).__name__}")
+
+
+def _column_tree(values: np.ndarray) -> dict:
+    if values.dtype.kind in "biuf":
+        return _array_tree(values)
+    strings = [str(v) for v in values.tolist()]
+    return {"$t": "strs", "v": strings}
+
+
+class _ValueBudget:
+    def __init__(self, max_bytes: int):
+        self.left = max_bytes
+
+    def take(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise ValueError("the encoded value is larger than allowed")
+
+
+def _count(x: Any, what: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, int) or x < 0:
+        raise ValueError(f"{what} must be a non-negative integer; got {x!r}")
+    return x
+
+
+def _decode_array_value(node: dict, budget: _ValueBudget) -> np.ndarray:
+    dtype, shape, data = node.get("dtype"), node.get("shape"), node.get("b64")
+    if dtype not in VALUE_DTYPES:
+        raise ValueError(f"array dtype {dtype!r} is not one of {sorted(VALUE_DTYPES)}")
+    if not isinstance(shape, list) or len(shape) > _VALUE_MAX_DEPTH:
+        raise ValueError("array shape must be a short list")
+    shape = tuple(_count(s, "an array dimension") for s in shape)
+    if not isinstance(data, str):
+        raise ValueError("array data must be a base64 string")
+    budget.take(len(data))
+    raw = base64.b64decode(data.encode("ascii"), validate=True)
+    dt = np.dtype(dtype)
+    if len(raw) != math.prod(shape) * dt.itemsize:
+        raise ValueError(f"array data does not match dtype {dtype} and shape {shape}")
+    return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+
+
+def _decode_tree(node: Any, budget: _ValueBudget, depth: int) -> Any:
+    if depth > _VALUE_MAX_DEPTH:
+        raise ValueError("the value is nested too deeply")
+    if node is None or isinstance(node, (bool, int, float)):
+        return node
+    if isinstance(node, str):
+        if len(node) > _VALUE_MAX_STR:
+            raise ValueError("a string is longer than allowed")
+        budget.take(len(node))
+        return node
+    if not isinstance(node, dict) or not isinstance(node.get("$t"), str):
+        raise ValueError(f"not an encoded value: {type(node).__name__}")
+    tag = node["$t"]
+    if tag == "nd":
+        return _decode_array_value(node, budget)
+    if tag == "float":
+        if node.get("v") not in ("nan", "inf", "-inf"):
+            raise ValueError("a special float must be nan, inf or -inf")
+        return float(node["v"])
+    if tag in ("list", "tuple", "dict", "strs"):
+        items = node.get("v")
+        if not isinstance(items, list):
+            raise ValueError(f"a {tag} needs a list of items")
+        budget.take(len(items))
+        if tag == "strs":
+            if not all(isinstance(s, str) and len(s) <= _VALUE_MAX_STR for s in items):
+                raise ValueError("a string column holds a non-string")
+            budget.take(sum(len(s) for s in items))
+            return np.array(items, dtype=object)
+        if tag == "dict":
+            out = {}
+            for pair in items:
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    raise ValueError("a dict item must be a [key, value] pair")
+                if not isinstance(pair[0], str):
+                    raise ValueError("a dict key must be a string")
+                out[pair[0]] = _decode_tree(pair[1], budget, depth + 1)
+            return out
+        values = [_decode_tree(v, budget, depth + 1) for v in items]
+        return values if tag == "list" else tuple(values)
+    if tag == "csr":
+        import scipy.sparse as sp
+
+        shape = node.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 2):
+            raise ValueError("a CSR matrix needs a shape of two integers")
+        shape = tuple(_count(s, "a CSR dimension") for s in shape)
+        parts = [
+            _decode_array_value(node.get(k) or {}, budget)
+            for k in ("data", "indices", "indptr")
+        ]
+        m = sp.csr_matrix(tuple(parts), shape=shape)
+        m.check_format(full_check=True)
+        return m
+    if tag == "frame":
+        import pandas as pd
+
+        columns = node.get("columns")
+        if not isinstance(columns, list):
+            raise ValueError("a frame needs a list of columns")
+        data = {}
+        for pair in columns:
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise ValueError("a frame column must be a [name, values] pair")
+            if not isinstance(pair[0], str):
+                raise ValueError("a frame column name must be a string")
+            data[pair[0]] = _decode_tree(pair[1], budget, depth + 1)
+        index = _decode_tree(node.get("index"), budget, depth + 1)
+        for name, col in [("index", index), *data.items()]:
+            if not isinstance(col, np.ndarray) or col.ndim != 1:
+                raise ValueError(f"frame column {name!r} must be one-dimensional")
+            if len(col) != len(index):
+                raise ValueError(f"frame column {name!r} has the wrong length")
+        return pd.DataFrame(data, index=index)
+    raise ValueError(f"unknown value tag {tag!r}")
+
+
+def decode_value(tree: Any, *, max_bytes: int = 64 << 20) -> Any:
+    """The value an :func:`encode_value` tree holds, checked as untrusted input.
+
+    Args:
+        tree: the tree (from ``json.loads``).
+        max_bytes: cap on the total size of its strings and arrays.
+
+    Raises:
+        ValueError: for anything that :func:`encode_value` would not have written, or
+            that exceeds the caps.
+    """
+    return _decode_tree(tree, _ValueBudget(max_bytes), 0)
+
+
+def dumps_value(value: Any) -> str:
+    """``json.dumps(encode_value(value))``, strict JSON (no NaN literals)."""
+    return json.dumps(encode_value(value), allow_nan=False, separators=(",", ":"))
+
+
+def loads_value(text: str | bytes, *, max_bytes: int = 64 << 20) -> Any:
+    """The value of a :func:`dumps_value` string, checked as untrusted input.
+
+    Raises:
+        ValueError: on text longer than ``max_bytes``, invalid JSON, or anything
+            :func:`decode_value` refuses.
+    """
+    if len(text) > max_bytes:
+        raise ValueError(f"the encoded value is longer than {max_bytes} bytes")
+
+    def no_constants(name):
+        raise ValueError(f"JSON constant {name} is not allowed")
+
+    try:
+        tree = json.loads(text, parse_constant=no_constants)
+    except (json.JSONDecodeError, RecursionError, UnicodeDecodeError) as err:
+        raise ValueError(f"not valid JSON: {type(err).__name__}") from None
+    return decode_value(tree, max_bytes=max_bytes)

@@ -23,8 +23,17 @@ from coursetools.grade import (
     csv_cell,
     load_specs,
 )
-from recsys_utils.checks import CORRECT, HINT, check_hashed, hash_value, hashed_match
-from recsys_utils.exercises import _codec
+from recsys_utils.checks import (
+    CORRECT,
+    HINT,
+    check_hashed,
+    decode_value,
+    dumps_value,
+    encode_value,
+    hash_value,
+    hashed_match,
+    loads_value,
+)
 
 # --- the codec ------------------------------------------------------------------
 
@@ -41,7 +50,7 @@ def test_codec_round_trips_what_exercises_use():
         np.float64(2.5),
         frame,
     )
-    back = _codec.loads(_codec.dumps(value))
+    back = loads_value(dumps_value(value))
     assert isinstance(back, tuple) and len(back) == len(value)
     np.testing.assert_array_equal(back[0], value[0])
     assert back[0].dtype == np.float32 and back[1].dtype == bool
@@ -78,31 +87,31 @@ def _nd(dtype, shape, raw: bytes):
 )
 def test_codec_refuses_what_it_would_not_write(tree, words):
     with pytest.raises(ValueError, match=words):
-        _codec.decode(tree)
+        decode_value(tree)
 
 
 def test_codec_caps_size_and_depth():
-    big = _codec.encode(np.zeros(1000))
+    big = encode_value(np.zeros(1000))
     with pytest.raises(ValueError, match="larger than allowed"):
-        _codec.decode(big, max_bytes=100)
+        decode_value(big, max_bytes=100)
     deep = 1
     for _ in range(100):
         deep = {"$t": "list", "v": [deep]}
     with pytest.raises(ValueError, match="nested too deeply"):
-        _codec.decode(deep)
+        decode_value(deep)
     with pytest.raises(ValueError, match="not valid JSON"):
-        _codec.loads("[" * 100_000 + "]" * 100_000)
+        loads_value("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ValueError, match="constant NaN"):
-        _codec.loads("NaN")
+        loads_value("NaN")
     with pytest.raises(ValueError, match="longer than"):
-        _codec.loads("1" * 50, max_bytes=10)
+        loads_value("1" * 50, max_bytes=10)
 
 
 def test_codec_refuses_objects():
     with pytest.raises(ValueError, match="cannot encode"):
-        _codec.encode(object())
+        encode_value(object())
     with pytest.raises(ValueError, match="dtype"):
-        _codec.encode(np.array([object()]))
+        encode_value(np.array([object()]))
 
 
 # --- hashed values ----------------------------------------------------------------

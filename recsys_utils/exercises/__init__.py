@@ -45,9 +45,9 @@ from ..checks import (
     _report,
     check_cases,
     check_hashed,
+    decode_value,
     to_array,
 )
-from . import _codec
 
 __all__ = ["check", "register", "labels", "tensor_inputs", "public_cases"]
 
@@ -147,7 +147,7 @@ def public_cases(label: str) -> list[dict]:
     if spec is None or spec["kind"] != "function":
         raise ValueError(f"{label!r} is not a function exercise with stored cases")
     raw = zlib.decompress(base64.b64decode(spec["cases"]))
-    return _codec.decode(json.loads(raw))
+    return decode_value(json.loads(raw))
 
 
 def _framework(spec: dict, label: str, context: dict) -> str | None:
