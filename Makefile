@@ -113,7 +113,7 @@ export: $(STAMP)  ## recsys_utils/book/chNN*.py from the notebooks' cells tagged
 	$(PY) -m coursetools export
 
 test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
-	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not executed and not install"
+	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not executed and not install and not grading"
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters/

@@ -42,7 +42,6 @@ __all__ = [
     "CheckResult",
     "check_value",
     "check_function",
-    "assert_parity",
     "check_cases",
     "check_hashed",
     "hash_value",
@@ -691,69 +690,6 @@ def check_hashed(
     return _report(HINT, name, f"{name}: {GENERIC_HINT}", exercise)
 
 
-def assert_parity(
-    curve_a: Any,
-    curve_b: Any,
-    *,
-    atol: float = 1e-5,
-    rtol: float = 1e-4,
-    name: str = "parity",
-) -> float:
-    """Assert that two curves (losses, scores; e.g. PyTorch vs TensorFlow) agree.
-
-    Passes when ``|a - b| <= atol + rtol * |b|`` everywhere (``np.allclose``'s rule).
-
-    Args:
-        curve_a: array-like or tensor, e.g. the PyTorch losses.
-        curve_b: array-like or tensor of the same shape, e.g. the TensorFlow losses.
-        atol: absolute tolerance.
-        rtol: relative tolerance.
-        name: what is compared, used in the message.
-
-    Returns:
-        The largest absolute difference, as a float.
-
-    Raises:
-        AssertionError: on different shapes, NaN, or a difference beyond tolerance,
-            with the position and both values.
-        ValueError: a curve that is not numeric, or a tolerance that is negative or
-            not a finite number.
-    """
-    atol = check_number(atol, "atol", low=0)
-    rtol = check_number(rtol, "rtol", low=0)
-    a = _expected_array(curve_a, "curve_a")
-    b = _expected_array(curve_b, "curve_b")
-    if a.shape != b.shape:
-        raise AssertionError(f"{name}: the shapes differ, {a.shape} vs {b.shape}")
-    if np.isnan(a).any() or np.isnan(b).any():
-        raise AssertionError(f"{name}: a curve contains NaN")
-    if a.size == 0:
-        return 0.0
-    diff = np.abs(a - b)
-    bad = diff > atol + rtol * np.abs(b)
-    max_diff = float(diff.max())
-    if bad.any():
-        i = np.unravel_index(np.argmax(np.where(bad, diff, -1.0)), a.shape)
-        where = i[0] if len(i) == 1 else i
-        raise AssertionError(
-            f"{name}: the curves differ by up to {max_diff:.3g} (at index {where}: "
-            f"{a[i]:.6g} vs {b[i]:.6g}); tolerance atol={atol}, rtol={rtol}"
-        )
-    return max_diff
-
-
-# ---------------------------------------------------------------------------
-# Values as JSON: the exercises' stored cases, and what the grader's sandbox returns
-# ---------------------------------------------------------------------------
-# encode_value turns a value built from None, booleans, numbers, strings, lists,
-# tuples, dicts with string keys, NumPy arrays (numeric or boolean), SciPy CSR matrices
-# and pandas DataFrames into a JSON-ready tree; decode_value turns it back. Arrays
-# travel as base64 bytes with their dtype and shape, so floats round-trip exactly.
-# decode_value treats its input as untrusted (it reads what a student's code wrote):
-# no pickle, no object arrays, only the dtypes of VALUE_DTYPES, a nesting depth and a
-# total size cap, and a ValueError naming the problem for anything else.
-
-#: The array dtypes that travel (little-endian, as NumPy spells them).
 VALUE_DTYPES = frozenset(
     ["|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8"]
     + ["<f2", "<f4", "<f8"]

@@ -31,6 +31,7 @@ from coursetools.release import MARKER, answer_name, read_manifest, write_releas
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [
+    pytest.mark.grading,
     pytest.mark.skipif(
         shutil.which("bwrap") is None, reason="needs bubblewrap (make sandbox-deps)"
     ),

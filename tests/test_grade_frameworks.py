@@ -23,6 +23,7 @@ from coursetools.release import write_release
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [
+    pytest.mark.grading,
     pytest.mark.skipif(
         shutil.which("bwrap") is None, reason="needs bubblewrap (make sandbox-deps)"
     ),

@@ -21,6 +21,7 @@ from coursetools.grade import Limits, grade_folder
 from coursetools.release import write_release
 
 pytestmark = [
+    pytest.mark.grading,
     pytest.mark.skipif(
         shutil.which("bwrap") is None, reason="needs bubblewrap (make sandbox-deps)"
     ),

@@ -25,6 +25,7 @@ from coursetools.sandbox import SandboxLimits, SandboxUnavailable
 ROOT = Path(__file__).resolve().parents[1]
 ROOTED = os.geteuid() == 0
 pytestmark = [
+    pytest.mark.grading,
     pytest.mark.skipif(
         shutil.which("bwrap") is None, reason="needs bubblewrap (make sandbox-deps)"
     ),
