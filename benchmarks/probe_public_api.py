@@ -1092,6 +1092,12 @@ def register_evaluation():
     )
     probe(
         "evaluation",
+        "evaluate_topk: the training matrix passed as test",
+        lambda: ru.evaluate_topk(np.ones((NU, NI)), TRAIN, TRAIN, k=2),
+        ("train", "test"),
+    )
+    probe(
+        "evaluation",
         "topk_from_scores(k=nan)",
         lambda: ru.topk_from_scores(np.ones((1, 3)), np.nan),
         ("k",),
@@ -1454,8 +1460,73 @@ def register_text():
             lambda: T.load_text_encoder(""),
             ("model_name",),
         ),
+        (
+            "mean_pooling: NumPy arrays",
+            lambda: T.mean_pooling(
+                np.ones((1, 2, 3), dtype=np.float32), np.ones((1, 2), dtype=np.int64)
+            ),
+            ("token_embeddings",),
+        ),
+        (
+            "encode_texts(encoder=(None, None))",
+            lambda: T.encode_texts(["a"], encoder=(None, None)),
+            ("encoder",),
+        ),
+        (
+            "encode_texts(encoder=<a function>)",
+            lambda: T.encode_texts(["a"], encoder=T.load_text_encoder),
+            ("encoder",),
+        ),
     ):
         probe("text", name, fn, names)
+
+
+def register_sequential():
+    from recsys_utils import sequential as SQ
+
+    nan_scores = np.array([[0.1, np.nan, 0.3, 0.2], [0.4, 0.3, 0.2, 0.1]])
+    seqs = [np.array([3, 0, 2]), np.array([1, 2])]
+    for name, fn, names in (
+        (
+            "full_ranks: NaN scores",
+            lambda: SQ.full_ranks(nan_scores, [1, 0]),
+            ("scores",),
+        ),
+        (
+            "sampled_ranks: NaN scores",
+            lambda: SQ.sampled_ranks(nan_scores, [1, 0], [[0, 2], [1, 2]]),
+            ("scores",),
+        ),
+        (
+            "pad_sequences(pad_id=0): a real item",
+            lambda: SQ.pad_sequences(seqs, 4, 0),
+            ("pad_id",),
+        ),
+        (
+            "next_item_examples(pad_id=0): a real item",
+            lambda: SQ.next_item_examples(seqs, 2, 0),
+            ("pad_id",),
+        ),
+        ("rank_metrics([1.0, nan])", lambda: SQ.rank_metrics([1.0, np.nan]), ("nan",)),
+    ):
+        probe("sequential", name, fn, names)
+
+
+def register_distributed():
+    from recsys_utils import distributed as D
+
+    def launch_with(env):
+        folder = Path(tempfile.mkdtemp(prefix="probe-launch-"))
+        script = folder / "worker.py"
+        script.write_text("print('hi')\n")
+        return D.launch(script, 1, framework="pytorch", env=env, timeout=60)
+
+    probe(
+        "distributed",
+        "launch(env={'SEED': 1}): a number, not a string",
+        lambda: launch_with({"SEED": 1}),
+        ("env",),
+    )
 
 
 def register_twins():
@@ -1823,6 +1894,33 @@ def register_loader():
             return Home(buf.getvalue())
 
         case(name, make, load, names)
+    utf8 = {n: b.encode("latin-1") for n, b in tiny_files().items()}
+    utf8["u.item"] = tiny_files()["u.item"].encode("utf-8")
+    case(
+        "u.item saved as UTF-8 (Café, Amélie)",
+        lambda: Home(_zip_bytes(utf8)),
+        load,
+        ("u.item",),
+        lambda ml: (
+            ml.items["title"].tolist()[0] == "Café au lait (1995)"
+            and "Amélie (2001)" in ml.items["title"].tolist()
+        ),
+    )
+    case(
+        "a deflated zip with corrupt data",
+        lambda: Home(_corrupt_deflated()),
+        load,
+        ("ml-100k.zip",),
+    )
+    no_item = {
+        n: b.encode("latin-1") for n, b in tiny_files(**{"u.item": None}).items()
+    }
+    case(
+        "a zip without u.item",
+        lambda: Home(_zip_bytes(no_item)),
+        load,
+        ("ml-100k.zip",),
+    )
     case(
         "the user's zip is not a zip",
         lambda: Home(b"not a zip" * 10),
@@ -1877,6 +1975,25 @@ def register_loader():
                 ("ml-100k",),
                 ok=lambda res: res == "all loaded",
             )
+
+
+def _zip_bytes(members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
+        for name, data in members.items():
+            zf.writestr(f"ml-100k/{name}", data)
+    return buf.getvalue()
+
+
+def _corrupt_deflated() -> bytes:
+    """The tiny archive, deflated, with the start of u.item's stream garbled."""
+    members = {n: b.encode("latin-1") for n, b in tiny_files().items()}
+    data = bytearray(_zip_bytes(members, zipfile.ZIP_DEFLATED))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("ml-100k/u.item")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for k in range(4):
+        data[start + k] ^= 0xFF
+    return bytes(data)
 
 
 def _swallow(fn):
@@ -1960,6 +2077,8 @@ def run(label: str) -> list[Outcome]:
         register_twins,
         register_marketplace,
         register_text,
+        register_sequential,
+        register_distributed,
         register_loader,
     ):
         register()
