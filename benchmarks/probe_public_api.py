@@ -2127,8 +2127,12 @@ def report(
         "",
         "Written by `benchmarks/probe_public_api.py` (see its docstring for the five "
         "classes: clear error, handled correctly, obscure error, silent wrong or NaN "
-        "result, data loss). Command: `PYTHONPATH=<checkout> python "
-        "benchmarks/probe_public_api.py`.",
+        "result, data loss). Commands: the code before, from its checkout, "
+        "`PYTHONPATH=<before checkout> python benchmarks/probe_public_api.py "
+        "--label before --json before.json`; then the code after, "
+        "`PYTHONPATH=$PWD .venv/bin/python benchmarks/probe_public_api.py "
+        "--before before.json --before-label '<label>' --out "
+        "benchmarks/api_probe.md`.",
         "",
         f"**{label}** (commit {_commit()}): {len(outcomes)} probes; {total}.",
         "",
