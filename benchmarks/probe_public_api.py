@@ -1660,7 +1660,13 @@ def _train_mf(mod, lr=0.05, users=(0, 1, 2)):
 # ---------------------------------------------------------------------------
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from movielens_tiny import COUNTS, build_zip, tiny_files  # noqa: E402
+from movielens_tiny import (  # noqa: E402
+    COUNTS,
+    build_zip,
+    damaged_zip,
+    tiny_files,
+    zip_of,
+)
 
 
 def tiny_zip(extra=None, **overrides) -> bytes:
@@ -1898,7 +1904,7 @@ def register_loader():
     utf8["u.item"] = tiny_files()["u.item"].encode("utf-8")
     case(
         "u.item saved as UTF-8 (Café, Amélie)",
-        lambda: Home(_zip_bytes(utf8)),
+        lambda: Home(zip_of(utf8)),
         load,
         ("u.item",),
         lambda ml: (
@@ -1908,7 +1914,7 @@ def register_loader():
     )
     case(
         "a deflated zip with corrupt data",
-        lambda: Home(_corrupt_deflated()),
+        lambda: Home(damaged_zip()),
         load,
         ("ml-100k.zip",),
     )
@@ -1917,7 +1923,7 @@ def register_loader():
     }
     case(
         "a zip without u.item",
-        lambda: Home(_zip_bytes(no_item)),
+        lambda: Home(zip_of(no_item)),
         load,
         ("ml-100k.zip",),
     )
@@ -1975,25 +1981,6 @@ def register_loader():
                 ("ml-100k",),
                 ok=lambda res: res == "all loaded",
             )
-
-
-def _zip_bytes(members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
-        for name, data in members.items():
-            zf.writestr(f"ml-100k/{name}", data)
-    return buf.getvalue()
-
-
-def _corrupt_deflated() -> bytes:
-    """The tiny archive, deflated, with the start of u.item's stream garbled."""
-    members = {n: b.encode("latin-1") for n, b in tiny_files().items()}
-    data = bytearray(_zip_bytes(members, zipfile.ZIP_DEFLATED))
-    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("ml-100k/u.item")
-    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
-    for k in range(4):
-        data[start + k] ^= 0xFF
-    return bytes(data)
 
 
 def _swallow(fn):

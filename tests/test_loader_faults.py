@@ -8,14 +8,12 @@ type and by a message that names the argument or the file that was wrong.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,10 +23,12 @@ from movielens_tiny import (
     Server,
     assert_kept,
     build_zip,
+    damaged_zip,
     leftovers,
     ratings_text,
     snapshot,
     tiny_files,
+    zip_of,
 )
 
 from recsys_utils import movielens as ML
@@ -469,14 +469,6 @@ def test_processes_downloading_at_once_download_once(tmp_path, serve):
 # ---------------------------------------------------------------------------
 
 
-def _zip_of(files: dict[str, bytes], compression=zipfile.ZIP_STORED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
-        for name, data in files.items():
-            zf.writestr(f"ml-100k/{name}", data)
-    return buf.getvalue()
-
-
 def _members(encoding="latin-1", **overrides) -> dict[str, bytes]:
     return {n: t.encode(encoding) for n, t in tiny_files(**overrides).items()}
 
@@ -487,7 +479,7 @@ def test_u_item_saved_as_utf8_is_read_without_mojibake(tmp_path, encoding):
     # UTF-8 "Café" would become "CafÃ©".
     members = _members()
     members["u.item"] = tiny_files()["u.item"].encode(encoding)
-    (tmp_path / "ml-100k.zip").write_bytes(_zip_of(members))
+    (tmp_path / "ml-100k.zip").write_bytes(zip_of(members))
     titles = load(tmp_path).items["title"].tolist()
     assert titles == ["Café au lait (1995)", "Toy Story (1995)", "Amélie (2001)"]
     assert not any("Ã" in t for t in titles)
@@ -506,13 +498,8 @@ def test_the_encoding_is_told_by_the_bytes(tmp_path):
 
 
 def test_a_damaged_deflated_archive_is_a_clear_error(tmp_path):
-    data = bytearray(_zip_of(_members(), compression=zipfile.ZIP_DEFLATED))
-    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("ml-100k/u.item")
-    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
-    for k in range(4):  # garble the start of u.item's compressed stream
-        data[start + k] ^= 0xFF
     archive = tmp_path / "ml-100k.zip"
-    archive.write_bytes(bytes(data))
+    archive.write_bytes(damaged_zip("u.item"))  # u.item's stream garbled
     before = snapshot(tmp_path)
     with pytest.raises(
         ValueError,
@@ -529,7 +516,7 @@ def test_a_damaged_deflated_archive_is_a_clear_error(tmp_path):
 def test_an_archive_without_a_member_names_it(tmp_path, member):
     members = _members()
     members.pop(member)
-    (tmp_path / "ml-100k.zip").write_bytes(_zip_of(members))
+    (tmp_path / "ml-100k.zip").write_bytes(zip_of(members))
     before = snapshot(tmp_path)
     with pytest.raises(
         ValueError,
