@@ -106,8 +106,8 @@ lab: $(STAMP)  ## open the chapters in JupyterLab
 # The measuring commands (benchmarks/*.py; each over every section that
 # coursetools.sections.discover() finds, each notebook in a fresh kernel through
 # nbmake's runner). Long: run them by hand, not in CI.
-BURNER ?= off
-bench: $(STAMP)  ## time each framework's edition of every section, per chapter (REPEAT runs; BURNER=off|on|both) -> benchmarks/notebooks.md
+BURNER ?= both
+bench: $(STAMP)  ## time each framework's edition of every section, per chapter (REPEAT runs, idle and with one busy core: BURNER=both|off|on) -> benchmarks/notebooks.md
 	$(PY) benchmarks/run_notebooks.py --repeat $(REPEAT) --burner $(BURNER)
 
 .PHONY: parity claims stress

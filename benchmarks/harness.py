@@ -53,6 +53,8 @@ __all__ = [
     "TORCH_THREADS_ENV",
     "Setting",
     "FACTORS",
+    "LEARNER",
+    "CI",
     "all_settings",
     "pairwise_settings",
     "with_seed",
@@ -337,6 +339,7 @@ class RunResult:
     failures: list[dict] = field(default_factory=list)
     error: str = ""  # the runner itself failed (no executed notebook)
     outputs: list[str] = field(default_factory=list)
+    cpu: float = float("nan")  # the kernel's CPU seconds (user + system)
 
     @property
     def ok(self) -> bool:
@@ -351,8 +354,9 @@ from coursetools.build import execute
 start = time.perf_counter()
 problems = execute(Path(sys.argv[1]), timeout=int(sys.argv[2]))
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"wall": wall, "peak_mib": peak, "problems": problems}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "peak_mib": usage.ru_maxrss / 1024,
+                  "cpu": usage.ru_utime + usage.ru_stime, "problems": problems}))
 """
 
 
@@ -432,7 +436,9 @@ def run_notebook(
         failures = [
             {"cell": None, "error": p, "source": ""} for p in report["problems"]
         ]
-    return RunResult(report["wall"], report["peak_mib"], failures, "", texts)
+    return RunResult(
+        report["wall"], report["peak_mib"], failures, "", texts, report["cpu"]
+    )
 
 
 def kernel_env(

@@ -1,7 +1,7 @@
 """Time each framework's edition of every section, idle and with one busy core.
 
-    make bench                                   # REPEAT=3, BURNER=off
-    make bench BURNER=both REPEAT=5              # idle and loaded, interleaved
+    make bench                            # REPEAT=3, BURNER=both: idle and loaded
+    make bench BURNER=off REPEAT=5        # idle only
     python benchmarks/run_notebooks.py [--repeat 3] [--burner off|on|both]
         [--frameworks pytorch tensorflow] [--only 00_getting_started ...]
         [--data-home DIR] [--env NAME=VALUE ...] [--chapters DIR]
@@ -177,6 +177,7 @@ def summarize(results: dict, modes: list[str], frameworks: list[str]) -> dict:
             sections.setdefault(rel, {})[(mode, fw)] = {
                 "stats": _stats(walls) if len(walls) == len(rs) else None,
                 "peak": max((r.peak_mib for r in rs if r.ok), default=float("nan")),
+                "cpu": statistics.median([r.cpu for r in rs]),
                 "prints": [_fingerprint(r.outputs) for r in rs if r.ok],
                 "failures": [f for r in rs for f in r.failures]
                 + [{"cell": None, "error": r.error} for r in rs if r.error],
@@ -240,15 +241,23 @@ def render(
     for rel, cells in sorted(summary["sections"].items()):
         stats = {k: v["stats"] for k, v in cells.items()}
         lines.append(row(rel, stats, SECTION_BUDGET))
+    keys = [(m, fw) for fw in frameworks for m in modes]
     lines += [
         "",
         "Seconds: median (min-max) over the runs, kernel start included.",
         "",
-        "| section | peak memory (MiB) | same printed numbers in every run |",
-        "|---|---:|---|",
+        "| section | peak memory (MiB) | kernel CPU seconds, median ("
+        + ", ".join(
+            f"{LABELS[fw]} {'idle' if m == 'idle' else 'loaded'}" for m, fw in keys
+        )
+        + ") | same printed numbers in every run |",
+        "|---|---:|---:|---|",
     ]
     for rel, cells in sorted(summary["sections"].items()):
         peak = max((c["peak"] for c in cells.values()), default=float("nan"))
+        cpu = " / ".join(
+            f"{cells[k]['cpu']:.1f}" if k in cells else "n/a" for k in keys
+        )
         same = "; ".join(
             f"{LABELS[fw]}: "
             + _same(
@@ -256,7 +265,7 @@ def render(
             )
             for fw in frameworks
         )
-        lines.append(f"| {rel} | {peak:.0f} | {same} |")
+        lines.append(f"| {rel} | {peak:.0f} | {cpu} | {same} |")
     failures = [
         (rel, key, f)
         for rel, cells in sorted(summary["sections"].items())
