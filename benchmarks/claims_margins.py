@@ -21,6 +21,7 @@ claim fails for a seed or a run failed.
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 import shutil
 import sys
@@ -127,6 +128,40 @@ def table(runs: list[dict], seeds: list[int]) -> list[dict]:
     return sorted(out, key=lambda r: (r["notebook"], r["framework"], r["name"]))
 
 
+def plain_comparisons(sections: list) -> list[tuple[str, int, str]]:
+    """The ``assert`` statements of the sections' code cells that compare numbers
+    (``assert a > b + 0.05``): claims this table cannot measure until they are
+    written as ``ru.assert_claim``. ``(section, cell, code)`` each."""
+    import nbformat
+
+    out = []
+    for section in sections:
+        nb = nbformat.read(section.path, as_version=4)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            code = "\n".join(
+                "" if ln.lstrip().startswith(("%", "!")) else ln
+                for ln in cell.source.splitlines()
+            )
+            try:
+                tree = ast.parse(code)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Assert) and any(
+                    isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE))
+                    for sub in ast.walk(node.test)
+                    if isinstance(sub, ast.Compare)
+                    for op in sub.ops
+                ):
+                    text = " ".join(
+                        (ast.get_source_segment(code, node.test) or "").split()
+                    )
+                    out.append((section.rel, index, f"assert {text}"))
+    return out
+
+
 def _num(x) -> str:
     if x is None:
         return "not reached"
@@ -137,7 +172,14 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render(runs: list[dict], seeds: list[int], *, when: str, command: str) -> str:
+def render(
+    runs: list[dict],
+    seeds: list[int],
+    *,
+    when: str,
+    command: str,
+    unmeasured: list[tuple[str, int, str]] = (),
+) -> str:
     rows = table(runs, seeds)
     frameworks = sorted({r["framework"] for r in runs})
     notebooks = sorted({r["notebook"] for r in runs})
@@ -203,6 +245,17 @@ def render(runs: list[dict], seeds: list[int], *, when: str, command: str) -> st
             "Sections without a `SEED = 0` line (the seed could not be varied; their "
             "seeds are the same run): " + ", ".join(unseeded) + ".",
         ]
+    if unmeasured:
+        lines += [
+            "",
+            "## Comparisons asserted with a plain `assert` (not measured)",
+            "",
+            "Write each claim as `ru.assert_claim(name, value, at_least=...)` so that "
+            "its room is measured here; a check that is not a claim (a shape, a "
+            "sanity bound) can stay a plain `assert`.",
+            "",
+        ]
+        lines += [f"- {rel}, cell {cell}: `{code}`" for rel, cell, code in unmeasured]
     return "\n".join(lines) + "\n"
 
 
@@ -230,7 +283,13 @@ def main(argv: list[str] | None = None) -> int:
             sections, args.frameworks, args.seeds, args.scratch, timeout=args.timeout
         )
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    text = render(runs, args.seeds, when=when, command=harness.command_line())
+    text = render(
+        runs,
+        args.seeds,
+        when=when,
+        command=harness.command_line(),
+        unmeasured=plain_comparisons(sections),
+    )
     args.out.write_text(text)
     print(text)
     print(f"written to {args.out}")

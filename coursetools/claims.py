@@ -34,9 +34,13 @@ numbers written in the sentence:
   ratio of two values the sentence compares ("24 bytes against 136": 5.7, not 8);
 - a share: "most of the time", "the majority" need a share above 0.5 in the sentence,
   "rarely", "a minority" one below 0.5, "almost always" one of 0.85 or more, "about
-  half" one within 0.4-0.6;
+  half" one within 0.35-0.65;
 - a bound: "no lag gets more than B" (or "every ... stays below B") is contradicted by
   a glued value of the same sentence beyond B.
+
+What it cannot do is read a table in another cell: "HNSW is the weakest of the three"
+beside a table where another row is weaker is caught only in that it must carry its
+number in the sentence, where a reader (and the assert that backs it) can see it.
 
 Questions, headings and the learning objectives are not claims and are skipped. A
 sentence a person has reviewed can be allow-listed (:func:`read_allowlist`): the exact

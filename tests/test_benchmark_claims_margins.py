@@ -99,3 +99,28 @@ def test_make_claims_runs_each_seed_with_its_seed_line(tmp_path):
         "-1 | **no** (seed 0) |"
     ) in text
     assert "cell 3: AssertionError: claim 'seed at least one' does not hold" in text
+
+
+def test_plain_comparison_asserts_are_listed_as_unmeasured(tmp_path):
+    folder = tmp_path / "chapters" / "01_x"
+    folder.mkdir(parents=True)
+    cells = [
+        new_markdown_cell("# 1.1 Toy"),
+        new_code_cell("assert ease > pop + 0.05\nassert x.shape == (3,)\n%time f()"),
+        new_code_cell(
+            "ru.assert_claim('EASE beats popularity', ease - pop, at_least=0.05)"
+        ),
+    ]
+    nbformat.write(new_notebook(cells=cells), folder / "01_toy.ipynb")
+    sections = claims_margins.harness.sections_from(tmp_path / "chapters")
+    assert claims_margins.plain_comparisons(sections) == [
+        ("01_x/01_toy.ipynb", 1, "assert ease > pop + 0.05")
+    ]
+    text = claims_margins.render(
+        [],
+        [0, 1, 2],
+        when="now",
+        command="make claims",
+        unmeasured=claims_margins.plain_comparisons(sections),
+    )
+    assert "- 01_x/01_toy.ipynb, cell 1: `assert ease > pop + 0.05`" in text
