@@ -432,6 +432,9 @@ def run_notebook(
             outer, float("nan"), error=(proc.stderr or proc.stdout)[-2000:].strip()
         )
     failures, texts = _failures(path)
+    for failure in failures:  # nbmake interrupts a cell that runs out of time
+        if failure["error"].startswith("KeyboardInterrupt"):
+            failure["error"] = f"timed out (over {timeout} s in the cell)"
     if not failures and report["problems"]:  # e.g. a cell never executed (timeout)
         failures = [
             {"cell": None, "error": p, "source": ""} for p in report["problems"]
