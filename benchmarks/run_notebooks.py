@@ -31,6 +31,7 @@ runs are compared with timings masked (a different number is a determinism bug).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -77,6 +78,21 @@ def _fingerprint(outputs: list[str]) -> list[str]:
             continue  # a figure, or an object's repr (a table's Styler): an address
         lines.extend(_TIMING.sub("<time>", line) for line in text.splitlines())
     return lines
+
+
+def busy_note(load_before: str) -> str:
+    """A warning when the machine was busy before the benchmark started (a load
+    average above 1: other work shared the cores, so the times are rough)."""
+    try:
+        load = float(load_before)
+    except ValueError:
+        return ""
+    if load <= 1.0:
+        return ""
+    return (
+        f" (other work kept about {load:.0f} process(es) busy on "
+        f"{os.cpu_count()} cores before it started: the times are rough)"
+    )
 
 
 def parse_env(items: list[str]) -> dict[str, str | None]:
@@ -355,8 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{harness.machine()}; 1-minute load average {load_before} before and "
-        f"{harness.load_average()} after (2 or more on this 2-core machine: it "
-        "was shared, the times are rough). Command: "
+        f"{harness.load_average()} after{busy_note(load_before)}. Command: "
         f"`{harness.command_line()}` (`make bench`).",
         "",
         f"Each framework's edition of each section (staged as CI stages it) ran "

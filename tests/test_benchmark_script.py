@@ -103,3 +103,9 @@ def test_a_loaded_run_over_one_and_a_half_times_idle_is_flagged():
     )
     assert "| 01_x | 20.0 (20.0-20.0) | 70.0 (70.0-70.0) | 3.50 **over 1.5** |" in text
     assert "70.0 (70.0-70.0) **over 60 s**" in text
+
+
+def test_a_busy_machine_is_said_to_give_rough_times():
+    assert bench.busy_note("0.40") == ""
+    assert "the times are rough" in bench.busy_note("10.9")
+    assert bench.busy_note("n/a") == ""
