@@ -333,7 +333,7 @@ def test_an_interrupted_launcher_leaves_no_worker_behind(tmp_path, sig):
 # The chapter's worker files: 2 workers train what 1 process trains
 # ---------------------------------------------------------------------------
 
-CHAPTER = REPO / "chapters" / "07_scaling.ipynb"
+CHAPTER = REPO / "chapters" / "_legacy" / "07_scaling.ipynb"  # until ch7 is in sections
 
 
 def _worker_files(directory: Path) -> dict[str, Path]:
