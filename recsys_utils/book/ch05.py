@@ -65,7 +65,7 @@ def true_cold_recall(scores, truth, cold_items, users, k=10):
     top = np.argsort(-scores[np.ix_(users, cold_items)], axis=1, kind="stable")[:, :k]
     not_cold = np.ones(scores.shape[1], dtype=bool)
     not_cold[cold_items] = False
-    best = truth.true_topk(
+    best, _ = truth.true_topk(  # (item_ids, relevance)
         users, k, exclude=np.broadcast_to(not_cold, (len(users), len(not_cold)))
     )
     return float(np.mean([np.isin(cold_items[t], b).mean() for t, b in zip(top, best)]))
