@@ -149,8 +149,8 @@ def fit_to_convergence(
 
 def exported_code(framework):
     """The source of this chapter's exported code for a framework (a cache key part)."""
-    name = {"pytorch": "ch05_torch.py", "tensorflow": "ch05_tf.py"}[framework]
-    return resources.files("recsys_utils.book").joinpath(name).read_text()
+    suffix = {"pytorch": "torch", "tensorflow": "tf"}[framework]
+    return (resources.files("recsys_utils.book") / f"ch05_{suffix}.py").read_text()
 
 
 # chapters/05_multimodal_fusion/01_text.ipynb, cell 25 (section 5.1)
