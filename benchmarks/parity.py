@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import json
 import math
 import re
@@ -71,56 +72,65 @@ def measure(
     *,
     timeout: int,
     design: str = "pairwise",
+    jobs: int = 1,
 ) -> list[dict]:
     """Run every parity section under every setting; one dict per run."""
-    runs = []
-    total = len(sections) * len(settings)
-    count = 0
     no_data = scratch / "no-data"
     no_data.mkdir(parents=True, exist_ok=True)
-    for section in sections:
-        for index, setting in enumerate(settings):
-            count += 1
-            folder = scratch / f"run{index:03d}"
-            shutil.rmtree(folder, ignore_errors=True)
-            [(_, kind, path, seeded)] = harness.stage_sections(
-                [section], ["parity"], folder / "stage", seed=setting.seed
-            )
-            log = folder / "claims.jsonl"
-            env = harness.kernel_env(
-                kind,
-                setting=setting,
-                cache=folder / "cache",
-                no_data=no_data,
-                log=log,
-                notebook=section.rel,
-                extra={"RECSYS_PARITY_MEASURE": "1"},
-            )
-            result = harness.run_notebook(path, env=env, timeout=timeout)
-            records = [r for r in harness.read_log(log) if r["kind"] == "parity"]
-            status = "ok" if result.ok else "FAILED"
-            print(
-                f"[{count}/{total}] {section.rel} ({setting.label()}): {status}, "
-                f"{result.wall:.1f} s, {len(records)} checks recorded",
-                flush=True,
-            )
-            for failure in result.failures:
-                print(f"    cell {failure['cell']}: {failure['error']}", flush=True)
-            if result.error:
-                print(f"    {result.error[-600:]}", flush=True)
-            runs.append(
-                {
-                    "notebook": section.rel,
-                    "setting": setting.as_dict(),
-                    "label": setting.label(),
-                    "design": design,
-                    "seed_varied": seeded > 0,
-                    "wall": result.wall,
-                    "failures": result.failures,
-                    "error": result.error[-600:],
-                    "records": records,
-                }
-            )
+    plan = [
+        (number, section, index, setting)
+        for number, section in enumerate(sections)
+        for index, setting in enumerate(settings)
+    ]
+    total = len(plan)
+    done = []
+
+    def one(job):
+        number, section, index, setting = job
+        folder = scratch / f"s{number:02d}-run{index:03d}"
+        shutil.rmtree(folder, ignore_errors=True)
+        [(_, kind, path, seeded)] = harness.stage_sections(
+            [section], ["parity"], folder / "stage", seed=setting.seed
+        )
+        log = folder / "claims.jsonl"
+        env = harness.kernel_env(
+            kind,
+            setting=setting,
+            cache=folder / "cache",
+            no_data=no_data,
+            log=log,
+            notebook=section.rel,
+            extra={"RECSYS_PARITY_MEASURE": "1"},
+        )
+        result = harness.run_notebook(path, env=env, timeout=timeout)
+        records = [r for r in harness.read_log(log) if r["kind"] == "parity"]
+        done.append(job)
+        status = "ok" if result.ok else "FAILED"
+        print(
+            f"[{len(done)}/{total}] {section.rel} ({setting.label()}): {status}, "
+            f"{result.wall:.1f} s, {len(records)} checks recorded",
+            flush=True,
+        )
+        for failure in result.failures:
+            print(f"    cell {failure['cell']}: {failure['error']}", flush=True)
+        if result.error:
+            print(f"    {result.error[-600:]}", flush=True)
+        return {
+            "notebook": section.rel,
+            "setting": setting.as_dict(),
+            "label": setting.label(),
+            "design": design,
+            "seed_varied": seeded > 0,
+            "wall": result.wall,
+            "failures": result.failures,
+            "error": result.error[-600:],
+            "records": records,
+        }
+
+    # The gaps depend on the threads each kernel is given, not on the load: kernels
+    # may run side by side (jobs > 1); the wall times recorded are then rough.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        runs = list(pool.map(one, plan))
     return runs
 
 
@@ -214,8 +224,11 @@ def render(runs: list[dict], *, when: str, command: str) -> str:
             if designs == {"pairwise"}
             else "the full product of these values."
             if designs == {"full"}
-            else "as the full product for some sections and a pairwise covering "
-            "design for the others (see benchmarks/parity.json)."
+            else "as a pairwise covering design (every pair of values of any two "
+            "factors in at least one run) or, for the sections whose `runs` column "
+            "says 4, a quicker design in which every value of every factor occurs in "
+            "at least one run, CI's setting and the learner's among them (the "
+            "`design` field of benchmarks/parity.json says which)."
         )
         + " The margin is tolerance / worst gap, "
         "`1 / max(|a - b| / (atol + rtol * |b|))` over every element and every run; "
@@ -463,7 +476,16 @@ def table_problems(sections: list, table_text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
-    parser.add_argument("--design", choices=("pairwise", "full"), default="pairwise")
+    parser.add_argument(
+        "--design", choices=("pairwise", "each", "full"), default="pairwise"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="kernels side by side (the gaps do not "
+        "depend on the load; the recorded wall times do)",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
         "--chapters", type=Path, default=None, help="the chapters folder"
@@ -472,18 +494,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args(argv)
     sections = _select(args.notebooks, args.chapters)
-    settings = (
-        harness.pairwise_settings()
-        if args.design == "pairwise"
-        else harness.all_settings()
-    )
+    settings = {
+        "pairwise": harness.pairwise_settings,
+        "each": harness.each_value_settings,
+        "full": harness.all_settings,
+    }[args.design]()
     print(
         f"{len(sections)} parity section(s) x {len(settings)} settings ({args.design})",
         flush=True,
     )
     with harness.handle_termination():
         runs = measure(
-            sections, settings, args.scratch, timeout=args.timeout, design=args.design
+            sections,
+            settings,
+            args.scratch,
+            timeout=args.timeout,
+            design=args.design,
+            jobs=args.jobs,
         )
     raw = args.out.with_suffix(".json")
     previous = json.loads(raw.read_text())["runs"] if raw.is_file() else []
