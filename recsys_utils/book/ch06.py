@@ -32,11 +32,14 @@ class NextItemData:
     pad_id: int  # = num_items, an id no item uses
 
 
-def next_item_data(log, valid, num_users, num_items, max_len=MAX_LEN):
-    # One row per user from `log` (their last max_len + 1 items); with `valid` (one
-    # item per user, after `log`) the validation that early stopping reads.
+def next_item_data(log, valid, num_users, num_items, max_len=MAX_LEN, rows="last"):
+    # Training rows from `log`: rows="last", one per user (their last max_len + 1
+    # items, as SASRec), or "all", every window of max_len; with `valid` (one item
+    # per user, after `log`) the validation that early stopping reads.
+    if rows not in ("last", "all"):
+        raise ValueError(f"rows must be 'last' or 'all'; got {rows!r}")
     sequences = sq.sequences_from_log(log, num_users)
-    recent = [s[-(max_len + 1) :] for s in sequences]
+    recent = [s[-(max_len + 1) :] for s in sequences] if rows == "last" else sequences
     inputs, targets = sq.next_item_examples(recent, max_len, num_items)
     if valid is None:  # a refit: train for a given number of epochs
         return NextItemData(inputs, targets, None, None, None, num_items)
@@ -139,6 +142,7 @@ class SASRecConfig:
     use_positions: bool = True  # False: the ablation of section 6.3
     lr: float = 1e-2  # Adam's learning rate
     batch_size: int = 64
+    rows: str = "last"  # training rows per user: "last" window, or "all" windows
 
 
 # chapters/06_sequential_transformer/02_sasrec.ipynb, cell 5 (section 6.2)
