@@ -101,7 +101,9 @@ def next_item_metrics(scores, test, k=10):
     }
 
 
-def baseline_scores(log, test, num_users, num_items, *, ease_reg=250.0, truth=None):
+def sequence_baseline_scores(
+    log, test, num_users, num_items, *, ease_reg=250.0, truth=None
+):
     # Scores of the baselines fitted on `log` (popularity, EASE, the Markov chain)
     # and, given the marketplace's truth, of the two oracles.
     train = ru.to_csr(log, num_users, num_items)

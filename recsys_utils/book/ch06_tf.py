@@ -211,7 +211,7 @@ def last_scores_tf(model, padded, batch_size=512):
     return rtf.to_numpy(tf.concat(out, axis=0))
 
 
-class EarlyStopTF(keras.callbacks.Callback):
+class RecallEarlyStopTF(keras.callbacks.Callback):
     # recsys_utils' EarlyStop as a Keras callback: validate after every epoch, stop
     # by its rule, and put the best epoch's weights back at the end.
     def __init__(self, stop, data):
@@ -232,7 +232,7 @@ class EarlyStopTF(keras.callbacks.Callback):
 
 
 # chapters/06_sequential_transformer/03_training.ipynb, cell 11 (section 6.3)
-def batches_tf(data, batch_size, seed, num_epochs):
+def sequence_batches_tf(data, batch_size, seed, num_epochs):
     # A tf.data pipeline of the same batches as rt.batches, epoch after epoch.
     rows = batch_rows(len(data.inputs), batch_size, seed, num_epochs)
     index = tf.RaggedTensor.from_row_lengths(tf.concat(rows, 0), [len(r) for r in rows])
@@ -252,11 +252,11 @@ def train_next_item_tf(model, data, config, *, seed, progress, stop):
         loss=next_item_loss_tf(data.pad_id),
     )
     log = model.fit(
-        batches_tf(data, config.batch_size, seed, num_epochs),
+        sequence_batches_tf(data, config.batch_size, seed, num_epochs),
         epochs=num_epochs,
         steps_per_epoch=-(-len(data.inputs) // config.batch_size),
         shuffle=False,  # the pipeline holds the order already
-        callbacks=[EarlyStopTF(stop, data)] if early else [],
+        callbacks=[RecallEarlyStopTF(stop, data)] if early else [],
         verbose=2 if progress else 0,
     )
     return rtf.History(
