@@ -133,6 +133,7 @@ def fit_cosine_mf_tf(weights, data, config, *, seed=0, progress=True, epoch_end=
     model.fit(
         cosine_mf_batches_tf(data, config, seed),
         epochs=config.num_epochs,
+        shuffle=False,  # the pipeline gives the order
         steps_per_epoch=-(-len(data[2]) // config.batch_size),
         verbose=2 if progress else 0,
         callbacks=[EpochEndTF(history, epoch_end)],
