@@ -53,7 +53,7 @@ K = 10  # length of every recommendation list
 TABLE_DIGITS = {"recall@10": 3, "ndcg@10": 3, "avg popularity": 1, "coverage": 3}
 
 
-def evaluate(score, name, data):
+def list_metrics(score, name, data):
     """The chapter's protocol: full catalogue, train items excluded, test purchases."""
     res = evaluate_topk(score, data.train_bin, data.test_bin, k=K)
     row = {
