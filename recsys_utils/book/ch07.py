@@ -132,7 +132,7 @@ def one_process_run(fit, weights, data, configs, *, seed=0):
 def code_key(framework):
     "The source of the chapter's exported code that a cached result depends on."
     here = Path(recsys_utils.book.__file__).parent
-    twin = "ch07_torch.py" if framework == "pytorch" else "ch07_tf.py"
+    twin = f"ch07_{'torch' if framework == 'pytorch' else 'tf'}.py"
     return (here / "ch07.py").read_text() + (here / twin).read_text()
 
 
@@ -151,12 +151,6 @@ def runs_of(arrays, names):
 
 
 # chapters/07_scaling/02_data_parallel.ipynb, cell 29 (section 7.2)
-WORKER_MODULE = {
-    "pytorch": "recsys_utils.book.ch07_torch",
-    "tensorflow": "recsys_utils.book.ch07_tf",
-}
-
-
 def launch_main(framework, function, work, job, world_size=2):
     """Write ``job`` as JSON, and a worker script calling ``function`` + ``_pt`` or
     ``_tf`` of the chapter's module, into the folder ``work``; run it on
@@ -164,7 +158,7 @@ def launch_main(framework, function, work, job, world_size=2):
     whatever happens)."""
     (work / "job.json").write_text(json.dumps(job))
     script = work / "worker.py"
-    module = WORKER_MODULE[framework]
+    module = f"recsys_utils.book.ch07_{'torch' if framework == 'pytorch' else 'tf'}"
     main = f"{function}_{'pt' if framework == 'pytorch' else 'tf'}"
     script.write_text(f"import sys\nfrom {module} import {main}\n{main}(sys.argv[1])\n")
     distributed.launch(
