@@ -447,6 +447,6 @@ def test_run_workers_leaves_no_folder_behind(monkeypatch, tmp_path):
     keep.write_text("a file run_workers did not write")
     data, config = _tiny_data()
     init = ch07.init_compact_towers_weights(config, 0)
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="framework"):
         ch07.run_workers("jax", data, init, [config])
     assert [p.name for p in tmp_path.iterdir()] == ["not-mine.txt"]
