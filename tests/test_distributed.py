@@ -333,55 +333,33 @@ def test_an_interrupted_launcher_leaves_no_worker_behind(tmp_path, sig):
 # The chapter's worker files: 2 workers train what 1 process trains
 # ---------------------------------------------------------------------------
 
-CHAPTER = REPO / "chapters" / "_legacy" / "07_scaling.ipynb"  # until ch7 is in sections
 
-
-def _worker_files(directory: Path) -> dict[str, Path]:
-    """Write the files of chapter 7's %%writefile cells into directory, as the chapter
-    does (a cell with -a appends)."""
-    import nbformat
-
-    files: dict[str, Path] = {}
-    for cell in nbformat.read(CHAPTER, as_version=4).cells:
-        first, _, body = cell.source.partition("\n")
-        if cell.cell_type != "code" or not first.startswith("%%writefile"):
-            continue
-        append = " -a " in f" {first} "
-        name = first.split()[-1].split("/")[-1]
-        path = files.setdefault(name, directory / name)
-        with open(path, "a" if append else "w") as f:
-            f.write(body + "\n")
-    return files
-
-
-def test_the_worker_files_are_ruff_clean(tmp_path):
-    files = _worker_files(tmp_path)
-    assert set(files) == {
-        "two_tower_pt.py",
-        "two_tower_tf.py",
-        "sharded_table_pt.py",
-        "sharded_table_tf.py",
-    }
+def test_the_exported_worker_modules_are_ruff_clean():
+    """The workers run chapter 7's exported modules (recsys_utils/book/ch07*.py)."""
+    files = [
+        REPO / "recsys_utils" / "book" / f"ch07{s}.py" for s in ("", "_torch", "_tf")
+    ]
+    assert all(f.exists() for f in files)
     ruff = Path(sys.executable).parent / "ruff"
     config = ["--config", str(REPO / "pyproject.toml")]
     for args in (["format", "--check", "--diff"], ["check"]):
         proc = subprocess.run(
-            [str(ruff), *args, *config, *map(str, files.values())],
+            [str(ruff), *args, *config, *map(str, files)],
             capture_output=True,
             text=True,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _tiny_data(path: Path) -> dict:
-    """Purchases of the tiny marketplace and random initial weights, as data.npz."""
+def _tiny_data():
+    """Purchases of the tiny marketplace, attribute codes and a small config."""
     import numpy as np
 
     import recsys_utils as ru
     from recsys_utils import retrieval
+    from recsys_utils.book.ch07 import TowersConfig
 
     mk = ru.make_marketplace(seed=0, size="tiny")
-    rng = np.random.default_rng(0)
     users, items = (
         mk.purchases["user_id"].to_numpy(),
         mk.purchases["item_id"].to_numpy(),
@@ -390,104 +368,85 @@ def _tiny_data(path: Path) -> dict:
         [mk.items[c].cat.codes.to_numpy() for c in ("category", "colour")], axis=1
     ) + np.array([0, len(mk.items["category"].cat.categories)])
     user_attrs = mk.users["segment"].cat.codes.to_numpy()[:, None]
-    normal = lambda *shape: (0.1 * rng.standard_normal(shape)).astype(np.float32)
-    w = {
-        "user_id": normal(mk.num_users, 8),
-        "item_id": normal(mk.num_items, 8),
-        "user_attr": normal(int(user_attrs.max()) + 1, 4),
-        "item_attr": normal(int(item_attrs.max()) + 1, 4),
-        "user_w1": normal(8 + 4, 16),
-        "user_b1": normal(16),
-        "user_w2": normal(16, 8),
-        "user_b2": normal(8),
-        "item_w1": normal(8 + 2 * 4, 16),
-        "item_b1": normal(16),
-        "item_w2": normal(16, 8),
-        "item_b2": normal(8),
-    }
     data = {
         "user_ids": users,
         "item_ids": items,
         "user_attrs": user_attrs.astype(np.int64),
         "item_attrs": item_attrs.astype(np.int64),
         "log_q": retrieval.log_q(items, mk.num_items),
-        **{f"w.{k}": v for k, v in w.items()},
     }
-    np.savez(path, **data)
-    return data
+    config = TowersConfig(
+        mk.num_users,
+        mk.num_items,
+        int(user_attrs.max()) + 1,
+        int(item_attrs.max()) + 1,
+        num_user_attrs=1,
+        num_item_attrs=2,
+        id_dim=8,
+        attr_dim=4,
+        hidden=16,
+        embedding_dim=8,
+        batch_size=128,
+        num_steps=20,
+    )
+    return data, config
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
-def test_two_workers_train_what_one_process_trains(tmp_path, framework):
+def test_two_workers_train_what_one_process_trains(framework):
     """The chapter's claim, per framework: with the same global batches, 2 workers'
     weights after 20 SGD steps equal one process's up to float32 summation order, and
-    the first 20 Adam losses within 3e-5 (global negatives, all-gathered).
+    the first 20 Adam losses within 3e-5 (global negatives, all-gathered). The workers
+    run the exported module (recsys_utils.book.ch07_torch / ch07_tf) through
+    ch07.run_workers, which launches them on 127.0.0.1 with a time bound.
 
-    On this tiny marketplace with batch 128 the SGD gap measures 1.3e-5 (PyTorch) and
-    4e-6 (TensorFlow), larger than the chapter's 1.5e-7 / 3.9e-7 at batch 256 (fewer
-    rows per sum, so each rounding weighs more over 20 steps at lr 0.5): asserted at
-    5e-5, while the same steps move the weights by far more (asserted > 100 x that),
-    and workers that did not average their gradients would differ by about as much.
+    On this tiny marketplace with batch 128 the SGD gap measured 1.3e-5 (PyTorch) and
+    4e-6 (TensorFlow) when the test was written: asserted at 5e-5, while the same steps
+    move the weights by far more (asserted > 100 x that).
     """
+    import dataclasses
+
     import numpy as np
 
-    files = _worker_files(tmp_path)
-    data = _tiny_data(tmp_path / "data.npz")
-    common = dict(batch_size=128, temperature=0.1, seed=0, negatives="global")
+    from recsys_utils.book import ch07
+
+    if framework == "pytorch":
+        from recsys_utils.book.ch07_torch import fit_compact_towers_pt as fit
+    else:
+        from recsys_utils.book.ch07_tf import fit_compact_towers_tf as fit
+    data, config = _tiny_data()
+    init = ch07.init_compact_towers_weights(config, 0)
     runs = [
-        dict(common, name="sgd", optimizer="sgd", lr=0.5, num_steps=20),
-        dict(common, name="adam", optimizer="adam", lr=0.01, num_steps=20),
+        dataclasses.replace(config, name="sgd", optimizer="sgd", lr=0.5),
+        dataclasses.replace(config, name="adam", optimizer="adam", lr=0.01),
     ]
-    config = {"data": str(tmp_path / "data.npz"), "out": str(tmp_path), "runs": runs}
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    suffix = "pt" if framework == "pytorch" else "tf"
-    launch(
-        files[f"two_tower_{suffix}.py"],
-        2,
-        framework=framework,
-        args=[str(tmp_path / "config.json")],
-        timeout=600,
-    )
-    # one process: the same file, imported
-    sys.path.insert(0, str(tmp_path))
-    try:
-        if framework == "pytorch":
-            import torch
-
-            torch.set_num_threads(1)
-            import two_tower_pt as module
-
-            model_class, train, weights_of = (
-                module.TwoTowerPT,
-                module.train_pt,
-                module.weights_pt,
-            )
-        else:
-            import two_tower_tf as module
-
-            model_class, train, weights_of = (
-                module.TwoTowerTF,
-                module.train_tf,
-                module.weights_tf,
-            )
-    finally:
-        sys.path.remove(str(tmp_path))
-    init = {k[2:]: v for k, v in data.items() if k.startswith("w.")}
+    two = ch07.run_workers(framework, data, init, runs, seed=0)
+    one = ch07.one_process_run(fit, init, data, runs, seed=0)
     for run, atol in ((runs[0], 5e-5), (runs[1], None)):
-        model = model_class(init, data["user_attrs"], data["item_attrs"])
-        one = train(model, data, run)
-        ranks = [np.load(tmp_path / f"{run['name']}_rank{r}.npz") for r in range(2)]
-        two_loss = (ranks[0]["loss"] + ranks[1]["loss"]) / 2
-        np.testing.assert_allclose(two_loss, one["loss"], rtol=0, atol=3e-5)
+        name = run.name
+        np.testing.assert_allclose(
+            two[f"{name}.loss"], one[f"{name}.loss"], rtol=0, atol=3e-5
+        )
         if atol is not None:
             gap = max(
-                np.abs(ranks[0][f"w.{name}"] - value).max()
-                for name, value in weights_of(model).items()
+                np.abs(two[f"{name}.w.{k}"] - one[f"{name}.w.{k}"]).max() for k in init
             )
             assert gap <= atol, f"{framework}: SGD weights differ by {gap:.2e}"
-            moved = max(
-                np.abs(value - init[name]).max()
-                for name, value in weights_of(model).items()
-            )
+            moved = max(np.abs(one[f"{name}.w.{k}"] - init[k]).max() for k in init)
             assert moved > 100 * atol, f"{framework}: SGD moved the weights {moved}"
-    del sys.modules[module.__name__]
+
+
+def test_run_workers_leaves_no_folder_behind(monkeypatch, tmp_path):
+    """A failing launch still removes the folder run_workers made, and only it."""
+    import tempfile
+
+    from recsys_utils.book import ch07
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    keep = tmp_path / "not-mine.txt"
+    keep.write_text("a file run_workers did not write")
+    data, config = _tiny_data()
+    init = ch07.init_compact_towers_weights(config, 0)
+    with pytest.raises(ValueError, match="framework"):
+        ch07.run_workers("jax", data, init, [config])
+    assert [p.name for p in tmp_path.iterdir()] == ["not-mine.txt"]
