@@ -58,7 +58,7 @@ def attribute_codes(frame, columns):
     return (codes + offsets).astype(np.int64), int(sum(cardinalities))
 
 
-def chapter_data(seed=0):
+def workload_data(seed=0):
     "The classroom marketplace, its temporal split, the training arrays, the sizes."
     mk = ru.make_marketplace(seed=seed, size="classroom")
     split = ru.temporal_split(mk.purchases, valid_frac=0.1, test_frac=0.1)
