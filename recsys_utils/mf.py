@@ -18,7 +18,14 @@ import scipy.sparse as sp
 
 from .validation import as_ids, check_bool, check_finite, check_int, check_number
 
-__all__ = ["init_factors", "mf_objective", "occurrence_weights", "ALSMF", "ImplicitALS"]
+__all__ = [
+    "init_factors",
+    "mf_objective",
+    "occurrence_weights",
+    "predict_ratings",
+    "ALSMF",
+    "ImplicitALS",
+]
 
 
 def _check_csr(train, name: str = "train") -> sp.csr_matrix:
@@ -436,3 +443,59 @@ class ImplicitALS:
         _check_fitted(self, "user_factors_")
         users = as_ids(user_ids, "user_ids", self.user_factors_.shape[0])
         return self.user_factors_[users] @ self.item_factors_.T
+
+
+# ---------------------------------------------------------------------------
+# Helpers of chapter 1's sections (NumPy plumbing around the taught models)
+# ---------------------------------------------------------------------------
+
+
+def predict_ratings(weights, global_mean, user_ids, item_ids) -> np.ndarray:
+    """``mu + b_u + b_i + p_u . q_i`` for paired ids, from a dict of NumPy weights.
+
+    Taught in chapter 1 (section 1.2): the prediction of the biased model, computed in
+    NumPy from the weights either framework returns (``weights_numpy()``).
+
+    Args:
+        weights: dict with ``P`` (num_users, k), ``Q`` (num_items, k), ``user_bias``
+            (num_users,) and ``item_bias`` (num_items,), as :func:`init_factors` gives.
+        global_mean: mu.
+        user_ids, item_ids: int arrays of the same length (the pairs to predict).
+
+    Returns:
+        float array of predictions, one per pair.
+
+    Raises:
+        ValueError: a missing key, shapes that do not fit together, ids outside the
+            tables, or arrays of different lengths.
+    """
+    missing = [k for k in ("P", "Q", "user_bias", "item_bias") if k not in weights]
+    if missing:
+        raise ValueError(
+            f"weights must hold P, Q, user_bias, item_bias; missing {missing}"
+        )
+    P, Q = np.asarray(weights["P"]), np.asarray(weights["Q"])
+    if P.ndim != 2 or Q.ndim != 2 or P.shape[1] != Q.shape[1]:
+        raise ValueError(
+            f"P and Q must be 2-D with the same number of columns; got {P.shape} and "
+            f"{Q.shape}"
+        )
+    user_bias, item_bias = (
+        np.asarray(weights["user_bias"]),
+        np.asarray(weights["item_bias"]),
+    )
+    if user_bias.shape != (P.shape[0],) or item_bias.shape != (Q.shape[0],):
+        raise ValueError(
+            f"user_bias must have shape ({P.shape[0]},) and item_bias ({Q.shape[0]},); "
+            f"got {user_bias.shape} and {item_bias.shape}"
+        )
+    check_number(global_mean, "global_mean")
+    user_ids = as_ids(user_ids, "user_ids", P.shape[0])
+    item_ids = as_ids(item_ids, "item_ids", Q.shape[0])
+    if user_ids.shape != item_ids.shape:
+        raise ValueError(
+            "user_ids and item_ids must have the same length; got "
+            f"{user_ids.shape} and {item_ids.shape}"
+        )
+    dots = np.einsum("nd,nd->n", P[user_ids], Q[item_ids])
+    return global_mean + user_bias[user_ids] + item_bias[item_ids] + dots
