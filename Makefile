@@ -50,9 +50,19 @@ constraints: $(STAMP)  ## re-resolve the pins (needs the package index) -> const
 	  -c constraints.txt ".[$(EXTRAS)]"
 	$(PY) -m coursetools constraints $(VENV)/resolution.json constraints.txt
 
-book: $(STAMP)  ## build the website, executing every chapter; HTML in _build/html
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	@echo "The book is at _build/html/index.html"
+# The website: one site per framework (coursetools/site.py), each rendered from that
+# framework's executed editions, the parity sections and the pages of book/. Only the
+# notebooks that are missing, stale or failed in $(EXECUTED) are executed first (JOBS
+# at once), with MovieLens-100K from RECSYS_MOVIELENS_HOME or, without it, none (the
+# recorded results). A failed execution or build publishes nothing: the command exits
+# non-zero naming the section and cell, and leaves no _build/html. CLASSROOM=1 builds
+# the site for a class: solutions hidden, only student notebooks of the exercises.
+CLASSROOM ?=
+book: $(STAMP)  ## build the website (both frameworks) -> _build/html; CLASSROOM=1 hides solutions
+	mkdir -p $(NO_DATA)
+	$(KERNEL_THREADS) $(PY) -m coursetools site --execute --jobs $(JOBS) \
+	  --executed $(EXECUTED) --no-data "$${RECSYS_MOVIELENS_HOME:-$(NO_DATA)}" \
+	  $(if $(filter 1 yes true,$(CLASSROOM)),--classroom)
 
 browser-deps:  ## install Debian's chromium for the browser test (root, once)
 	@command -v chromium > /dev/null || { \

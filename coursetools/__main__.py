@@ -235,7 +235,18 @@ def main(argv: list[str] | None = None) -> int:
         default="nobody",
         help="run kernels as this user when root ('' = do not switch)",
     )
+    site = sub.add_parser(
+        "site",
+        help="build the website (one site per framework) from the executed notebooks",
+    )
+    from .site import add_arguments as _site_arguments
+
+    _site_arguments(site)
     args = parser.parse_args(argv)
+    if args.command == "site":
+        from .site import main as _site_main
+
+        return _site_main(args)
     if args.command == "clean":
         for path in args.notebooks:
             nb = ensure_setup_cell(clean_notebook(nbformat.read(path, as_version=4)))

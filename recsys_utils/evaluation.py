@@ -111,13 +111,15 @@ def _check_scores(scores: Any, name: str = "scores") -> np.ndarray:
 
 def topk_from_scores(
     scores: Any, k: int, exclude: sp.spmatrix | None = None
-) -> np.ndarray:
-    """The k best items of each row of a score matrix, best first.
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best items of each row of a score matrix, best first, with their scores.
 
     ``argpartition`` finds the top k in linear time, then only those k are sorted.
     Ties are broken by the lower item id, so the result is deterministic: among equal
     scores, item 3 comes before item 7. Excluded items get a score of ``-inf``; they
-    appear in a list only when a row has fewer than k other items.
+    appear in a list only when a row has fewer than k other items. Every top-k
+    function of the package returns ``(item_ids, scores)`` in this order and breaks
+    ties this way.
 
     Args:
         scores: float array ``(n, num_items)``, higher is better, no NaN.
@@ -126,9 +128,10 @@ def topk_from_scores(
             (e.g. the items a user saw in train) are excluded.
 
     Returns:
-        Int64 array ``(n, k)`` of item ids.
+        ``(item_ids, scores)``: int64 and float64 arrays ``(n, k)``; ``scores[r, j]``
+        is the score of ``item_ids[r, j]`` (``-inf`` for an excluded item).
     """
-    k = _m._check_k(k)
+    k = check_int(k, "k", low=1)
     s = _check_scores(scores)
     n, num_items = s.shape
     if k > num_items:
@@ -156,7 +159,8 @@ def topk_from_scores(
     tied = (neg <= kth[:, None]).sum(axis=1) > k
     if tied.any():
         top[tied] = np.argsort(neg[tied], axis=1, kind="stable")[:, :k]
-    return top.astype(np.int64)
+    top = top.astype(np.int64)
+    return top, np.take_along_axis(s, top, axis=1)
 
 
 # ---------------------------------------------------------------------------
@@ -207,7 +211,7 @@ def _check_ks(k: Any) -> tuple[int, ...]:
     ks = k if isinstance(k, (tuple, list)) else (k,)
     if not ks:
         raise ValueError("k must be a positive int or a non-empty tuple of them")
-    return tuple(sorted({_m._check_k(x) for x in ks}))
+    return tuple(sorted({check_int(x, "k", low=1) for x in ks}))
 
 
 def evaluate_topk(
@@ -246,7 +250,7 @@ def evaluate_topk(
     """
     ks = _check_ks(k)
     kmax = ks[-1]
-    batch_size = _m._check_k(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size", low=1)
     exclude_seen = check_bool(exclude_seen, "exclude_seen")
     if isinstance(metrics, str):  # one name: "recall" means ("recall",)
         metrics = (metrics,)
@@ -314,7 +318,9 @@ def evaluate_topk(
                 f"scores for {len(batch)} users must have shape "
                 f"({len(batch)}, {num_items}) (num_items of train); got {s.shape}"
             )
-        top = topk_from_scores(s, kmax, exclude=train[batch] if exclude_seen else None)
+        top, _ = topk_from_scores(
+            s, kmax, exclude=train[batch] if exclude_seen else None
+        )
         relevant = test[batch]
         for m in metrics:
             for kk in ks:

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .validation import check_int
+
 __all__ = [
     "sequences_from_log",
     "pad_sequences",
@@ -40,12 +42,6 @@ __all__ = [
     "rank_metrics",
     "LEAVE_LAST_OUT",
 ]
-
-
-def _check_positive(name: str, value: Any) -> int:
-    from .validation import check_int  # the package's one integer check
-
-    return check_int(value, name, low=1)
 
 
 def _check_sequences(sequences: Any) -> list[np.ndarray]:
@@ -85,7 +81,7 @@ def sequences_from_log(df: pd.DataFrame, num_users: int) -> list[np.ndarray]:
             raise ValueError(
                 f"df must have a column {col!r}; it has {list(df.columns)}"
             )
-    num_users = _check_positive("num_users", num_users)
+    num_users = check_int(num_users, "num_users", low=1)
     users = df["user_id"].to_numpy(dtype=np.int64)
     if users.size and (users.min() < 0 or users.max() >= num_users):
         raise ValueError(
@@ -114,7 +110,7 @@ def pad_sequences(
         int64 array ``(len(sequences), max_len)``.
     """
     seqs = _check_sequences(sequences)
-    max_len = _check_positive("max_len", max_len)
+    max_len = check_int(max_len, "max_len", low=1)
     out = np.full((len(seqs), max_len), pad_id, dtype=np.int64)
     for row, seq in enumerate(seqs):
         tail = seq[-max_len:]
@@ -144,7 +140,7 @@ def next_item_examples(
         the users' order, most recent window first within a user.
     """
     seqs = _check_sequences(sequences)
-    max_len = _check_positive("max_len", max_len)
+    max_len = check_int(max_len, "max_len", low=1)
     inputs, targets = [], []
     for seq in seqs:
         x, y = seq[:-1], seq[1:]
@@ -183,7 +179,7 @@ class MarkovChain:
             of counts) and ``popularity_`` (occurrences of each item).
         """
         seqs = _check_sequences(sequences)
-        num_items = _check_positive("num_items", num_items)
+        num_items = check_int(num_items, "num_items", low=1)
         flat = np.concatenate(seqs) if seqs else np.zeros(0, dtype=np.int64)
         if flat.size and flat.max() >= num_items:
             raise ValueError(
@@ -273,7 +269,7 @@ def sample_negatives(
         int64 array ``(n, num_negatives)`` of item ids, none of them the target or
         excluded.
     """
-    num_negatives = _check_positive("num_negatives", num_negatives)
+    num_negatives = check_int(num_negatives, "num_negatives", low=1)
     if exclude is None or not hasattr(exclude, "shape") or len(exclude.shape) != 2:
         raise ValueError("exclude must be a (n, num_items) sparse or boolean matrix")
     n, num_items = exclude.shape
@@ -373,7 +369,7 @@ def rank_metrics(ranks: Any, k: int = 10) -> dict[str, float]:
     Returns:
         ``{"hit_rate@k": mean, "ndcg@k": mean}``.
     """
-    k = _check_positive("k", k)
+    k = check_int(k, "k", low=1)
     r = np.asarray(ranks)
     if r.ndim != 1 or r.size == 0 or not np.issubdtype(r.dtype, np.integer):
         raise ValueError(f"ranks must be a non-empty 1-D int array; got {r.shape}")
@@ -410,7 +406,8 @@ def _split_leave_last_out(ml: Any, seed: int, valid_frac: float):
 
 
 def _leave_last_out_protocol():
-    from .protocols import Protocol, Published
+    from .protocols import Protocol
+    from .published import FIGURES
 
     return Protocol(
         name="leave-last-out",
@@ -427,14 +424,7 @@ def _leave_last_out_protocol():
             "recall@10 is the hit rate. The published SASRec figures are sampled "
             "metrics (100 negatives) on MovieLens-1M: not comparable."
         ),
-        published=(
-            Published(
-                "SASRec",
-                {"sampled HR@10": 0.8245, "sampled NDCG@10": 0.5905},
-                "kang2018self",
-                "MovieLens-1M (not 100K), 100 sampled negatives, Table 3",
-            ),
-        ),
+        published=FIGURES["leave-last-out"],
         _split=_split_leave_last_out,
     )
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ._extras import extra_needed
+from .validation import check_bool, check_int
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
@@ -285,14 +286,7 @@ def encode_texts(
         float32 array ``(len(texts), hidden)`` (384 for the course model).
     """
     texts = _check_texts(texts)
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size <= 0
-    ):
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-    from .validation import check_bool
-
+    batch_size = check_int(batch_size, "batch_size", low=1)
     normalize = check_bool(normalize, "normalize")
     if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
         raise ValueError(

@@ -46,13 +46,20 @@ def brute_metrics(ranked, relevant, k):
 def test_topk_by_hand_with_ties():
     scores = np.array([[0.0, 1.0, 1.0, 1.0, 0.5], [3.0, 2.0, 1.0, 0.0, 0.0]])
     # row 0: three items tied at 1.0 -> lower ids first: [1, 2]
-    np.testing.assert_array_equal(topk_from_scores(scores, 2), [[1, 2], [0, 1]])
+    item_ids, top = topk_from_scores(scores, 2)
+    np.testing.assert_array_equal(item_ids, [[1, 2], [0, 1]])
+    np.testing.assert_array_equal(top, [[1.0, 1.0], [3.0, 2.0]])
+    assert item_ids.dtype == np.int64 and top.dtype == np.float64
     exclude = sp.csr_matrix(np.array([[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]]))
     # row 0 without item 1: [2, 3, 4]; row 1 without item 0: [1, 2, 3] (3 beats 4
     # on the tie)
-    np.testing.assert_array_equal(
-        topk_from_scores(scores, 3, exclude), [[2, 3, 4], [1, 2, 3]]
-    )
+    item_ids, top = topk_from_scores(scores, 3, exclude)
+    np.testing.assert_array_equal(item_ids, [[2, 3, 4], [1, 2, 3]])
+    np.testing.assert_array_equal(top, [[1.0, 1.0, 0.5], [2.0, 1.0, 0.0]])
+    # an excluded item fills a list only when nothing else is left, at -inf
+    item_ids, top = topk_from_scores(scores[:1, :2], 2, exclude[:1, :2])
+    np.testing.assert_array_equal(item_ids, [[0, 1]])
+    np.testing.assert_array_equal(top, [[0.0, -np.inf]])
 
 
 def test_topk_matches_brute_force():
@@ -61,12 +68,13 @@ def test_topk_matches_brute_force():
         scores = rng.integers(0, 4, size=(7, 11)).astype(float)  # many ties
         exclude = sp.csr_matrix(rng.random((7, 11)) < 0.3)
         k = int(rng.integers(1, 12))
-        np.testing.assert_array_equal(
-            topk_from_scores(scores, k, exclude), brute_topk(scores, k, exclude)
-        )
-        np.testing.assert_array_equal(
-            topk_from_scores(scores, k), brute_topk(scores, k)
-        )
+        item_ids, top = topk_from_scores(scores, k, exclude)
+        expected = brute_topk(scores, k, exclude)
+        np.testing.assert_array_equal(item_ids, expected)
+        masked = np.where(exclude.toarray(), -np.inf, scores)
+        np.testing.assert_array_equal(top, np.take_along_axis(masked, expected, 1))
+        item_ids, top = topk_from_scores(scores, k)
+        np.testing.assert_array_equal(item_ids, brute_topk(scores, k))
 
 
 def test_evaluate_topk_matches_brute_force(random_scores):

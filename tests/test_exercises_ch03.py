@@ -150,7 +150,7 @@ def test_chapter_mixed_solution_tensorflow_passes(capsys):
 def test_topk_reference_by_hand():
     q = np.array([[1.0, 0.0]], dtype=np.float32)
     v = np.array([[0.1, 0], [0.9, 0], [0.5, 0], [-1, 0]], dtype=np.float32)
-    np.testing.assert_array_equal(exact_topk(q, v, 3)[1], [[1, 2, 0]])
+    np.testing.assert_array_equal(exact_topk(q, v, 3)[0], [[1, 2, 0]])
 
 
 def test_topk_outcomes_and_chapter_solution(capsys):

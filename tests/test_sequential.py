@@ -36,7 +36,7 @@ def test_sequences_from_log_errors(log):
         sq.sequences_from_log(log.drop(columns="timestamp"), 3)
     with pytest.raises(ValueError, match="user_id must lie in"):
         sq.sequences_from_log(log, 2)
-    with pytest.raises(ValueError, match="num_users must be an int >= 1"):
+    with pytest.raises(ValueError, match="num_users must be a positive int"):
         sq.sequences_from_log(log, 0)
 
 
@@ -49,7 +49,7 @@ def test_pad_sequences_left_pads_and_keeps_the_last_items():
 
 
 def test_pad_sequences_errors():
-    with pytest.raises(ValueError, match="max_len must be an int >= 1"):
+    with pytest.raises(ValueError, match="max_len must be a positive int"):
         sq.pad_sequences([np.array([1])], 0, 9)
     with pytest.raises(ValueError, match=r"sequences\[0\] must be a 1-D array"):
         sq.pad_sequences([np.array([0.5])], 2, 9)
@@ -159,7 +159,7 @@ def test_rank_metrics_by_hand():
     assert out["ndcg@10"] == pytest.approx(expected)
     with pytest.raises(ValueError, match="ranks must be >= 0"):
         sq.rank_metrics(np.array([-1]))
-    with pytest.raises(ValueError, match="k must be an int >= 1"):
+    with pytest.raises(ValueError, match="k must be a positive int"):
         sq.rank_metrics(np.array([0]), k=0)
 
 

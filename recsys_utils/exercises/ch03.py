@@ -185,7 +185,7 @@ def _unsorted_topk(queries, item_vectors, k):  # the typical mistake: argpartiti
 
 
 def _ascending_topk(queries, item_vectors, k):  # sorted, but worst first
-    return exact_topk(queries, item_vectors, k)[1][:, ::-1]
+    return exact_topk(queries, item_vectors, k)[0][:, ::-1]
 
 
 def _topk_inputs(rng):
@@ -202,7 +202,7 @@ def _topk_inputs(rng):
 def exact_top_k(answer) -> CheckResult:
     return check_function(
         answer,
-        lambda q, v, k: exact_topk(q, v, k)[1],
+        lambda q, v, k: exact_topk(q, v, k)[0],
         name="my_exact_topk",
         make_inputs=_topk_inputs,
         exercise="ch3-ex-topk",
