@@ -59,7 +59,7 @@ def init_dense_mf_weights(config, seed):
     return {"P": init["P"], "Q": init["Q"]}
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 5 (section 1.2)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 30 (section 1.1)
 def init_biased_mf_weights(config, seed):
     # P, Q: small normal numbers; user_bias, item_bias: zeros (float32 NumPy)
     return rmf.init_factors(
@@ -67,7 +67,7 @@ def init_biased_mf_weights(config, seed):
     )
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 14 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 9 (section 1.2)
 BATCH_KEYS = ("user_ids", "item_ids", "user_weight", "item_weight")
 
 
@@ -79,7 +79,24 @@ def training_columns(data):
     return {key: data[key] for key in BATCH_KEYS}, data["ratings"]
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 24 (section 1.2)
+class EpochCheck:
+    # after each epoch: validate the NumPy weights and keep the best; True: stop
+    def __init__(self, validate=None, stop=None):
+        self.validate, self.stop, self.curve, self.best = validate, stop, [], None
+
+    def __call__(self, epoch, weights_numpy):
+        if self.validate is None:
+            return False
+        weights = weights_numpy()
+        self.curve.append(self.validate(weights))
+        if self.stop is None:
+            return False
+        done = self.stop.step(self.curve[-1])
+        self.best = weights if self.stop.best_epoch == epoch + 1 else self.best
+        return done
+
+
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 17 (section 1.2)
 def validation_rmse(data, global_mean):
     # validate(weights): the RMSE of the model on `data` (observed triples)
     ids = (data["user_ids"], data["item_ids"])
@@ -116,3 +133,71 @@ def tune_biased_mf(fit, train, valid, base, regs, ks, seed):
     _, weights, history = min(runs.values(), key=lambda run: run[0])
     curves = {"loss": history.loss, "valid_rmse": history.valid}
     return {**weights, **curves, "grid": np.array(rows)}
+
+
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 18 (section 1.2)
+REGS, KS = (0.3, 1.0, 3.0), (4, 16)  # lambda at k = 8, then k at the best lambda
+
+
+def biased_mf_base(num_users, num_items, global_mean, max_epochs):
+    # the settings every run of the grid shares
+    return MFConfig(
+        num_users,
+        num_items,
+        embedding_dim=8,
+        lr=0.05,
+        num_epochs=max_epochs,
+        batch_size=4096,
+        global_mean=global_mean,
+        patience=5,
+    )
+
+
+def tuned_biased_mf(fit, code, framework, train, valid, base, seed):
+    # tune_biased_mf, computed once and stored (later sections load it)
+    return ru.artifacts.cached_arrays(
+        "ch01-biased-mf",
+        lambda: tune_biased_mf(fit, train, valid, base, REGS, KS, seed),
+        key={
+            "framework": framework,
+            "seed": seed,
+            "base": base,
+            "grid": [REGS, KS],
+            "code": [code, rmf],
+        },
+    )
+
+
+# chapters/01_matrix_factorization/03_cross_category.ipynb, cell 9 (section 1.3)
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ImplicitConfig:
+    # the settings of the confidence-weighted factorization
+    num_users: int
+    num_items: int
+    embedding_dim: int = 16  # k
+    reg: float = 1.0  # lambda
+    alpha: float = 10.0  # confidence slope: c = 1 + alpha r
+    lr: float = 0.05  # Adam's learning rate
+    num_epochs: int = 200  # full-batch steps (the maximum, with early stopping)
+    patience: int = 5  # early stopping: steps without a better validation recall
+
+
+def init_implicit_mf_weights(config, seed):
+    # X (num_users, k) and Y (num_items, k): small normal numbers (float32)
+    init = rmf.init_factors(
+        config.num_users, config.num_items, config.embedding_dim, scale=0.01, seed=seed
+    )
+    return {"X": init["P"], "Y": init["Q"]}
+
+
+def implicit_cells(R, alpha):
+    # the observed cells of a purchase matrix with their confidence c = 1 + alpha r
+    coo = R.tocoo()
+    return {
+        "user_ids": coo.row.astype(np.int64),
+        "item_ids": coo.col.astype(np.int64),
+        "confidence": (1.0 + alpha * coo.data).astype(np.float32),
+    }

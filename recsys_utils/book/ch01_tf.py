@@ -7,6 +7,7 @@ it from here.
 """
 
 from .ch01 import (
+    EpochCheck,
     training_columns,
 )
 
@@ -70,16 +71,7 @@ def fit_dense_mf_tf(weights, data, config, *, seed=0, progress=True):
     return model.weights_numpy(), rtf.History(loss=fit.history["loss"])
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 7 (section 1.2)
-from tqdm.keras import TqdmCallback
-from tqdm.std import tqdm as text_bar  # a plain text bar (no widgets needed)
-
-from recsys_utils import tf as rtf
-from recsys_utils.batching import minibatch_indices
-
-tf, keras = rtf.tf, rtf.keras
-
-
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 32 (section 1.1)
 class BiasedMFTF(keras.Model):
     # r_hat = mu + b_u + b_i + p_u . q_i for a batch of (user, item) pairs
     def __init__(self, weights, config):
@@ -110,7 +102,7 @@ class BiasedMFTF(keras.Model):
         }
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 10 (section 1.2)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 35 (section 1.1)
 def biased_mf_loss_tf(model, batch, ratings, predictions, reg):
     # (1/B) [1/2 sum (r - r_hat)^2 + reg sum (w_u (|p_u|^2 + b_u^2) + w_i (...))]
     p = model.user_factors(batch["user_ids"])  # (B, k)
@@ -125,7 +117,10 @@ def biased_mf_loss_tf(model, batch, ratings, predictions, reg):
     return (0.5 * squared_error + reg * tf.reduce_sum(penalty)) / batch_size
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 16 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 11 (section 1.2)
+from recsys_utils.batching import minibatch_indices
+
+
 def batches_tf(x, y, batch_size, *, seed, num_epochs):
     # tf.data: the batches of minibatch_indices, epoch after epoch (as PyTorch sees)
     def order():
@@ -139,26 +134,17 @@ def batches_tf(x, y, batch_size, *, seed, num_epochs):
     return index.map(take).prefetch(2)
 
 
-class ValidateTF(keras.callbacks.Callback):
-    # after each epoch: validate the NumPy weights, keep the best, stop when told
-    def __init__(self, validate, stop, history):
+class EpochEndTF(keras.callbacks.Callback):
+    # Keras's hook for EpochCheck: validate, keep the best, stop when it says so
+    def __init__(self, check):
         super().__init__()
-        self.validate, self.stop, self.history, self.best = (
-            validate,
-            stop,
-            history,
-            None,
-        )
+        self.check = check
 
     def on_epoch_end(self, epoch, logs=None):
-        self.history.valid.append(self.validate(self.model.weights_numpy()))
-        if self.stop is not None:
-            self.model.stop_training = self.stop.step(self.history.valid[-1])
-            if self.stop.best_epoch == epoch + 1:
-                self.best = self.model.weights_numpy()
+        self.model.stop_training = self.check(epoch, self.model.weights_numpy)
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 17 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 12 (section 1.2)
 def fit_biased_mf_tf(
     weights, data, config, *, seed=0, progress=True, validate=None, stop=None
 ):
@@ -166,19 +152,73 @@ def fit_biased_mf_tf(
     model = BiasedMFTF(weights, config)
     model.compile(optimizer=keras.optimizers.Adam(config.lr, epsilon=1e-8))
     x, y = training_columns(data)
-    history, callbacks = rtf.History(), []
-    if validate is not None:
-        callbacks.append(ValidateTF(validate, stop, history))
-    if progress:
-        callbacks.append(TqdmCallback(verbose=0, desc="biased MF", tqdm_class=text_bar))
+    check = EpochCheck(validate, stop)  # validation, best weights, early stopping
+    bar = TqdmCallback(verbose=0, desc="biased MF", tqdm_class=text_bar)
     fit = model.fit(
         batches_tf(x, y, config.batch_size, seed=seed, num_epochs=config.num_epochs),
         epochs=config.num_epochs,
         steps_per_epoch=-(-len(y) // config.batch_size),
         shuffle=False,  # the pipeline gives the order
         verbose=0,
-        callbacks=callbacks,
+        callbacks=[EpochEndTF(check)] + ([bar] if progress else []),
     )
-    history.loss = fit.history["loss"]  # batch losses weighted by batch size
-    best = callbacks[0].best if validate is not None else None
-    return best or model.weights_numpy(), history
+    history = rtf.History(loss=fit.history["loss"], valid=check.curve)  # loss: L / N
+    return check.best or model.weights_numpy(), history
+
+
+# chapters/01_matrix_factorization/03_cross_category.ipynb, cell 11 (section 1.3)
+class ImplicitMFTF(keras.Model):
+    # scores x_u . y_i of (user, item) pairs
+    def __init__(self, weights, config):
+        super().__init__()
+        self.config = config
+        self.X = rtf.parameter(weights["X"])  # (num_users, k)
+        self.Y = rtf.parameter(weights["Y"])  # (num_items, k)
+
+    def call(self, cells):
+        x, y = (
+            tf.gather(self.X, cells["user_ids"]),
+            tf.gather(self.Y, cells["item_ids"]),
+        )
+        return tf.reduce_sum(x * y, -1)
+
+    def compute_loss(self, x, y=None, y_pred=None, sample_weight=None, training=True):
+        return implicit_loss_tf(self, x, y_pred, self.config.reg)  # fit's loss
+
+    def weights_numpy(self):
+        return {"X": rtf.to_numpy(self.X), "Y": rtf.to_numpy(self.Y)}
+
+
+def implicit_loss_tf(model, cells, scores, reg):
+    # the confidence-weighted loss over ALL cells, computed from the observed ones
+    X, Y = model.X, model.Y
+    gram_x = tf.matmul(X, X, transpose_a=True)  # (k, k)
+    gram_y = tf.matmul(Y, Y, transpose_a=True)
+    all_cells = tf.reduce_sum(gram_x * gram_y)  # sum_{u,i} s_ui^2
+    c = cells["confidence"]
+    observed_part = tf.reduce_sum(c * (1.0 - scores) ** 2 - scores**2)
+    return all_cells + observed_part + reg * (tf.reduce_sum(X**2) + tf.reduce_sum(Y**2))
+
+
+# chapters/01_matrix_factorization/03_cross_category.ipynb, cell 13 (section 1.3)
+def fit_implicit_mf_tf(
+    weights, data, config, *, seed=0, progress=True, validate=None, stop=None
+):
+    # full-batch Adam on implicit_loss_tf; data: implicit_cells(...)
+    del seed  # nothing is drawn: every step sees every observed cell
+    model = ImplicitMFTF(weights, config)
+    model.compile(optimizer=keras.optimizers.Adam(config.lr, epsilon=1e-8))
+    cells = {key: rtf.to_tensor(value) for key, value in data.items()}
+    whole = tf.data.Dataset.from_tensors(cells).repeat()  # x only: no targets
+    check = EpochCheck(validate, stop)  # section 1.2's: validate, keep the best, stop
+    bar = TqdmCallback(verbose=0, desc="implicit MF", tqdm_class=text_bar)
+    fit = model.fit(
+        whole,
+        epochs=config.num_epochs,
+        steps_per_epoch=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[EpochEndTF(check)] + ([bar] if progress else []),
+    )
+    history = rtf.History(loss=fit.history["loss"], valid=check.curve)
+    return check.best or model.weights_numpy(), history

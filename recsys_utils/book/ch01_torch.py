@@ -8,6 +8,7 @@ it from here.
 
 from .ch01 import (
     BATCH_KEYS,
+    EpochCheck,
     training_columns,
 )
 
@@ -57,14 +58,7 @@ def fit_dense_mf_pt(weights, data, config, *, seed=0, progress=True):
     return model.weights_numpy(), history
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 6 (section 1.2)
-import torch
-from torch import nn
-from tqdm import tqdm
-
-from recsys_utils import torch as rt
-
-
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 31 (section 1.1)
 class BiasedMFPT(nn.Module):
     # r_hat = mu + b_u + b_i + p_u . q_i for a batch of (user, item) pairs
     def __init__(self, weights, config):
@@ -91,7 +85,7 @@ class BiasedMFPT(nn.Module):
         }
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 9 (section 1.2)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 34 (section 1.1)
 def biased_mf_loss_pt(model, batch, ratings, predictions, reg):
     # (1/B) [1/2 sum (r - r_hat)^2 + reg sum (w_u (|p_u|^2 + b_u^2) + w_i (...))]
     p = model.user_factors(batch["user_ids"])  # (B, k)
@@ -105,7 +99,7 @@ def biased_mf_loss_pt(model, batch, ratings, predictions, reg):
     return (0.5 * squared_error + reg * penalty.sum()) / len(ratings)
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 15 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 10 (section 1.2)
 def fit_biased_mf_pt(
     weights, data, config, *, seed=0, progress=True, validate=None, stop=None
 ):
@@ -113,7 +107,8 @@ def fit_biased_mf_pt(
     model = BiasedMFPT(weights, config)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)  # eps=1e-8
     x, y = training_columns(data)
-    columns, (history, best) = [*x.values(), y], (rt.History(), None)
+    columns, history = [*x.values(), y], rt.History()
+    check = EpochCheck(validate, stop)  # validation, best weights, early stopping
     for epoch in tqdm(range(config.num_epochs), desc="biased MF", disable=not progress):
         total = 0.0
         for *batch, ratings in rt.batches(
@@ -126,11 +121,55 @@ def fit_biased_mf_pt(
             opt.step()
             total += loss.item() * len(ratings)
         history.loss.append(total / len(y))  # batch losses weighted by batch size
-        if validate is not None:
-            history.valid.append(validate(model.weights_numpy()))
-            if stop is not None:
-                done = stop.step(history.valid[-1])
-                best = model.weights_numpy() if stop.best_epoch == epoch + 1 else best
-                if done:
-                    break
-    return best or model.weights_numpy(), history
+        if check(epoch, model.weights_numpy):
+            break
+    history.valid = check.curve
+    return check.best or model.weights_numpy(), history
+
+
+# chapters/01_matrix_factorization/03_cross_category.ipynb, cell 10 (section 1.3)
+class ImplicitMFPT(nn.Module):
+    # scores x_u . y_i of (user, item) pairs
+    def __init__(self, weights, config):
+        super().__init__()
+        self.X = rt.parameter(weights["X"])  # (num_users, k)
+        self.Y = rt.parameter(weights["Y"])  # (num_items, k)
+
+    def forward(self, cells):
+        return (self.X[cells["user_ids"]] * self.Y[cells["item_ids"]]).sum(-1)
+
+    def weights_numpy(self):
+        return {"X": rt.to_numpy(self.X).copy(), "Y": rt.to_numpy(self.Y).copy()}
+
+
+def implicit_loss_pt(model, cells, scores, reg):
+    # the confidence-weighted loss over ALL cells, computed from the observed ones
+    X, Y = model.X, model.Y
+    all_cells = ((X.T @ X) * (Y.T @ Y)).sum()  # sum_{u,i} s_ui^2 from (k, k) products
+    c = cells["confidence"]
+    observed_part = (c * (1.0 - scores) ** 2 - scores**2).sum()
+    return all_cells + observed_part + reg * ((X**2).sum() + (Y**2).sum())
+
+
+# chapters/01_matrix_factorization/03_cross_category.ipynb, cell 12 (section 1.3)
+def fit_implicit_mf_pt(
+    weights, data, config, *, seed=0, progress=True, validate=None, stop=None
+):
+    # full-batch Adam on implicit_loss_pt; data: implicit_cells(...)
+    del seed  # nothing is drawn: every step sees every observed cell
+    model = ImplicitMFPT(weights, config)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    cells, history = {key: rt.to_tensor(v) for key, v in data.items()}, rt.History()
+    check = EpochCheck(validate, stop)  # section 1.2's: validate, keep the best, stop
+    for step in tqdm(
+        range(config.num_epochs), desc="implicit MF", disable=not progress
+    ):
+        opt.zero_grad()
+        loss = implicit_loss_pt(model, cells, model(cells), config.reg)
+        loss.backward()
+        opt.step()
+        history.loss.append(loss.item())
+        if check(step, model.weights_numpy):
+            break
+    history.valid = check.curve
+    return check.best or model.weights_numpy(), history
