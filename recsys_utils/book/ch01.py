@@ -59,7 +59,7 @@ def init_dense_mf_weights(config, seed):
     return {"P": init["P"], "Q": init["Q"]}
 
 
-# chapters/01_matrix_factorization/01_loss.ipynb, cell 30 (section 1.1)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 31 (section 1.1)
 def init_biased_mf_weights(config, seed):
     # P, Q: small normal numbers; user_bias, item_bias: zeros (float32 NumPy)
     return rmf.init_factors(
@@ -201,3 +201,87 @@ def implicit_cells(R, alpha):
         "item_ids": coo.col.astype(np.int64),
         "confidence": (1.0 + alpha * coo.data).astype(np.float32),
     }
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 6 (section 1.5)
+BOUNDS = (0.5, 5.5)  # a bounded output lies in (0.5, 5.5): the 1-5 stars +- 0.5
+
+
+@dataclass(frozen=True)
+class Recipe:
+    # how to train the MovieLens model: the chapter's MF and its levers
+    num_users: int
+    num_items: int
+    global_mean: float = 3.5  # mu of the training part (set by recipe_data)
+    embedding_dim: int = 8
+    reg: float = 3.0  # lambda of the factors P, Q (and Y)
+    reg_bias: float | None = None  # lambda of the biases; None: the same as reg
+    bounded: bool = False  # r_hat = 0.5 + 5 sigmoid(offset + ...)
+    implicit: bool = False  # SVD++: p_u + |N(u)|^(-1/2) sum_{j in N(u)} y_j
+    lr: float = 0.02  # Adam's learning rate (in the first epoch)
+    lr_decay: float = 1.0  # the learning rate is multiplied by this every epoch
+    num_epochs: int = 100  # the maximum (early stopping ends the run)
+    batch_size: int = 8192
+    patience: int = 5  # section 1.2's rule ...
+    min_delta: float = 1e-4  # ... where a gain below 1e-4 of RMSE is no gain
+
+
+def init_mf_plus_weights(config, seed):
+    # section 1.1's weights plus Y (num_items, k), the implicit item factors, at 0
+    weights = rmf.init_factors(
+        config.num_users, config.num_items, config.embedding_dim, seed=seed
+    )
+    return {**weights, "Y": np.zeros_like(weights["Q"])}
+
+
+def recipe_offset(config):
+    # the logit that makes the bounded model start at the mean rating
+    return rmf.bounded_offset(config.global_mean, BOUNDS) if config.bounded else 0.0
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 16 (section 1.5)
+def recipe_data(data, part):
+    # a part's observed triples and its implicit matrix (who rated what)
+    triples = observed(data.csr(part, "rating"))  # section 1.1's helper
+    implicit = rmf.implicit_user_matrix(
+        triples["user_ids"], triples["item_ids"], data.num_users, data.num_items
+    )
+    return {**triples, "implicit": implicit}
+
+
+def recipe_predictor(weights, config, implicit):
+    # predict(user_ids, item_ids) from trained weights, in NumPy
+    return lambda users, items: rmf.predict_ratings(
+        weights,
+        config.global_mean,
+        users,
+        items,
+        implicit=implicit if config.implicit else None,
+        bounds=BOUNDS if config.bounded else None,
+    )
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 17 (section 1.5)
+def run_recipe(fit, data, config, seed, part="fit", num_epochs=None):
+    # part "fit": stopped early on valid; "train": num_epochs epochs (the refit)
+    train = recipe_data(data, part)
+    config = replace(config, global_mean=float(train["ratings"].mean()))
+    epochs, capped = epoch_budget(num_epochs or config.num_epochs)
+    config = replace(config, num_epochs=epochs)
+    stop = EarlyStop(
+        config.patience, epochs, mode="min", min_delta=config.min_delta, capped=capped
+    )
+    predictor = lambda w: recipe_predictor(w, config, train["implicit"])
+    validate = lambda w: U1.evaluate(predictor(w), data, on="valid")["rmse"]
+    weights, history = fit(
+        init_mf_plus_weights(config, seed),
+        train,
+        config,
+        seed=seed,
+        progress=False,
+        validate=validate if part == "fit" else None,
+        stop=stop,
+    )
+    if part == "fit":
+        stop.assert_converged()  # fails loudly if the best epoch is the last allowed
+    return predictor(weights), stop

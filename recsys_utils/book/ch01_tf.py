@@ -7,13 +7,14 @@ it from here.
 """
 
 from .ch01 import (
+    BOUNDS,
     EpochCheck,
+    recipe_offset,
     training_columns,
 )
 
 
 # chapters/01_matrix_factorization/01_loss.ipynb, cell 19 (section 1.1)
-from tqdm.keras import TqdmCallback
 from tqdm.std import tqdm as text_bar  # a plain text bar (no widgets needed)
 
 from recsys_utils import tf as rtf
@@ -21,6 +22,21 @@ from recsys_utils import tf as rtf
 tf, keras = rtf.tf, rtf.keras
 
 
+class ProgressTF(keras.callbacks.Callback):
+    # a progress bar over the epochs of fit, like the PyTorch loops' tqdm
+    def __init__(self, total, desc):
+        super().__init__()
+        self.bar = text_bar(total=total, desc=desc, unit="epoch")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.set_postfix(loss=f"{logs['loss']:.4f}")
+        self.bar.update()
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
+
+
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 20 (section 1.1)
 class DenseMFTF(keras.Model):
     # scores P Q^T of a batch of users for every item
     def __init__(self, weights, config):
@@ -47,7 +63,7 @@ def dense_loss_tf(model, R, R_hat, reg):
     return 0.5 * tf.reduce_sum((R - R_hat) ** 2) + reg * penalty
 
 
-# chapters/01_matrix_factorization/01_loss.ipynb, cell 21 (section 1.1)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 22 (section 1.1)
 def fit_dense_mf_tf(weights, data, config, *, seed=0, progress=True):
     # full-batch Adam on dense_loss_tf, one step per epoch; data: dense R (NumPy)
     del seed  # nothing is drawn: every step sees the whole matrix
@@ -55,11 +71,7 @@ def fit_dense_mf_tf(weights, data, config, *, seed=0, progress=True):
     model.compile(optimizer=keras.optimizers.Adam(config.lr, epsilon=1e-8))
     R = rtf.to_tensor(data)  # x: every user; y: their rows of R
     whole = tf.data.Dataset.from_tensors((tf.range(R.shape[0]), R)).repeat()
-    bar = (
-        [TqdmCallback(verbose=0, desc="dense MF", tqdm_class=text_bar)]
-        if progress
-        else []
-    )
+    bar = [ProgressTF(config.num_epochs, "dense MF")] if progress else []
     fit = model.fit(
         whole,
         epochs=config.num_epochs,
@@ -71,8 +83,33 @@ def fit_dense_mf_tf(weights, data, config, *, seed=0, progress=True):
     return model.weights_numpy(), rtf.History(loss=fit.history["loss"])
 
 
-# chapters/01_matrix_factorization/01_loss.ipynb, cell 32 (section 1.1)
-class BiasedMFTF(keras.Model):
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 33 (section 1.1)
+class DenseStepTF(keras.Model):
+    # Keras's training step with dense gradients. An embedding's gradient is sparse,
+    # and Keras's Adam then squares the gradient of each occurrence of a row in the
+    # batch, where PyTorch's squares their sum; dense gradients make both compute the
+    # same update (section 1.4). The loss is averaged with batch sizes as weights.
+    def __init__(self):
+        super().__init__()
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x, y, self(x, training=True))
+        grads = tape.gradient(loss, self.trainable_variables)
+        dense = [tf.convert_to_tensor(g) for g in grads]
+        self.optimizer.apply(dense, self.trainable_variables)
+        self.loss_tracker.update_state(loss, sample_weight=tf.shape(y)[0])
+        return {"loss": self.loss_tracker.result()}
+
+
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 34 (section 1.1)
+class BiasedMFTF(DenseStepTF):
     # r_hat = mu + b_u + b_i + p_u . q_i for a batch of (user, item) pairs
     def __init__(self, weights, config):
         super().__init__()
@@ -102,7 +139,7 @@ class BiasedMFTF(keras.Model):
         }
 
 
-# chapters/01_matrix_factorization/01_loss.ipynb, cell 35 (section 1.1)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 37 (section 1.1)
 def biased_mf_loss_tf(model, batch, ratings, predictions, reg):
     # (1/B) [1/2 sum (r - r_hat)^2 + reg sum (w_u (|p_u|^2 + b_u^2) + w_i (...))]
     p = model.user_factors(batch["user_ids"])  # (B, k)
@@ -153,7 +190,7 @@ def fit_biased_mf_tf(
     model.compile(optimizer=keras.optimizers.Adam(config.lr, epsilon=1e-8))
     x, y = training_columns(data)
     check = EpochCheck(validate, stop)  # validation, best weights, early stopping
-    bar = TqdmCallback(verbose=0, desc="biased MF", tqdm_class=text_bar)
+    bar = ProgressTF(config.num_epochs, "biased MF")
     fit = model.fit(
         batches_tf(x, y, config.batch_size, seed=seed, num_epochs=config.num_epochs),
         epochs=config.num_epochs,
@@ -211,12 +248,94 @@ def fit_implicit_mf_tf(
     cells = {key: rtf.to_tensor(value) for key, value in data.items()}
     whole = tf.data.Dataset.from_tensors(cells).repeat()  # x only: no targets
     check = EpochCheck(validate, stop)  # section 1.2's: validate, keep the best, stop
-    bar = TqdmCallback(verbose=0, desc="implicit MF", tqdm_class=text_bar)
+    bar = ProgressTF(config.num_epochs, "implicit MF")
     fit = model.fit(
         whole,
         epochs=config.num_epochs,
         steps_per_epoch=1,
         shuffle=False,
+        verbose=0,
+        callbacks=[EpochEndTF(check)] + ([bar] if progress else []),
+    )
+    history = rtf.History(loss=fit.history["loss"], valid=check.curve)
+    return check.best or model.weights_numpy(), history
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 8 (section 1.5)
+class MFPlusTF(BiasedMFTF):
+    # BiasedMFTF with a recipe's levers: implicit user vector, bounded output
+    def __init__(self, weights, config, implicit=None):
+        super().__init__(weights, config)
+        self.offset = recipe_offset(config)
+        self.implicit_factors = rtf.embedding(weights["Y"], trainable=config.implicit)
+        if config.implicit:  # (num_users, num_items): |N(u)|^(-1/2) where u rated
+            coo = implicit.tocoo()
+            where = tf.stack([rtf.to_tensor(coo.row), rtf.to_tensor(coo.col)], 1)
+            values = rtf.to_tensor(coo.data)
+            self.implicit = tf.sparse.reorder(
+                tf.sparse.SparseTensor(where, values, coo.shape)
+            )
+
+    def call(self, batch):
+        p = self.user_factors(batch["user_ids"])  # (B, k)
+        if self.config.implicit:  # every user's implicit vector, then the batch's
+            y = self.implicit_factors.embeddings
+            y_sum = tf.sparse.sparse_dense_matmul(self.implicit, y)
+            p = p + tf.gather(y_sum, batch["user_ids"])
+        x = (
+            self.user_bias(batch["user_ids"])[:, 0]
+            + self.item_bias(batch["item_ids"])[:, 0]
+            + tf.reduce_sum(p * self.item_factors(batch["item_ids"]), -1)
+        )  # (B,)
+        if self.config.bounded:
+            low, high = BOUNDS
+            return low + (high - low) * tf.sigmoid(self.offset + x)
+        return self.config.global_mean + x
+
+    def compute_loss(self, x, y, y_pred, sample_weight=None, training=True):
+        return mf_plus_loss_tf(self, x, y, y_pred, self.config)  # fit's loss
+
+    def weights_numpy(self):
+        y = rtf.to_numpy(self.implicit_factors.embeddings)
+        return {**super().weights_numpy(), "Y": y}
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 11 (section 1.5)
+def mf_plus_loss_tf(model, batch, ratings, predictions, config):
+    # the chapter's loss with one lambda for the factors, one for the biases
+    users, items = batch["user_ids"], batch["item_ids"]
+    w_u, w_i = batch["user_weight"], batch["item_weight"]
+    factors = w_u * tf.reduce_sum(model.user_factors(users) ** 2, -1)
+    factors += w_i * tf.reduce_sum(model.item_factors(items) ** 2, -1)
+    if config.implicit:
+        factors += w_i * tf.reduce_sum(model.implicit_factors(items) ** 2, -1)
+    biases = w_u * model.user_bias(users)[:, 0] ** 2
+    biases += w_i * model.item_bias(items)[:, 0] ** 2
+    reg_bias = config.reg if config.reg_bias is None else config.reg_bias
+    penalty = config.reg * tf.reduce_sum(factors) + reg_bias * tf.reduce_sum(biases)
+    squared_error = tf.reduce_sum((ratings - predictions) ** 2)
+    return (0.5 * squared_error + penalty) / tf.cast(tf.shape(ratings)[0], tf.float32)
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 14 (section 1.5)
+def fit_mf_plus_tf(
+    weights, data, config, *, seed=0, progress=True, validate=None, stop=None
+):
+    # Adam on mf_plus_loss_tf; data: triples and "implicit"; validate(weights) -> float
+    model = MFPlusTF(weights, config, data["implicit"])
+    x, y = training_columns(data)
+    steps = -(-len(y) // config.batch_size)  # batches per epoch
+    rate = keras.optimizers.schedules.ExponentialDecay(
+        config.lr, decay_steps=steps, decay_rate=config.lr_decay, staircase=True
+    )
+    model.compile(optimizer=keras.optimizers.Adam(rate, epsilon=1e-8))
+    check = EpochCheck(validate, stop)  # validation, best weights, early stopping
+    bar = ProgressTF(config.num_epochs, "MF+")
+    fit = model.fit(
+        batches_tf(x, y, config.batch_size, seed=seed, num_epochs=config.num_epochs),
+        epochs=config.num_epochs,
+        steps_per_epoch=steps,
+        shuffle=False,  # the pipeline gives the order
         verbose=0,
         callbacks=[EpochEndTF(check)] + ([bar] if progress else []),
     )

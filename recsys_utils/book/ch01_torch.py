@@ -8,7 +8,9 @@ it from here.
 
 from .ch01 import (
     BATCH_KEYS,
+    BOUNDS,
     EpochCheck,
+    recipe_offset,
     training_columns,
 )
 
@@ -41,7 +43,7 @@ def dense_loss_pt(model, R, R_hat, reg):
     return 0.5 * ((R - R_hat) ** 2).sum() + reg * penalty
 
 
-# chapters/01_matrix_factorization/01_loss.ipynb, cell 20 (section 1.1)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 21 (section 1.1)
 def fit_dense_mf_pt(weights, data, config, *, seed=0, progress=True):
     # full-batch Adam on dense_loss_pt, one step per epoch; data: dense R (NumPy)
     del seed  # nothing is drawn: every step sees the whole matrix
@@ -58,7 +60,7 @@ def fit_dense_mf_pt(weights, data, config, *, seed=0, progress=True):
     return model.weights_numpy(), history
 
 
-# chapters/01_matrix_factorization/01_loss.ipynb, cell 31 (section 1.1)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 32 (section 1.1)
 class BiasedMFPT(nn.Module):
     # r_hat = mu + b_u + b_i + p_u . q_i for a batch of (user, item) pairs
     def __init__(self, weights, config):
@@ -85,7 +87,7 @@ class BiasedMFPT(nn.Module):
         }
 
 
-# chapters/01_matrix_factorization/01_loss.ipynb, cell 34 (section 1.1)
+# chapters/01_matrix_factorization/01_loss.ipynb, cell 36 (section 1.1)
 def biased_mf_loss_pt(model, batch, ratings, predictions, reg):
     # (1/B) [1/2 sum (r - r_hat)^2 + reg sum (w_u (|p_u|^2 + b_u^2) + w_i (...))]
     p = model.user_factors(batch["user_ids"])  # (B, k)
@@ -170,6 +172,87 @@ def fit_implicit_mf_pt(
         opt.step()
         history.loss.append(loss.item())
         if check(step, model.weights_numpy):
+            break
+    history.valid = check.curve
+    return check.best or model.weights_numpy(), history
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 7 (section 1.5)
+class MFPlusPT(BiasedMFPT):
+    # BiasedMFPT with a recipe's levers: implicit user vector, bounded output
+    def __init__(self, weights, config, implicit=None):
+        super().__init__(weights, config)
+        self.config, self.offset = config, recipe_offset(config)
+        self.implicit_factors = rt.embedding(weights["Y"], trainable=config.implicit)
+        if config.implicit:  # (num_users, num_items): |N(u)|^(-1/2) where u rated
+            coo = implicit.tocoo()
+            where = torch.stack([rt.to_tensor(coo.row), rt.to_tensor(coo.col)])
+            values = rt.to_tensor(coo.data)
+            self.implicit = torch.sparse_coo_tensor(
+                where, values, coo.shape, check_invariants=True
+            ).coalesce()
+
+    def forward(self, batch):
+        p = self.user_factors(batch["user_ids"])  # (B, k)
+        if self.config.implicit:  # every user's implicit vector, then the batch's
+            y_sum = torch.sparse.mm(self.implicit, self.implicit_factors.weight)
+            p = p + y_sum[batch["user_ids"]]
+        x = (
+            self.user_bias(batch["user_ids"])[:, 0]
+            + self.item_bias(batch["item_ids"])[:, 0]
+            + (p * self.item_factors(batch["item_ids"])).sum(-1)
+        )  # (B,)
+        if self.config.bounded:
+            low, high = BOUNDS
+            return low + (high - low) * torch.sigmoid(self.offset + x)
+        return self.config.global_mean + x
+
+    def weights_numpy(self):
+        y = rt.to_numpy(self.implicit_factors.weight).copy()
+        return {**super().weights_numpy(), "Y": y}
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 10 (section 1.5)
+def mf_plus_loss_pt(model, batch, ratings, predictions, config):
+    # the chapter's loss with one lambda for the factors, one for the biases
+    users, items = batch["user_ids"], batch["item_ids"]
+    w_u, w_i = batch["user_weight"], batch["item_weight"]
+    factors = w_u * (model.user_factors(users) ** 2).sum(-1)
+    factors = factors + w_i * (model.item_factors(items) ** 2).sum(-1)
+    if config.implicit:
+        factors = factors + w_i * (model.implicit_factors(items) ** 2).sum(-1)
+    biases = w_u * model.user_bias(users)[:, 0] ** 2
+    biases = biases + w_i * model.item_bias(items)[:, 0] ** 2
+    reg_bias = config.reg if config.reg_bias is None else config.reg_bias
+    penalty = config.reg * factors.sum() + reg_bias * biases.sum()
+    return (0.5 * ((ratings - predictions) ** 2).sum() + penalty) / len(ratings)
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 13 (section 1.5)
+def fit_mf_plus_pt(
+    weights, data, config, *, seed=0, progress=True, validate=None, stop=None
+):
+    # Adam on mf_plus_loss_pt; data: triples and "implicit"; validate(weights) -> float
+    model = MFPlusPT(weights, config, data["implicit"])
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=config.lr_decay)
+    x, y = training_columns(data)
+    columns, history = [*x.values(), y], rt.History()
+    check = EpochCheck(validate, stop)  # validation, best weights, early stopping
+    for epoch in tqdm(range(config.num_epochs), desc="MF+", disable=not progress):
+        total = 0.0
+        for *batch, ratings in rt.batches(
+            columns, config.batch_size, seed=seed, epoch=epoch
+        ):
+            batch = dict(zip(x, batch))
+            opt.zero_grad()
+            loss = mf_plus_loss_pt(model, batch, ratings, model(batch), config)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(ratings)
+        schedule.step()  # the next epoch's rate
+        history.loss.append(total / len(y))
+        if check(epoch, model.weights_numpy):
             break
     history.valid = check.curve
     return check.best or model.weights_numpy(), history
