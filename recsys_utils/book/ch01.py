@@ -67,7 +67,13 @@ def init_biased_mf_weights(config, seed):
     )
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 9 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 2 (section 1.2)
+from dataclasses import replace
+
+from recsys_utils.convergence import EarlyStop, epoch_budget
+
+
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 10 (section 1.2)
 BATCH_KEYS = ("user_ids", "item_ids", "user_weight", "item_weight")
 
 
@@ -96,7 +102,7 @@ class EpochCheck:
         return done
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 17 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 18 (section 1.2)
 def validation_rmse(data, global_mean):
     # validate(weights): the RMSE of the model on `data` (observed triples)
     ids = (data["user_ids"], data["item_ids"])
@@ -135,7 +141,7 @@ def tune_biased_mf(fit, train, valid, base, regs, ks, seed):
     return {**weights, **curves, "grid": np.array(rows)}
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 18 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 19 (section 1.2)
 REGS, KS = (0.3, 1.0, 3.0), (4, 16)  # lambda at k = 8, then k at the best lambda
 
 
@@ -203,7 +209,14 @@ def implicit_cells(R, alpha):
     }
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 6 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 2 (section 1.5)
+from dataclasses import dataclass, replace
+
+from recsys_utils.convergence import EarlyStop, epoch_budget
+from recsys_utils.protocols import U1
+
+
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 7 (section 1.5)
 BOUNDS = (0.5, 5.5)  # a bounded output lies in (0.5, 5.5): the 1-5 stars +- 0.5
 
 
@@ -239,7 +252,7 @@ def recipe_offset(config):
     return rmf.bounded_offset(config.global_mean, BOUNDS) if config.bounded else 0.0
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 16 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 17 (section 1.5)
 def recipe_data(data, part):
     # a part's observed triples and its implicit matrix (who rated what)
     triples = observed(data.csr(part, "rating"))  # section 1.1's helper
@@ -261,7 +274,7 @@ def recipe_predictor(weights, config, implicit):
     )
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 17 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 18 (section 1.5)
 def run_recipe(fit, data, config, seed, part="fit", num_epochs=None):
     # part "fit": stopped early on valid; "train": num_epochs epochs (the refit)
     train = recipe_data(data, part)

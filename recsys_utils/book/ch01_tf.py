@@ -154,7 +154,7 @@ def biased_mf_loss_tf(model, batch, ratings, predictions, reg):
     return (0.5 * squared_error + reg * tf.reduce_sum(penalty)) / batch_size
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 11 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 12 (section 1.2)
 from recsys_utils.batching import minibatch_indices
 
 
@@ -181,7 +181,7 @@ class EpochEndTF(keras.callbacks.Callback):
         self.model.stop_training = self.check(epoch, self.model.weights_numpy)
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 12 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 13 (section 1.2)
 def fit_biased_mf_tf(
     weights, data, config, *, seed=0, progress=True, validate=None, stop=None
 ):
@@ -261,7 +261,7 @@ def fit_implicit_mf_tf(
     return check.best or model.weights_numpy(), history
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 8 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 9 (section 1.5)
 class MFPlusTF(BiasedMFTF):
     # BiasedMFTF with a recipe's levers: implicit user vector, bounded output
     def __init__(self, weights, config, implicit=None):
@@ -300,7 +300,7 @@ class MFPlusTF(BiasedMFTF):
         return {**super().weights_numpy(), "Y": y}
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 11 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 12 (section 1.5)
 def mf_plus_loss_tf(model, batch, ratings, predictions, config):
     # the chapter's loss with one lambda for the factors, one for the biases
     users, items = batch["user_ids"], batch["item_ids"]
@@ -317,7 +317,7 @@ def mf_plus_loss_tf(model, batch, ratings, predictions, config):
     return (0.5 * squared_error + penalty) / tf.cast(tf.shape(ratings)[0], tf.float32)
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 14 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 15 (section 1.5)
 def fit_mf_plus_tf(
     weights, data, config, *, seed=0, progress=True, validate=None, stop=None
 ):

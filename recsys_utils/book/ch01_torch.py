@@ -101,7 +101,7 @@ def biased_mf_loss_pt(model, batch, ratings, predictions, reg):
     return (0.5 * squared_error + reg * penalty.sum()) / len(ratings)
 
 
-# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 10 (section 1.2)
+# chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 11 (section 1.2)
 def fit_biased_mf_pt(
     weights, data, config, *, seed=0, progress=True, validate=None, stop=None
 ):
@@ -177,7 +177,7 @@ def fit_implicit_mf_pt(
     return check.best or model.weights_numpy(), history
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 7 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 8 (section 1.5)
 class MFPlusPT(BiasedMFPT):
     # BiasedMFPT with a recipe's levers: implicit user vector, bounded output
     def __init__(self, weights, config, implicit=None):
@@ -212,7 +212,7 @@ class MFPlusPT(BiasedMFPT):
         return {**super().weights_numpy(), "Y": y}
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 10 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 11 (section 1.5)
 def mf_plus_loss_pt(model, batch, ratings, predictions, config):
     # the chapter's loss with one lambda for the factors, one for the biases
     users, items = batch["user_ids"], batch["item_ids"]
@@ -228,7 +228,7 @@ def mf_plus_loss_pt(model, batch, ratings, predictions, config):
     return (0.5 * ((ratings - predictions) ** 2).sum() + penalty) / len(ratings)
 
 
-# chapters/01_matrix_factorization/05_movielens.ipynb, cell 13 (section 1.5)
+# chapters/01_matrix_factorization/05_movielens.ipynb, cell 14 (section 1.5)
 def fit_mf_plus_pt(
     weights, data, config, *, seed=0, progress=True, validate=None, stop=None
 ):
