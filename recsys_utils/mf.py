@@ -18,7 +18,17 @@ import scipy.sparse as sp
 
 from .validation import as_ids, check_bool, check_finite, check_int, check_number
 
-__all__ = ["init_factors", "mf_objective", "occurrence_weights", "ALSMF", "ImplicitALS"]
+__all__ = [
+    "init_factors",
+    "mf_objective",
+    "occurrence_weights",
+    "predict_ratings",
+    "implicit_user_matrix",
+    "bounded_offset",
+    "ALSMF",
+    "ImplicitALS",
+    "BayesianMF",
+]
 
 
 def _check_csr(train, name: str = "train") -> sp.csr_matrix:
@@ -428,3 +438,319 @@ class ImplicitALS:
         _check_fitted(self, "user_factors_")
         users = as_ids(user_ids, "user_ids", self.user_factors_.shape[0])
         return self.user_factors_[users] @ self.item_factors_.T
+
+
+# ---------------------------------------------------------------------------
+# Helpers of chapter 1's sections (NumPy plumbing around the taught models)
+# ---------------------------------------------------------------------------
+
+
+def _pairs(user_ids, item_ids, num_users: int, num_items: int):
+    user_ids = as_ids(user_ids, "user_ids", num_users)
+    item_ids = as_ids(item_ids, "item_ids", num_items)
+    if user_ids.shape != item_ids.shape:
+        raise ValueError(
+            "user_ids and item_ids must have the same length; got "
+            f"{user_ids.shape} and {item_ids.shape}"
+        )
+    return user_ids, item_ids
+
+
+def _check_bounds(bounds) -> tuple[float, float]:
+    if (
+        not isinstance(bounds, (tuple, list))
+        or len(bounds) != 2
+        or not all(isinstance(b, (int, float, np.number)) for b in bounds)
+        or not np.isfinite(bounds).all()
+        or not bounds[0] < bounds[1]
+    ):
+        raise ValueError(f"bounds must be (low, high) with low < high; got {bounds!r}")
+    return float(bounds[0]), float(bounds[1])
+
+
+def bounded_offset(global_mean: float, bounds) -> float:
+    """The logit ``t`` with ``low + (high - low) * sigmoid(t) == global_mean``.
+
+    A bounded model (chapter 1, section 1.5) predicts ``low + (high - low) *
+    sigmoid(t + b_u + b_i + p_u . q_i)``: with this offset, the model whose weights are
+    all zero predicts the mean rating, as the unbounded model does.
+
+    Args:
+        global_mean: mu, strictly between ``low`` and ``high``.
+        bounds: ``(low, high)``.
+
+    Returns:
+        The offset, a float.
+
+    Raises:
+        ValueError: bad bounds, or a mean outside them.
+    """
+    low, high = _check_bounds(bounds)
+    check_number(global_mean, "global_mean", low=low, high=high)
+    if not low < global_mean < high:
+        raise ValueError(
+            f"global_mean must lie strictly inside the bounds {bounds}; got "
+            f"{global_mean}"
+        )
+    share = (global_mean - low) / (high - low)
+    return float(np.log(share / (1.0 - share)))
+
+
+def implicit_user_matrix(user_ids, item_ids, num_users: int, num_items: int):
+    """The normalized "who rated what" matrix of SVD++'s implicit user vector.
+
+    Row ``u`` holds ``|N(u)|^(-1/2)`` at the items ``N(u)`` that user ``u`` rated (0
+    elsewhere), so that ``(N @ Y)[u] = |N(u)|^(-1/2) sum_{j in N(u)} y_j``, the term
+    SVD++ adds to the user vector (Koren 2008; chapter 1, section 1.5).
+
+    Args:
+        user_ids, item_ids: the observed pairs (int arrays of the same length; a pair
+            given twice counts once).
+        num_users, num_items: the shape.
+
+    Returns:
+        ``scipy.sparse.csr_matrix`` of shape ``(num_users, num_items)``, float64.
+    """
+    check_int(num_users, "num_users", low=1)
+    check_int(num_items, "num_items", low=1)
+    user_ids, item_ids = _pairs(user_ids, item_ids, num_users, num_items)
+    rated = sp.csr_matrix(
+        (np.ones(len(user_ids)), (user_ids, item_ids)), shape=(num_users, num_items)
+    )
+    rated.data[:] = 1.0  # duplicates were summed: a pair counts once
+    counts = np.diff(rated.indptr)
+    scale = 1.0 / np.sqrt(np.maximum(counts, 1))
+    return sp.csr_matrix(sp.diags(scale) @ rated)
+
+
+def predict_ratings(
+    weights, global_mean, user_ids, item_ids, *, implicit=None, bounds=None
+) -> np.ndarray:
+    """The chapter's rating models in NumPy, from the weights either framework returns.
+
+    Taught in chapter 1 (sections 1.2 and 1.5): ``mu + b_u + b_i + p_u . q_i`` for
+    paired ids; with ``implicit`` the user vector is ``p_u + (N Y)_u`` (SVD++'s
+    implicit user vector, ``weights["Y"]``); with ``bounds = (low, high)`` the output is
+    ``low + (high - low) * sigmoid(offset + b_u + b_i + p_u . q_i)`` with
+    :func:`bounded_offset` (the zero model predicts ``mu``).
+
+    Args:
+        weights: dict with ``P`` (num_users, k), ``Q`` (num_items, k), ``user_bias``
+            (num_users,), ``item_bias`` (num_items,) (as :func:`init_factors`
+            gives), and ``Y`` (num_items, k) when ``implicit`` is given.
+        global_mean: mu.
+        user_ids, item_ids: int arrays of the same length (the pairs to predict).
+        implicit: optional ``(num_users, num_items)`` sparse matrix, e.g.
+            :func:`implicit_user_matrix`.
+        bounds: optional ``(low, high)``.
+
+    Returns:
+        float array of predictions, one per pair.
+
+    Raises:
+        ValueError: a missing key, shapes that do not fit together, ids outside the
+            tables, arrays of different lengths, or bad bounds.
+    """
+    wanted = ("P", "Q", "user_bias", "item_bias") + (
+        ("Y",) if implicit is not None else ()
+    )
+    missing = [k for k in wanted if k not in weights]
+    if missing:
+        raise ValueError(f"weights must hold {', '.join(wanted)}; missing {missing}")
+    P, Q = np.asarray(weights["P"]), np.asarray(weights["Q"])
+    if P.ndim != 2 or Q.ndim != 2 or P.shape[1] != Q.shape[1]:
+        raise ValueError(
+            f"P and Q must be 2-D with the same number of columns; got {P.shape} and "
+            f"{Q.shape}"
+        )
+    user_bias = np.asarray(weights["user_bias"])
+    item_bias = np.asarray(weights["item_bias"])
+    if user_bias.shape != (P.shape[0],) or item_bias.shape != (Q.shape[0],):
+        raise ValueError(
+            f"user_bias must have shape ({P.shape[0]},) and item_bias ({Q.shape[0]},); "
+            f"got {user_bias.shape} and {item_bias.shape}"
+        )
+    check_number(global_mean, "global_mean")
+    user_ids, item_ids = _pairs(user_ids, item_ids, P.shape[0], Q.shape[0])
+    users = P[user_ids]
+    if implicit is not None:
+        Y = np.asarray(weights["Y"])
+        if not sp.issparse(implicit) or implicit.shape != (P.shape[0], Q.shape[0]):
+            raise ValueError(
+                f"implicit must be a sparse ({P.shape[0]}, {Q.shape[0]}) matrix; got "
+                f"{type(implicit).__name__} of shape {getattr(implicit, 'shape', None)}"
+            )
+        if Y.shape != Q.shape:
+            raise ValueError(f"Y must have the shape of Q {Q.shape}; got {Y.shape}")
+        users = users + np.asarray(implicit[user_ids] @ Y)
+    x = (
+        user_bias[user_ids]
+        + item_bias[item_ids]
+        + np.einsum("nd,nd->n", users, Q[item_ids])
+    )
+    if bounds is None:
+        return global_mean + x
+    low, high = _check_bounds(bounds)
+    return low + (high - low) / (
+        1.0 + np.exp(-(bounded_offset(global_mean, bounds) + x))
+    )
+
+
+# ---------------------------------------------------------------------------
+# Bayesian matrix factorization (Gibbs sampling)
+# ---------------------------------------------------------------------------
+
+
+def _row_systems(target: sp.csr_matrix, other: np.ndarray, values: np.ndarray):
+    """For every row a of ``target``: ``sum_j o_j o_j^T`` and ``sum_j v_aj o_j`` over
+    its stored columns j (``values`` aligned with ``target.data``).
+
+    Returns ``(grams (rows, k, k), rhs (rows, k))``, computed for all rows at once (a
+    sparse product), in chunks of stored entries to bound the memory.
+    """
+    rows, k = target.shape[0], other.shape[1]
+    coo = target.tocoo()
+    grams = np.zeros((rows, k * k))
+    rhs = np.zeros((rows, k))
+    chunk = max(1, 4_000_000 // (k * k))
+    for s in range(0, coo.nnz, chunk):
+        r, c, v = coo.row[s : s + chunk], coo.col[s : s + chunk], values[s : s + chunk]
+        o = other[c]  # (n, k)
+        pick = sp.csr_matrix((np.ones(len(r)), (r, np.arange(len(r)))), (rows, len(r)))
+        grams += pick @ (o[:, :, None] * o[:, None, :]).reshape(len(r), k * k)
+        rhs += pick @ (o * v[:, None])
+    return grams.reshape(rows, k, k), rhs
+
+
+def _sample_gaussians(precision, shift, rng) -> np.ndarray:
+    """One draw from N(precision^-1 shift, precision^-1) for each row (batched).
+
+    ``precision`` is (rows, k, k) symmetric positive definite, ``shift`` (rows, k).
+    With ``precision = L L^T`` the draw is ``mean + L^-T z``, ``z ~ N(0, I)``.
+    """
+    chol = np.linalg.cholesky(precision)
+    mean = np.linalg.solve(precision, shift[..., None])[..., 0]
+    z = rng.standard_normal(shift.shape)
+    return mean + np.linalg.solve(np.swapaxes(chol, 1, 2), z[..., None])[..., 0]
+
+
+class BayesianMF:
+    """Bayesian probabilistic matrix factorization (Salakhutdinov and Mnih 2008).
+
+    Ratings minus their mean are modelled as ``u_a . v_j`` plus Gaussian noise of
+    precision ``precision``; the rows of U and V have Gaussian priors whose mean and
+    precision matrix are themselves drawn from a Gaussian-Wishart hyperprior. Gibbs
+    sampling alternates: hyperparameters given U; every row of U given V (a Gaussian,
+    drawn for all rows at once); the same for V. The prediction averages the samples
+    drawn after ``burn_in`` sweeps, each clipped to ``rating_range``: an average over
+    the posterior instead of one point estimate, which shrinks uncertain users and
+    items without a tuned lambda. Used in chapter 1 (section 1.5) as the
+    Bayesian lever on MovieLens.
+
+    Args:
+        embedding_dim: number of factors k.
+        num_sweeps: Gibbs sweeps in all.
+        burn_in: sweeps discarded before averaging (< num_sweeps).
+        precision: the noise precision alpha (2: a noise standard deviation of 0.7).
+        rating_range: ``(low, high)`` each sample's predictions are clipped to, or
+            ``None``.
+        num_chains: independent chains (seeds ``seed``, ``seed + 1``, ...), whose
+            samples are pooled.
+        seed: seed of the first chain.
+    """
+
+    def __init__(
+        self,
+        embedding_dim: int = 10,
+        num_sweeps: int = 60,
+        burn_in: int = 10,
+        precision: float = 2.0,
+        rating_range: tuple[float, float] | None = (1.0, 5.0),
+        num_chains: int = 1,
+        seed: int = 0,
+    ):
+        check_int(embedding_dim, "embedding_dim", low=1)
+        check_int(num_sweeps, "num_sweeps", low=2)
+        check_int(burn_in, "burn_in", low=0, high=num_sweeps - 1)
+        check_number(precision, "precision", low=0, low_open=True)
+        if rating_range is not None:
+            rating_range = _check_bounds(rating_range)
+        check_int(num_chains, "num_chains", low=1)
+        check_int(seed, "seed", low=0)
+        self.num_chains = num_chains
+        self.embedding_dim, self.num_sweeps, self.burn_in = (
+            embedding_dim,
+            num_sweeps,
+            burn_in,
+        )
+        self.precision, self.rating_range, self.seed = precision, rating_range, seed
+
+    def _hyper(self, X: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Draw (mean, precision matrix) of the rows' prior given the rows X."""
+        from scipy.stats import wishart
+
+        n, k = X.shape
+        beta0, nu0 = 2.0, k  # the usual weak hyperprior: W0 = I, mu0 = 0
+        xbar = X.mean(0)
+        scatter = (X - xbar).T @ (X - xbar)
+        beta, nu = beta0 + n, nu0 + n
+        w_inv = np.eye(k) + scatter + beta0 * n / beta * np.outer(xbar, xbar)
+        w = np.linalg.inv(w_inv)
+        lam = np.atleast_2d(wishart.rvs(df=nu, scale=(w + w.T) / 2, random_state=rng))
+        mean = rng.multivariate_normal(n * xbar / beta, np.linalg.inv(beta * lam))
+        return mean, lam
+
+    def _rows(self, target, other, mean, lam, rng) -> np.ndarray:
+        grams, rhs = _row_systems(target, other, target.data)
+        precision = lam[None] + self.precision * grams
+        shift = (lam @ mean)[None] + self.precision * rhs
+        return _sample_gaussians(precision, shift, rng)
+
+    def fit(self, train: sp.spmatrix) -> BayesianMF:
+        """Sample the posterior given the observed ratings of ``train``.
+
+        Args:
+            train: users x items sparse matrix; stored entries are the ratings.
+
+        Returns:
+            self, with ``global_mean_`` and ``samples_`` (a list of ``(U, V)``, the
+            draws kept after the burn-in, chain after chain).
+        """
+        train = _check_csr(train)
+        mu = float(train.data.mean())
+        centred = train.copy()
+        centred.data = centred.data - mu
+        centred_t = centred.T.tocsr()
+        k = self.embedding_dim
+        samples = []
+        for chain in range(self.num_chains):
+            rng = np.random.default_rng(self.seed + chain)
+            U = 0.1 * rng.standard_normal((train.shape[0], k))
+            V = 0.1 * rng.standard_normal((train.shape[1], k))
+            for sweep in range(self.num_sweeps):
+                U = self._rows(centred, V, *self._hyper(U, rng), rng)
+                V = self._rows(centred_t, U, *self._hyper(V, rng), rng)
+                if sweep >= self.burn_in:
+                    samples.append((U.astype(np.float32), V.astype(np.float32)))
+        self.global_mean_, self.samples_ = mu, samples
+        return self
+
+    def predict(self, user_ids, item_ids) -> np.ndarray:
+        """The posterior mean prediction for paired ids (each sample clipped first).
+
+        Args:
+            user_ids, item_ids: int arrays of the same length.
+
+        Returns:
+            float array of predictions.
+        """
+        _check_fitted(self, "samples_")
+        U0, V0 = self.samples_[0]
+        user_ids, item_ids = _pairs(user_ids, item_ids, U0.shape[0], V0.shape[0])
+        total = np.zeros(len(user_ids))
+        for U, V in self.samples_:
+            pred = self.global_mean_ + np.einsum("nd,nd->n", U[user_ids], V[item_ids])
+            if self.rating_range is not None:
+                pred = np.clip(pred, *self.rating_range)
+            total += pred
+        return total / len(self.samples_)
