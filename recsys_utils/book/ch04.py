@@ -161,7 +161,6 @@ def shop_results(shop, seed):
 from recsys_utils import histories
 from recsys_utils.convergence import EarlyStop, epoch_budget
 
-
 WEIGHT_NAMES = ("item_emb", "item_bias", "W_q", "W_k", "W_v", "cluster_emb")
 
 
@@ -175,7 +174,7 @@ class AttentionRecConfig:
     num_neg: int = 4  # uniform negatives per positive
     batch_size: int = 1024
     lr: float = 0.02
-    adam_eps: float = 1e-8  # see section 4.4
+    adam_eps: float = 1e-12  # both frameworks: see section 4.4
     train_clusters: bool = True  # False: no cluster prior (the table stays 0)
     ipw_power: float = 0.0  # > 0: inverse propensity weights (section 4.3)
 
@@ -218,20 +217,15 @@ class AttentionRecData:
 def attention_rec_data(frame, user_cluster, config, *, seed, valid=None):
     # Rows of `frame` (user_id, item_id, timestamp) as AttentionRecData. The
     # padding slots read item 0: the mask keeps them out of every softmax.
-    num_users = len(user_cluster)
+    users, n_items, L = len(user_cluster), config.num_items, config.hist_len
     h = histories.purchase_histories(
-        frame,
-        num_users,
-        config.num_items,
-        config.hist_len,
-        num_neg=config.num_neg,
-        seed=seed,
+        frame, users, n_items, L, num_neg=config.num_neg, seed=seed
     )
     items = np.concatenate([h.item_ids[:, None], h.negatives], axis=1)
     labels = np.zeros(items.shape, np.float32)
     labels[:, 0] = 1.0  # the purchase comes first
     slot_weight = np.ones(items.shape, np.float32)
-    seen = ru.to_csr(frame, num_users, config.num_items)
+    seen = ru.to_csr(frame, users, n_items)
     if config.ipw_power > 0:  # weigh each purchase by 1 / its propensity
         counts = np.asarray(seen.sum(axis=0)).ravel()
         ipw = lt.inverse_propensity_weights(counts, power=config.ipw_power)
@@ -269,7 +263,7 @@ def valid_recall(score_users, data):
     return result.means[f"recall@{K}"]
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 30 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 32 (section 4.2)
 def train_attention_rec(fit, parts, user_cluster, config, *, seed, progress=True):
     # The stopping rule of every variant: early stopping on valid, then a refit
     # on train for the best number of epochs. -> (weights, EarlyStop)
@@ -296,15 +290,10 @@ def trained_attention_rec(fit, parts, user_cluster, config, *, seed, framework):
         return {**weights, "curve": np.array(stop.curve), "best": stop.best_epoch}
 
     twin = "ch04_torch" if framework == "pytorch" else "ch04_tf"
-    key = {
-        "framework": framework,
-        "seed": seed,
-        "config": config,
-        "budget": epoch_budget(100),
-        "clusters": user_cluster,
-        "data": parts.train[["user_id", "item_id"]].to_numpy(),
-        "code": exported_code("ch04", twin),
-    }
+    data = parts.train[["user_id", "item_id"]].to_numpy()  # what it trains on
+    key = {"framework": framework, "seed": seed, "config": config, "data": data}
+    key |= {"budget": epoch_budget(100), "clusters": user_cluster}
+    key["code"] = exported_code("ch04", twin)
     name = "ch04-attention-" + ru.artifacts.artifact_key({"config": config})
     out = ru.artifacts.cached_arrays(name, compute, key=key)
     return out, out.pop("curve"), int(out.pop("best"))

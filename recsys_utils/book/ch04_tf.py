@@ -22,7 +22,24 @@ from recsys_utils import tf as rtf
 
 
 # chapters/04_long_tail_attention/02_attention.ipynb, cell 15 (section 4.2)
-class AttentionRecTF(keras.Model):
+class DenseGradientsTF(keras.Model):
+    # keras.Model whose fit gives the optimizer dense gradients: Keras 3's Adam
+    # squares each slice of a sparse lookup gradient (tf.IndexedSlices) on its own,
+    # g1**2 + g2**2 for a row looked up twice, not (g1 + g2)**2 (section 4.4).
+    def train_step(self, data):
+        x, y, sample_weight = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x, y, self(x), sample_weight)
+        grads = tape.gradient(loss, self.trainable_variables)
+        grads = [tf.convert_to_tensor(g) for g in grads]  # sum the repeats
+        self.optimizer.apply(grads, self.trainable_variables)
+        for metric in self.metrics:  # the loss, weighted by the batch size
+            metric.update_state(loss, sample_weight=tf.shape(y)[0])
+        return {m.name: m.result() for m in self.metrics}
+
+
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 17 (section 4.2)
+class AttentionRecTF(DenseGradientsTF):
     # Candidate-aware attention over the purchase history, plus a cluster prior.
     def __init__(self, weights, config):
         super().__init__()
@@ -63,7 +80,7 @@ class AttentionRecTF(keras.Model):
         return {n: rtf.to_numpy(getattr(self, n)).copy() for n in WEIGHT_NAMES}
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 17 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 19 (section 4.2)
 def catalogue_scores_tf(model, clusters, hist, mask, uniform=False):
     # Every item a candidate -> (B, num_items), without a (B, num_items, d)
     # tensor: s_ui = sum_l alpha_li (v_l . e_i) + c_u . e_i + b_i
@@ -79,7 +96,7 @@ def catalogue_scores_tf(model, clusters, hist, mask, uniform=False):
     return scores + prior + model.item_bias
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 20 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 22 (section 4.2)
 def user_scores_tf(model, data, user_ids, uniform=False):
     # Scores (len(user_ids), num_items) of a live model, from data's histories.
     u = user_ids  # NumPy ids
@@ -103,7 +120,7 @@ def attend_attention_rec_tf(weights, config, inputs, uniform=False):
     return rtf.to_numpy(scores), rtf.to_numpy(alpha)
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 22 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 24 (section 4.2)
 def attention_batches_tf(data, batch_size, seed, num_epochs):
     # tf.data: the batches of ru.minibatch_indices, epoch after epoch, as
     # ((clusters, hist, mask, items), labels, slot weights).
@@ -130,7 +147,7 @@ def slot_bce_tf(labels, scores):
     return tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=scores)
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 24 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 26 (section 4.2)
 class AttentionEarlyStopTF(keras.callbacks.Callback):
     # recsys_utils' EarlyStop as a Keras callback: validate after every epoch,
     # stop by its rule, and put the best epoch's weights back at the end.
@@ -150,7 +167,7 @@ class AttentionEarlyStopTF(keras.callbacks.Callback):
         self.model.set_weights(self.best)
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 26 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 28 (section 4.2)
 def fit_attention_rec_tf(weights, data, config, *, seed, progress, stop=20):
     # NumPy weights in; trained NumPy weights and a History out. stop: a number
     # of epochs, or an EarlyStop (validate after each epoch, keep the best one).

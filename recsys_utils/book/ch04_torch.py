@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from recsys_utils import torch as rt
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 14 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 16 (section 4.2)
 class AttentionRecPT(nn.Module):
     # Candidate-aware attention over the purchase history, plus a cluster prior.
     def __init__(self, weights, config):
@@ -61,7 +61,7 @@ class AttentionRecPT(nn.Module):
         return {n: rt.to_numpy(getattr(self, n)).copy() for n in WEIGHT_NAMES}
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 16 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 18 (section 4.2)
 def catalogue_scores_pt(model, clusters, hist, mask, uniform=False):
     # Every item a candidate -> (B, num_items), without a (B, num_items, d)
     # tensor: s_ui = sum_l alpha_li (v_l . e_i) + c_u . e_i + b_i
@@ -75,7 +75,7 @@ def catalogue_scores_pt(model, clusters, hist, mask, uniform=False):
     return scores + model.cluster_emb[clusters] @ e.T + model.item_bias
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 19 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 21 (section 4.2)
 def user_scores_pt(model, data, user_ids, uniform=False):
     # Scores (len(user_ids), num_items) of a live model, from data's histories.
     u = user_ids  # NumPy ids
@@ -101,7 +101,7 @@ def attend_attention_rec_pt(weights, config, inputs, uniform=False):
     return rt.to_numpy(scores), rt.to_numpy(alpha)
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 21 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 23 (section 4.2)
 def train_epoch_pt(model, optimizer, data, config, *, seed, epoch):
     # One epoch of Adam on data's rows, batched by ru.minibatch_indices (via
     # rt.batches); returns the mean loss of the epoch.
@@ -127,7 +127,7 @@ def train_epoch_pt(model, optimizer, data, config, *, seed, epoch):
     return total / len(data.items)
 
 
-# chapters/04_long_tail_attention/02_attention.ipynb, cell 25 (section 4.2)
+# chapters/04_long_tail_attention/02_attention.ipynb, cell 27 (section 4.2)
 def fit_attention_rec_pt(weights, data, config, *, seed, progress, stop=20):
     # NumPy weights in; trained NumPy weights and a History out. stop: a number
     # of epochs, or an EarlyStop (validate after each epoch, keep the best one).
