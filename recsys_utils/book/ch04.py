@@ -289,11 +289,11 @@ def trained_attention_rec(fit, parts, user_cluster, config, *, seed, framework):
         weights, stop = train_attention_rec(fit, parts, user_cluster, config, seed=seed)
         return {**weights, "curve": np.array(stop.curve), "best": stop.best_epoch}
 
-    twin = "ch04_torch" if framework == "pytorch" else "ch04_tf"
+    twin = {"pytorch": "torch", "tensorflow": "tf"}[framework]  # its module
     data = parts.train[["user_id", "item_id"]].to_numpy()  # what it trains on
     key = {"framework": framework, "seed": seed, "config": config, "data": data}
     key |= {"budget": epoch_budget(100), "clusters": user_cluster}
-    key["code"] = exported_code("ch04", twin)
+    key["code"] = exported_code("ch04", f"ch04_{twin}")
     name = "ch04-attention-" + ru.artifacts.artifact_key({"config": config})
     out = ru.artifacts.cached_arrays(name, compute, key=key)
     return out, out.pop("curve"), int(out.pop("best"))

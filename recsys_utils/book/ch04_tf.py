@@ -182,6 +182,7 @@ def fit_attention_rec_tf(weights, data, config, *, seed, progress, stop=20):
         steps_per_epoch=-(-len(data.items) // config.batch_size),
         callbacks=[AttentionEarlyStopTF(stop, data)] if early else [],
         verbose=2 if progress else 0,
+        shuffle=False,  # the batches come in the order of the PyTorch twin
     )
     history = rtf.History(
         loss=log.history["loss"], valid=list(stop.curve) if early else []
