@@ -102,7 +102,7 @@ def cosine_mf_batches_tf(data, config, seed):
     return index.map(take).prefetch(2)
 
 
-class EpochEndTF(keras.callbacks.Callback):
+class CosineEpochEndTF(keras.callbacks.Callback):
     # batch losses for the History; epoch_end(epoch, weights) may stop the training
     def __init__(self, history, epoch_end):
         super().__init__()
@@ -136,6 +136,6 @@ def fit_cosine_mf_tf(weights, data, config, *, seed=0, progress=True, epoch_end=
         shuffle=False,  # the pipeline gives the order
         steps_per_epoch=-(-len(data[2]) // config.batch_size),
         verbose=2 if progress else 0,
-        callbacks=[EpochEndTF(history, epoch_end)],
+        callbacks=[CosineEpochEndTF(history, epoch_end)],
     )
     return model.weights_numpy(), history

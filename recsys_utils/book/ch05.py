@@ -147,7 +147,7 @@ def fit_to_convergence(
     return weights, stop
 
 
-def exported_code(framework):
+def fusion_code(framework):
     """The source of this chapter's exported code for a framework (a cache key part)."""
     suffix = {"pytorch": "torch", "tensorflow": "tf"}[framework]
     return (resources.files("recsys_utils.book") / f"ch05_{suffix}.py").read_text()
@@ -262,7 +262,7 @@ def trained_cnn(fit_cnn, cnn_logits, mk, config, seed, framework):
         return out
 
     key = {"framework": framework, "seed": seed, "config": config, "items": mk.images}
-    key["code"] = exported_code(framework)
+    key["code"] = fusion_code(framework)
     return artifacts.cached_arrays("ch05-cnn", compute, key=key)
 
 
@@ -337,7 +337,7 @@ def adapter_vectors(
         }
 
     key = {"framework": framework, "seed": seed, "config": config, "texts": text}
-    key["code"] = exported_code(framework)
+    key["code"] = fusion_code(framework)
     return artifacts.cached_arrays("ch05-adapters", compute, key=key)
 
 

@@ -74,7 +74,7 @@ class CNNTF(keras.Model):
 from tqdm.keras import TqdmCallback
 
 
-def batches_tf(arrays, batch_size, *, seed, num_epochs):
+def fusion_batches_tf(arrays, batch_size, *, seed, num_epochs):
     """A tf.data pipeline of ru.minibatch_indices' batches, epoch after epoch: Keras's
     fit reads on across epochs, and shuffles nothing."""
     tensors = [rtf.to_tensor(a) for a in arrays]
@@ -134,7 +134,7 @@ def fit_cnn_tf(weights, data, config, *, seed, progress, valid=None):
         loss=[keras.losses.SparseCategoricalCrossentropy(from_logits=True)] * 3,
     )
     arrays, epochs = [data.images, data.labels], config.max_epochs
-    ds = batches_tf(arrays, config.batch_size, seed=seed, num_epochs=epochs)
+    ds = fusion_batches_tf(arrays, config.batch_size, seed=seed, num_epochs=epochs)
     ds = ds.map(lambda x, y: (x, tuple(tf.unstack(y, axis=1))))  # a target per head
     steps = -(-len(data.images) // config.batch_size)
     args = {"progress": progress, "name": "CNN"}
@@ -177,7 +177,7 @@ def fit_adapter_tf(weights, data, config, *, seed, progress, valid=None):
     model.compile(
         optimizer=adam(config.lr, epsilon=config.adam_eps), loss=squared_distance_tf
     )
-    ds = batches_tf(
+    ds = fusion_batches_tf(
         [data.x, data.y], config.batch_size, seed=seed, num_epochs=config.max_epochs
     )
     steps = -(-len(data.x) // config.batch_size)
@@ -313,8 +313,8 @@ def fit_fusion_tf(weights, data, config, *, seed, progress, valid=None):
         optimizer=adam(config.lr, epsilon=config.adam_eps),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    arrays = [data.user_ids, data.item_ids]
-    ds = batches_tf(arrays, config.batch_size, seed=seed, num_epochs=config.max_epochs)
+    arrays, size = [data.user_ids, data.item_ids], config.batch_size
+    ds = fusion_batches_tf(arrays, size, seed=seed, num_epochs=config.max_epochs)
     stop = None
     if valid is not None:  # the validation measure of the model's NumPy scores
 
