@@ -20,7 +20,7 @@ JOBS ?= 2
 REPEAT ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help venv which-python constraints book test test-unit stage export movielens-results lab bench clean clean-notebooks format lint editions student release grade browser-deps
+.PHONY: help venv which-python constraints book test test-unit stage export movielens-results lab bench clean clean-notebooks format lint editions student release grade browser-deps sandbox-deps
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,14 +50,29 @@ constraints: $(STAMP)  ## re-resolve the pins (needs the package index) -> const
 	  -c constraints.txt ".[$(EXTRAS)]"
 	$(PY) -m coursetools constraints $(VENV)/resolution.json constraints.txt
 
-book: $(STAMP)  ## build the website, executing every chapter; HTML in _build/html
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	@echo "The book is at _build/html/index.html"
+# The website: one site per framework (coursetools/site.py), each rendered from that
+# framework's executed editions, the parity sections and the pages of book/. Only the
+# notebooks that are missing, stale or failed in $(EXECUTED) are executed first (JOBS
+# at once), with MovieLens-100K from RECSYS_MOVIELENS_HOME or, without it, none (the
+# recorded results). A failed execution or build publishes nothing: the command exits
+# non-zero naming the section and cell, and leaves no _build/html. CLASSROOM=1 builds
+# the site for a class: solutions hidden, only student notebooks of the exercises.
+CLASSROOM ?=
+book: $(STAMP)  ## build the website (both frameworks) -> _build/html; CLASSROOM=1 hides solutions
+	mkdir -p $(NO_DATA)
+	$(KERNEL_THREADS) $(PY) -m coursetools site --execute --jobs $(JOBS) \
+	  --executed $(EXECUTED) --no-data "$${RECSYS_MOVIELENS_HOME:-$(NO_DATA)}" \
+	  $(if $(filter 1 yes true,$(CLASSROOM)),--classroom)
 
 browser-deps:  ## install Debian's chromium for the browser test (root, once)
 	@command -v chromium > /dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium > /dev/null; \
 	  else echo "The browser test needs chromium: sudo apt-get install -y chromium"; exit 1; fi; }
+
+sandbox-deps:  ## install Debian's bubblewrap, the grader's sandbox (root, once)
+	@command -v bwrap > /dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap > /dev/null; \
+	  else echo "Grading needs bubblewrap: sudo apt-get install -y bubblewrap"; exit 1; fi; }
 
 # The test command, in three runs:
 # 1. stage: every section's notebooks as CI executes them (coursetools/build.py):
@@ -78,7 +93,7 @@ NO_DATA := _build/no-data
 NOTEBOOK_TIMEOUT ?= 900
 NBMAKE := -p coursetools.pytest_plugin --nbmake --overwrite \
   --nbmake-timeout=$(NOTEBOOK_TIMEOUT) --movielens-standin $(STANDIN) --no-data $(NO_DATA)
-test: $(STAMP) browser-deps  ## run the whole test suite: units, notebooks, book build, browser
+test: $(STAMP) browser-deps sandbox-deps  ## run the whole test suite: units, notebooks, book build, browser
 	rm -rf $(EXECUTED) _build/cache $(NO_DATA) && mkdir -p $(NO_DATA)
 	$(PY) -m coursetools stage $(EXECUTED)
 	$(PY) tests/movielens_standin.py $(STANDIN)
@@ -98,13 +113,31 @@ export: $(STAMP)  ## recsys_utils/book/chNN*.py from the notebooks' cells tagged
 	$(PY) -m coursetools export
 
 test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
-	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not executed and not install"
+	$(BIN)/pytest -n $(JOBS) -m "not book and not browser and not executed and not install and not grading"
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters/
 
-bench: $(STAMP)  ## time each framework's edition of every chapter (median of REPEAT runs) -> benchmarks/
-	$(PY) benchmarks/run_notebooks.py --editions --repeat $(REPEAT)
+# The measuring commands (benchmarks/*.py; each over every section that
+# coursetools.sections.discover() finds, each notebook in a fresh kernel through
+# nbmake's runner). Long: run them by hand, not in CI.
+BURNER ?= both
+bench: $(STAMP)  ## time each framework's edition of every section, per chapter (REPEAT runs, idle and with one busy core: BURNER=both|off|on) -> benchmarks/notebooks.md
+	$(PY) benchmarks/run_notebooks.py --repeat $(REPEAT) --burner $(BURNER)
+
+.PHONY: parity claims stress
+PARITY_NOTEBOOKS ?=
+parity: $(STAMP)  ## measure every parity check's gap over threads, oneDNN, OpenMP, seeds -> benchmarks/parity.md
+	$(PY) benchmarks/parity.py $(PARITY_NOTEBOOKS)
+
+CLAIMS_FRAMEWORKS ?= pytorch
+claims: $(STAMP)  ## the room of every asserted claim for seeds 0, 1, 2 -> benchmarks/claims_margins.md
+	$(PY) benchmarks/claims_margins.py --frameworks $(CLAIMS_FRAMEWORKS)
+
+STRESS_SEED ?= 0
+STRESS_DRAWS ?= 1
+stress: $(STAMP)  ## every section, both frameworks, perturbed settings, one busy core -> benchmarks/stress.md
+	$(PY) benchmarks/stress.py --draw-seed $(STRESS_SEED) --draws $(STRESS_DRAWS)
 
 editions: $(STAMP)  ## one notebook per framework of every chapter -> _build/editions/
 	$(PY) -m coursetools editions chapters _build/editions
@@ -115,12 +148,15 @@ student: $(STAMP)  ## student notebooks, one per framework (solutions stubbed) -
 RELEASE ?= _build/release
 GRADES ?= _build/grades
 TIMEOUT ?= 600
-release: $(STAMP)  ## release folder: student notebooks, solutions, answers -> $(RELEASE)
+MEMORY_GB ?= 6
+release: $(STAMP)  ## release folder: student notebooks, solutions, references, kit -> $(RELEASE)
 	$(PY) -m coursetools release chapters $(RELEASE)
 
-grade: $(STAMP)  ## grade SUBMISSIONS=folder/<student>/*.ipynb -> $(GRADES)/grades.csv
-	@if [ -z "$(SUBMISSIONS)" ]; then echo "usage: make grade SUBMISSIONS=folder"; exit 1; fi
-	$(PY) -m coursetools grade $(SUBMISSIONS) --release $(RELEASE) --out $(GRADES) --timeout $(TIMEOUT)
+# Each notebook runs in its own bubblewrap sandbox (Linux); JOBS of them at once.
+grade: $(STAMP) sandbox-deps  ## grade SUBMISSIONS=folder/<student>/ -> $(GRADES)/grades.csv
+	@if [ -z "$(SUBMISSIONS)" ]; then echo "usage: make grade SUBMISSIONS=folder [JOBS=2]"; exit 1; fi
+	$(PY) -m coursetools grade $(SUBMISSIONS) --release $(RELEASE) --out $(GRADES) \
+	  --timeout $(TIMEOUT) --memory-gb $(MEMORY_GB) -j $(JOBS)
 
 clean-notebooks: $(STAMP)  ## strip outputs and execution counts from the notebooks
 	$(PY) -m coursetools clean chapters/*/*.ipynb

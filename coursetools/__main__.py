@@ -17,7 +17,6 @@ from .lint import lint_chapter, lint_course, lint_section
 from .notebooks import (
     FRAMEWORK_TAGS,
     Bibliography,
-    chapter_number,
     clean_notebook,
     write_editions,
     write_notebook,
@@ -209,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     student = sub.add_parser(
         "student", help="write the student notebooks, one per framework"
     )
-    student.add_argument("source", type=Path, help="folder of chapters")
+    student.add_argument(
+        "source", type=Path, help="folder of chapters (searched recursively)"
+    )
     student.add_argument(
         "target", type=Path, help="writes TARGET/pytorch/, TARGET/tensorflow/"
     )
@@ -219,23 +220,51 @@ def main(argv: list[str] | None = None) -> int:
     release.add_argument("source", type=Path, help="folder of chapters")
     release.add_argument("target", type=Path, help="the release folder")
     grade = sub.add_parser(
-        "grade", help="grade SUBMISSIONS/<student>/*.ipynb -> grades.csv, feedback/"
+        "grade",
+        help="grade SUBMISSIONS/<student>/ in sandboxes -> grades.csv, feedback/",
     )
     grade.add_argument("submissions", type=Path)
     grade.add_argument("--release", type=Path, default=Path("release"))
     grade.add_argument("--out", type=Path, default=Path("grades"))
     grade.add_argument(
-        "--timeout", type=float, default=600, help="seconds per notebook (600)"
+        "--timeout",
+        type=float,
+        default=600,
+        help="seconds per notebook, all of it (600)",
     )
     grade.add_argument(
-        "--memory-gb", type=float, default=8, help="address space per kernel (8)"
+        "--memory-gb", type=float, default=6, help="memory of each sandbox (6)"
     )
     grade.add_argument(
-        "--user",
-        default="nobody",
-        help="run kernels as this user when root ('' = do not switch)",
+        "--processes", type=int, default=512, help="processes of each sandbox (512)"
     )
+    grade.add_argument(
+        "-j", "--jobs", type=int, default=1, help="notebooks graded at once (1)"
+    )
+    grade.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the hidden inputs (the release's)",
+    )
+    grade.add_argument(
+        "--uid",
+        type=int,
+        default=65534,
+        help="user id the sandboxes run as when grading as root (65534, nobody)",
+    )
+    site = sub.add_parser(
+        "site",
+        help="build the website (one site per framework) from the executed notebooks",
+    )
+    from .site import add_arguments as _site_arguments
+
+    _site_arguments(site)
     args = parser.parse_args(argv)
+    if args.command == "site":
+        from .site import main as _site_main
+
+        return _site_main(args)
     if args.command == "clean":
         for path in args.notebooks:
             nb = ensure_setup_cell(clean_notebook(nbformat.read(path, as_version=4)))
@@ -271,31 +300,52 @@ def main(argv: list[str] | None = None) -> int:
         from .release import write_release
 
         manifest = write_release(args.source, args.target)
-        count = sum(len(c["exercises"]) for c in manifest["chapters"].values())
+        count = sum(len(c["exercises"]) for c in manifest["notebooks"].values())
         print(
-            f"wrote {args.target}: {len(manifest['chapters'])} chapters, "
+            f"wrote {args.target}: {len(manifest['notebooks'])} notebooks, "
             f"{count} exercises; give students {args.target}/students/<framework>/"
         )
         return 0
     if args.command == "grade":
         from .grade import Limits, grade_folder
+        from .sandbox import SandboxUnavailable
 
         limits = Limits(
             timeout=args.timeout,
             memory=int(args.memory_gb * 1024**3),
-            user=args.user or None,
+            processes=args.processes,
+            user=args.uid,
         )
-        rows = grade_folder(args.submissions, args.release, args.out, limits)
-        print(f"wrote {args.out}/grades.csv ({len(rows)} students) and feedback/")
+        data = os.environ.get("RECSYS_DATA_HOME")
+        try:
+            rows = grade_folder(
+                args.submissions,
+                args.release,
+                args.out,
+                limits,
+                jobs=args.jobs,
+                seed=args.seed,
+                env={"RECSYS_DATA_HOME": data} if data else None,
+                extra=[Path(data)] if data and Path(data).is_dir() else [],
+            )
+        except (ValueError, SandboxUnavailable) as err:
+            print(f"grade: {err}", file=sys.stderr)
+            return 2
+        print(
+            f"wrote {args.out}/grades.csv, outcomes.csv ({len(rows)} students) "
+            "and feedback/"
+        )
         return 0
+    from .release import find_notebooks
+
     bib = Bibliography.read(ROOT / "book" / "references.bib")
-    for path in sorted(args.source.glob("*.ipynb")):
+    for rel, number, path in find_notebooks(args.source):
         chapter = nbformat.read(path, as_version=4)
         for framework in FRAMEWORK_TAGS:
-            out = args.target / framework / path.name
+            out = args.target / framework / rel
             write_notebook(
                 student_edition(
-                    chapter, framework, chapter=chapter_number(path), bib=bib
+                    chapter, framework, chapter=number, bib=bib, notebook=rel
                 ),
                 out,
             )

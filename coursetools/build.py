@@ -21,6 +21,8 @@ takes), in its folder, and writes it back with its outputs.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -143,17 +145,9 @@ def staged_notebooks(
                     nb, framework, chapter=section.chapter, bib=bib
                 )
                 out.append(Staged(kind, section, _stamp(student, kind, section)))
-            if section.is_movielens:
+            if section.is_movielens:  # the same edition, run on the stand-in
                 kind = f"standin-{framework}"
-                standin = framework_notebook(
-                    nb,
-                    framework,
-                    chapter=section.chapter,
-                    section=section.label,
-                    bib=bib,
-                    myst=True,
-                    header=False,
-                )
+                standin = copy.deepcopy(edition)
                 out.append(Staged(kind, section, _stamp(standin, kind, section)))
     return out
 
@@ -257,6 +251,22 @@ def kind_env(kind: str, *, standin: Path | None, no_data: Path | None) -> dict:
     return env
 
 
+@contextlib.contextmanager
+def environment(env: dict):
+    """Set environment variables for the duration (a kernel started inside inherits
+    them), then restore what was there."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def execute(path: Path, *, timeout: int = 600, env: dict | None = None) -> list[str]:
     """Execute one staged notebook in place (nbmake's runner, in its own folder).
 
@@ -265,15 +275,7 @@ def execute(path: Path, *, timeout: int = 600, env: dict | None = None) -> list[
     """
     from nbmake.nb_run import NotebookRun
 
-    saved = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
+    with environment(env or {}):
         result = NotebookRun(Path(path), timeout).execute()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     nbformat.write(result.nb, str(path))
     return executed_problems(Path(path))

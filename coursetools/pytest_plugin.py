@@ -16,12 +16,11 @@ this plugin adds what the course needs on top:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from .build import kind_env
+from .build import environment, kind_env
 
 #: Rough seconds of each kind, to start the long groups first (order only; nothing is
 #: asserted about time).
@@ -95,13 +94,5 @@ def pytest_runtest_call(item):
         standin=item.config.getoption("movielens_standin"),
         no_data=item.config.getoption("no_data"),
     )
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # the kernel nbmake starts inherits them
-    try:
+    with environment(env):  # the kernel nbmake starts inherits them
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

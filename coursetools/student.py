@@ -11,8 +11,9 @@ that opens with ``{solution-end}``. Code cells tagged ``solution`` hold the answ
 become stubs); the other code cells in the gate (the self-check,
 ``ru.exercises.check("<label>", answer)``) stay, without their ``assert result.ok``, so
 that a student who runs every cell sees every check. Markdown inside a gate (the
-explanation) and markdown-only ``{solution}`` blocks are dropped. The references the
-checks compare with live in ``recsys_utils/exercises``, never in a notebook cell.
+explanation) and markdown-only ``{solution}`` blocks are dropped. The self-checks
+compare with stored public examples (``recsys_utils/exercises``); the references stay
+with the instructor (``instructors/grading``), never in a notebook cell.
 
 The student notebook is then the chapter's edition for one framework
 (:func:`coursetools.notebooks.framework_notebook`): the other framework's cells and
@@ -72,9 +73,9 @@ STUDENT_NOTE = (
     "`# Your answer here`: write your answer there, run it, then run the check "
     "below it. A check answers *correct*, *not yet* with a hint for the usual "
     "mistakes, *not attempted* while the answer is still the stub, or *error* when "
-    "your code raised. Run All works from the start: every check reports. Please do "
-    "not open `recsys_utils/exercises/`: it holds the reference answers the checks "
-    "compare with."
+    "your code raised. Run All works from the start: every check reports. The checks "
+    "try your code on a few examples; your instructor's grader calls it on other "
+    "inputs, so write the general answer, not one that fits the examples."
 )
 
 
@@ -95,7 +96,9 @@ class Exercise:
     autograded: bool
 
 
-def exercises(nb: nbformat.NotebookNode, chapter: int | None) -> list[Exercise]:
+def exercises(
+    nb: nbformat.NotebookNode, chapter: int | None, *, first: int = 1
+) -> list[Exercise]:
     """The exercises of a chapter (or of an edition built from it), in order.
 
     Numbers follow :func:`coursetools.notebooks.myst_to_markdown`: the k-th exercise
@@ -104,6 +107,8 @@ def exercises(nb: nbformat.NotebookNode, chapter: int | None) -> list[Exercise]:
     Args:
         nb: a chapter notebook with MyST ``{exercise}`` blocks.
         chapter: the chapter's number.
+        first: the number of the notebook's first exercise (a chapter's later
+            section notebook continues its count).
 
     Returns:
         One :class:`Exercise` per ``{exercise}`` block; ``autograded`` when some code
@@ -129,7 +134,7 @@ def exercises(nb: nbformat.NotebookNode, chapter: int | None) -> list[Exercise]:
                     f"exercise {match.group('title')!r} has no :label: line; every "
                     "exercise needs one (the checks and the grade table use it)"
                 )
-            k = len(found) + 1
+            k = len(found) + first
             found.append(
                 Exercise(
                     label=label.group(1),
@@ -284,6 +289,7 @@ def student_edition(
     *,
     chapter: int | None = None,
     bib: Bibliography | None = None,
+    notebook: str | None = None,
 ) -> nbformat.NotebookNode:
     """The student notebook of a chapter for one framework.
 
@@ -292,12 +298,14 @@ def student_edition(
         framework: ``"pytorch"`` or ``"tensorflow"``.
         chapter: the chapter's number (exercise numbers "N.k").
         bib: author-year labels for citations.
+        notebook: the notebook's path under ``chapters/`` (recorded for the
+            grader, which then recognises the notebook whatever its file name).
 
     Returns:
         The framework's edition of :func:`student_notebook`, with
         :data:`STUDENT_NOTE` after the edition's header and notebook metadata
-        ``{"recsys": {"chapter", "framework", "kind": "student"}}`` (the grader
-        reads it).
+        ``{"recsys": {"chapter", "framework", "kind": "student"}}`` (plus
+        ``"notebook"`` when given; the grader reads it).
 
     Raises:
         ValueError: on an unknown framework or a malformed chapter (see
@@ -326,4 +334,6 @@ def student_edition(
         "framework": framework,
         "kind": "student",
     }
+    if notebook is not None:
+        out.metadata["recsys"]["notebook"] = notebook
     return out

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import as_ids, check_finite
+from .validation import as_ids, check_finite, check_int
 
 __all__ = [
     "minibatch_indices",
@@ -24,16 +24,6 @@ __all__ = [
     "check_tensor_input",
     "float_weights",
 ]
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
 
 
 def minibatch_indices(
@@ -58,15 +48,10 @@ def minibatch_indices(
         List of ``ceil(n / batch_size)`` int64 arrays that together hold each index
         once.
     """
-    n = _check_positive_int("n", n)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    for name, value in (("seed", seed), ("epoch", epoch)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or value < 0
-        ):
-            raise ValueError(f"{name} must be a non-negative int; got {value!r}")
+    n = check_int(n, "n", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    seed = check_int(seed, "seed", low=0)
+    epoch = check_int(epoch, "epoch", low=0)
     order = (
         np.random.default_rng([int(seed), int(epoch)]).permutation(n)
         if shuffle
@@ -164,7 +149,7 @@ def run_training(
     """
     from tqdm.auto import tqdm
 
-    num_epochs = _check_positive_int("num_epochs", num_epochs)
+    num_epochs = check_int(num_epochs, "num_epochs", low=1)
     history = History()
     bar = tqdm(
         total=num_epochs * num_batches, desc=desc, disable=not progress, leave=True
@@ -215,7 +200,7 @@ def check_train_args(
         ``(list of arrays, number of batches per epoch)``.
     """
     arrays = _check_arrays(arrays)
-    batch_size = _check_positive_int("batch_size", batch_size)
+    batch_size = check_int(batch_size, "batch_size", low=1)
     return arrays, -(-len(arrays[0]) // batch_size)
 
 
@@ -247,7 +232,7 @@ def check_score_args(
             "user_vectors and item_vectors must be 2-D with the same embedding_dim; "
             f"got shapes {user_shape} and {item_shape}"
         )
-    _check_positive_int("batch_size", batch_size)
+    check_int(batch_size, "batch_size", low=1)
     return as_ids(user_ids, "user_ids", int(user_shape[0]), flatten=True)
 
 

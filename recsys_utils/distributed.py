@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .framework import FRAMEWORKS
+from .validation import check_int
 
 __all__ = [
     "LOOPBACK",
@@ -151,19 +152,15 @@ class WorkerFailure(RuntimeError):
         self.timed_out = timed_out
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return value
-
-
 def _checked_launch(framework: str, world_size: object, threads: object):
     """(world_size, threads) after checking them and the framework's name."""
     if framework not in FRAMEWORKS:
         raise ValueError(
             f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}"
         )
-    return _positive_int("world_size", world_size), _positive_int("threads", threads)
+    return check_int(world_size, "world_size", low=1), check_int(
+        threads, "threads", low=1
+    )
 
 
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
@@ -181,7 +178,7 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
     Returns:
         ``count`` distinct port numbers.
     """
-    count = _positive_int("count", count)
+    count = check_int(count, "count", low=1)
     sockets = []
     try:
         for _ in range(count):
@@ -248,12 +245,7 @@ def worker_env(
         a dict of environment variables (strings).
     """
     world_size, threads = _checked_launch(framework, world_size, threads)
-    if (
-        isinstance(rank, bool)
-        or not isinstance(rank, int)
-        or not 0 <= rank < world_size
-    ):
-        raise ValueError(f"rank must be an integer in [0, {world_size}); got {rank!r}")
+    rank = check_int(rank, "rank", low=0, high=world_size - 1)
     ports = [int(p) for p in ports]
     needed = 1 if framework == "pytorch" else world_size
     if len(ports) != needed or not all(0 < p < 65536 for p in ports):
@@ -401,6 +393,29 @@ def _run_once(
     return results, failed, timed_out
 
 
+def _check_env(env: object) -> dict[str, str]:
+    """Extra environment variables: a mapping of names to strings (or None)."""
+    if env is None:
+        return {}
+    if not isinstance(env, Mapping):
+        raise ValueError(
+            "env must be a dict {name: value} of environment variables, values as "
+            f"strings; got {type(env).__name__}"
+        )
+    for name, value in env.items():
+        if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+            raise ValueError(
+                "env must map variable names (non-empty strings without '=') to "
+                f"strings; got the name {name!r}"
+            )
+        if not isinstance(value, str) or "\0" in value:
+            raise ValueError(
+                f"env[{name!r}] must be a string (environment variables are text); "
+                f"got {value!r} ({type(value).__name__}): pass {str(value)!r}"
+            )
+    return dict(env)
+
+
 def launch(
     script: str | os.PathLike,
     world_size: int,
@@ -429,7 +444,8 @@ def launch(
         args: command-line arguments passed to every worker.
         timeout: seconds before every worker still running is stopped (> 0).
         threads: compute threads per worker (``OMP_NUM_THREADS``).
-        env: extra environment variables for every worker.
+        env: extra environment variables for every worker, ``{name: str}``
+            (a number must be given as text: ``{"SEED": "1"}``).
         cwd: the workers' working directory (default: this process's).
         python: the interpreter (default: this one, ``sys.executable``).
         port_retries: how many times to relaunch with new ports when a worker reports
@@ -457,12 +473,8 @@ def launch(
         raise ValueError(
             f"timeout must be a positive number of seconds; got {timeout!r}"
         )
-    if (
-        isinstance(port_retries, bool)
-        or not isinstance(port_retries, int)
-        or port_retries < 0
-    ):
-        raise ValueError(f"port_retries must be an integer >= 0; got {port_retries!r}")
+    port_retries = check_int(port_retries, "port_retries", low=0)
+    env = _check_env(env)
     if not isinstance(args, Sequence) or isinstance(args, str):
         raise ValueError(f"args must be a sequence of strings; got {args!r}")
     python = python or sys.executable
@@ -484,7 +496,7 @@ def launch(
     try:
         for attempt in range(1, port_retries + 2):
             ports = free_ports(1 if framework == "pytorch" else world_size)
-            base = {**os.environ, **(dict(env) if env else {})}
+            base = {**os.environ, **env}
             envs = [
                 {
                     **base,

@@ -6,6 +6,7 @@ PyTorch and TensorFlow code paths are checked against.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,13 +112,15 @@ def _check_scores(scores: Any, name: str = "scores") -> np.ndarray:
 
 def topk_from_scores(
     scores: Any, k: int, exclude: sp.spmatrix | None = None
-) -> np.ndarray:
-    """The k best items of each row of a score matrix, best first.
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best items of each row of a score matrix, best first, with their scores.
 
     ``argpartition`` finds the top k in linear time, then only those k are sorted.
     Ties are broken by the lower item id, so the result is deterministic: among equal
     scores, item 3 comes before item 7. Excluded items get a score of ``-inf``; they
-    appear in a list only when a row has fewer than k other items.
+    appear in a list only when a row has fewer than k other items. Every top-k
+    function of the package returns ``(item_ids, scores)`` in this order and breaks
+    ties this way.
 
     Args:
         scores: float array ``(n, num_items)``, higher is better, no NaN.
@@ -126,9 +129,10 @@ def topk_from_scores(
             (e.g. the items a user saw in train) are excluded.
 
     Returns:
-        Int64 array ``(n, k)`` of item ids.
+        ``(item_ids, scores)``: int64 and float64 arrays ``(n, k)``; ``scores[r, j]``
+        is the score of ``item_ids[r, j]`` (``-inf`` for an excluded item).
     """
-    k = _m._check_k(k)
+    k = check_int(k, "k", low=1)
     s = _check_scores(scores)
     n, num_items = s.shape
     if k > num_items:
@@ -156,7 +160,8 @@ def topk_from_scores(
     tied = (neg <= kth[:, None]).sum(axis=1) > k
     if tied.any():
         top[tied] = np.argsort(neg[tied], axis=1, kind="stable")[:, :k]
-    return top.astype(np.int64)
+    top = top.astype(np.int64)
+    return top, np.take_along_axis(s, top, axis=1)
 
 
 # ---------------------------------------------------------------------------
@@ -207,7 +212,41 @@ def _check_ks(k: Any) -> tuple[int, ...]:
     ks = k if isinstance(k, (tuple, list)) else (k,)
     if not ks:
         raise ValueError("k must be a positive int or a non-empty tuple of them")
-    return tuple(sorted({_m._check_k(x) for x in ks}))
+    return tuple(sorted({check_int(x, "k", low=1) for x in ks}))
+
+
+def _check_overlap(train: sp.csr_matrix, test: sp.csr_matrix, users: np.ndarray):
+    """Refuse a test set that lies entirely in train; warn when part of it does.
+
+    With seen items excluded, a test interaction that is also in train can never be
+    recommended: it counts as a miss. All of them in train (the training matrix
+    passed as test) would make every metric 0 without a word.
+    """
+    seen = sp.csr_matrix(train[users] != 0)
+    held = sp.csr_matrix(test[users] != 0)
+    both = held.multiply(seen)
+    both.eliminate_zeros()
+    n_test, n_both = held.nnz, both.nnz
+    if n_both == 0:
+        return
+    rows = np.unique(both.nonzero()[0])
+    example = f"user {int(users[rows[0]])}, item {int(both[rows[0]].indices[0])}"
+    if n_both == n_test:
+        raise ValueError(
+            f"test overlaps train entirely: all {n_test} test interactions of the "
+            f"evaluated users are also in train (e.g. {example}). With "
+            "exclude_seen=True every one of them is excluded as seen and every "
+            "metric would be 0. Was the training matrix passed as test? (If the "
+            "overlap is meant, pass exclude_seen=False.)"
+        )
+    warnings.warn(
+        f"{n_both} of the {n_test} test interactions of the evaluated users are also "
+        f"in train ({len(rows)} users; e.g. {example}): with exclude_seen=True they "
+        "are excluded as seen and count as misses. Remove them from test, or pass "
+        "exclude_seen=False",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def evaluate_topk(
@@ -243,10 +282,19 @@ def evaluate_topk(
     Returns:
         An :class:`EvalResult`; users without test items get ``NaN`` rows, ignored by
         the means.
+
+    Raises:
+        ValueError: a bad argument (the message names it); with ``exclude_seen``, a
+            ``test`` whose interactions of the evaluated users all lie in ``train``
+            (the training matrix passed as test: every metric would be 0).
+
+    Warns:
+        UserWarning: with ``exclude_seen``, some test interactions are also in
+            ``train``; the message says how many (they count as misses).
     """
     ks = _check_ks(k)
     kmax = ks[-1]
-    batch_size = _m._check_k(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size", low=1)
     exclude_seen = check_bool(exclude_seen, "exclude_seen")
     if isinstance(metrics, str):  # one name: "recall" means ("recall",)
         metrics = (metrics,)
@@ -282,6 +330,8 @@ def evaluate_topk(
             user_ids, "user_ids", num_users, flatten=True, allow_empty=False
         )
     user_ids = user_ids.astype(np.int64)
+    if exclude_seen:
+        _check_overlap(train, test, user_ids)
     if callable(scores):
         score_fn = scores
     elif isinstance(scores, (str, bytes)):
@@ -314,7 +364,9 @@ def evaluate_topk(
                 f"scores for {len(batch)} users must have shape "
                 f"({len(batch)}, {num_items}) (num_items of train); got {s.shape}"
             )
-        top = topk_from_scores(s, kmax, exclude=train[batch] if exclude_seen else None)
+        top, _ = topk_from_scores(
+            s, kmax, exclude=train[batch] if exclude_seen else None
+        )
         relevant = test[batch]
         for m in metrics:
             for kk in ks:

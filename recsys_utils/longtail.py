@@ -8,7 +8,7 @@ attention": the chapter measures popularity bias with these helpers, trains with
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from . import metrics as _m
 from .evaluation import _check_scores, topk_from_scores
-from .validation import as_ids, check_finite, check_number
+from .validation import as_ids, check_finite, check_int, check_number
 
 __all__ = [
     "popularity_groups",
@@ -317,8 +317,8 @@ def xquad_rerank(
             f"tail_preference must have shape ({n},) with values in [0, 1]"
         )
     check_number(lam, "lam", low=0, high=1)
-    k = _m._check_k(k)
-    num_candidates = min(_m._check_k(num_candidates, "num_candidates"), num_items)
+    k = check_int(k, "k", low=1)
+    num_candidates = min(check_int(num_candidates, "num_candidates", low=1), num_items)
     if k > num_candidates:
         raise ValueError(f"k={k} must be <= num_candidates={num_candidates}")
     if (
@@ -331,7 +331,7 @@ def xquad_rerank(
         ex = sp.coo_matrix(exclude)
         s = s.copy()
         s[ex.row, ex.col] = -np.inf
-    cand = topk_from_scores(s, num_candidates)  # (n, C), best first
+    cand, _ = topk_from_scores(s, num_candidates)  # (n, C), best first
     cs = np.take_along_axis(s, cand, axis=1)
     finite = np.isfinite(cs)
     lo = np.where(finite, cs, np.inf).min(axis=1, keepdims=True)
@@ -391,110 +391,3 @@ def tradeoff_sweep(
             )
         rows.append(row)
     return pd.DataFrame(rows, index=pd.Index(values, name=knob_name))
-
-
-# ---------------------------------------------------------------------------
-# Training examples for attention over a purchase history (chapter 4)
-# ---------------------------------------------------------------------------
-
-__all__ += ["Histories", "purchase_histories"]
-
-
-class Histories(NamedTuple):
-    """Training examples and evaluation histories of :func:`purchase_histories`.
-
-    Attributes:
-        examples: dict of equal-length arrays, one row per training example:
-            ``user`` ``(N,)``, ``hist`` ``(N, L)`` item ids, ``mask`` ``(N, L)``
-            bool (True = real history slot), ``pos`` ``(N,)`` the purchased item,
-            ``neg`` ``(N, num_neg)`` sampled negatives.
-        eval_hist: ``(num_users, L)`` each user's last ``L`` training purchases,
-            oldest first, right-aligned (padding slots hold item 0).
-        eval_mask: ``(num_users, L)`` bool, True = real slot of ``eval_hist``.
-    """
-
-    examples: dict
-    eval_hist: np.ndarray
-    eval_mask: np.ndarray
-
-
-def purchase_histories(
-    train: pd.DataFrame,
-    num_users: int,
-    num_items: int,
-    hist_len: int = 20,
-    num_neg: int = 4,
-    seed: int = 0,
-) -> Histories:
-    """Each purchase with the purchases before it: examples for a history model.
-
-    Sort each user's training purchases by time (ties keep the frame's order). The
-    purchase at position ``t >= 1`` of a user's sequence is a positive whose history
-    is the up to ``hist_len`` purchases at positions ``t - hist_len .. t - 1``,
-    right-aligned, padding on the left (item 0, masked). The first purchase of a
-    user has no history and gives no example; the target is never in its own
-    history. Negatives are drawn uniformly from the whole catalogue (a
-    simplification: a negative may be an item the user bought). For evaluation,
-    each user's history is their last ``hist_len`` training purchases. Taught in
-    chapter 4, "Attention over the history".
-
-    Args:
-        train: DataFrame with ``user_id``, ``item_id``, ``timestamp`` columns.
-        num_users: number of users (ids in ``[0, num_users)``).
-        num_items: number of items (ids in ``[0, num_items)``).
-        hist_len: ``L``, the longest history, >= 1.
-        num_neg: negatives per positive, >= 0.
-        seed: seed of the negative sampling.
-
-    Returns:
-        :class:`Histories` ``(examples, eval_hist, eval_mask)``.
-    """
-    if not isinstance(train, pd.DataFrame):
-        raise ValueError(f"train must be a DataFrame; got {type(train).__name__}")
-    missing = {"user_id", "item_id", "timestamp"} - set(train.columns)
-    if missing:
-        raise ValueError(
-            f"train must have user_id, item_id and timestamp columns; "
-            f"missing {sorted(missing)}"
-        )
-    for name, value, low in (
-        ("num_users", num_users, 1),
-        ("num_items", num_items, 1),
-        ("hist_len", hist_len, 1),
-        ("num_neg", num_neg, 0),
-    ):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or value < low
-        ):
-            raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
-    seq = train.sort_values(["user_id", "timestamp"], kind="stable")
-    users = seq["user_id"].to_numpy(np.int64)  # (N,) sorted by user, then time
-    items = seq["item_id"].to_numpy(np.int64)
-    if len(users) and (users.min() < 0 or users.max() >= num_users):
-        raise ValueError(f"train.user_id must lie in [0, {num_users})")
-    if len(items) and (items.min() < 0 or items.max() >= num_items):
-        raise ValueError(f"train.item_id must lie in [0, {num_items})")
-    first = np.searchsorted(users, users)  # (N,) row of each user's first purchase
-    window = np.arange(len(items))[:, None] - hist_len + np.arange(hist_len)
-    mask = window >= first[:, None]  # (N, L) the previous rows of the same user
-    hist = np.where(mask, items[window.clip(0)] if len(items) else 0, 0)
-    keep = np.arange(len(items)) > first  # at least one previous purchase
-    rng = np.random.default_rng(seed)
-    examples = {
-        "user": users[keep],
-        "hist": hist[keep],
-        "mask": mask[keep],
-        "pos": items[keep],
-        "neg": rng.integers(0, num_items, (int(keep.sum()), num_neg)),
-    }
-    all_users = np.arange(num_users)
-    start = np.searchsorted(users, all_users)
-    end = np.searchsorted(users, all_users, side="right")
-    ewin = end[:, None] - hist_len + np.arange(hist_len)  # (num_users, L)
-    eval_mask = (ewin >= start[:, None]) & (ewin < end[:, None])
-    eval_hist = np.where(
-        eval_mask, items[ewin.clip(0, max(len(items) - 1, 0))] if len(items) else 0, 0
-    )
-    return Histories(examples, eval_hist.astype(np.int64), eval_mask)

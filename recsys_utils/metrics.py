@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .validation import as_ids, check_finite, check_number
+from .validation import as_ids, check_finite, check_int, check_number
 
 __all__ = [
     "precision_at_k",
@@ -33,6 +33,7 @@ __all__ = [
     "ndcg_at_k",
     "hit_rate_at_k",
     "mrr",
+    "average_precision_at_k",
     "rmse",
     "mae",
     "catalog_coverage",
@@ -56,12 +57,6 @@ def _in_open_unit(value: Any) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _check_k(k: Any, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-        raise ValueError(f"{name} must be a positive int; got {k!r}")
-    return int(k)
 
 
 def _check_ranked(ranked_items: Any, k: int | None) -> np.ndarray:
@@ -207,7 +202,7 @@ def precision_at_k(ranked_items: Any, relevant: Any, k: int) -> np.ndarray:
         Float array ``(num_users,)``: ``hits@k / k``; ``NaN`` for users with no
         relevant item.
     """
-    k = _check_k(k)
+    k = check_int(k, "k", low=1)
     ranked = _check_ranked(ranked_items, k)
     slot_gain, num_rel, _ = _lookup(ranked, relevant)
     return _nan_where_empty((slot_gain > 0).sum(axis=1) / k, num_rel)
@@ -227,7 +222,7 @@ def recall_at_k(ranked_items: Any, relevant: Any, k: int) -> np.ndarray:
     Returns:
         Float array ``(num_users,)`` in [0, 1]; ``NaN`` for users with no relevant item.
     """
-    k = _check_k(k)
+    k = check_int(k, "k", low=1)
     ranked = _check_ranked(ranked_items, k)
     slot_gain, num_rel, _ = _lookup(ranked, relevant)
     hits = (slot_gain > 0).sum(axis=1)
@@ -246,7 +241,7 @@ def hit_rate_at_k(ranked_items: Any, relevant: Any, k: int) -> np.ndarray:
     Returns:
         Float array ``(num_users,)`` of 0/1; ``NaN`` for users with no relevant item.
     """
-    k = _check_k(k)
+    k = check_int(k, "k", low=1)
     ranked = _check_ranked(ranked_items, k)
     slot_gain, num_rel, _ = _lookup(ranked, relevant)
     return _nan_where_empty((slot_gain > 0).any(axis=1), num_rel)
@@ -272,7 +267,7 @@ def ndcg_at_k(ranked_items: Any, relevant: Any, k: int) -> np.ndarray:
     Returns:
         Float array ``(num_users,)`` in [0, 1]; ``NaN`` for users with no relevant item.
     """
-    k = _check_k(k)
+    k = check_int(k, "k", low=1)
     ranked = _check_ranked(ranked_items, k)
     slot_rel, num_rel, (rows, rels) = _lookup(ranked, relevant)
     discount = 1.0 / np.log2(np.arange(2, k + 2))  # (k,): 1/log2(r+1), r = 1..k
@@ -307,13 +302,45 @@ def mrr(ranked_items: Any, relevant: Any, k: int | None = None) -> np.ndarray:
         0 without a hit; ``NaN`` for users with no relevant item.
     """
     if k is not None:
-        k = _check_k(k)
+        k = check_int(k, "k", low=1)
     ranked = _check_ranked(ranked_items, k)
     slot_gain, num_rel, _ = _lookup(ranked, relevant)
     hit = slot_gain > 0
     first = hit.argmax(axis=1)  # 0-based position of the first hit (0 if none)
     rr = np.where(hit.any(axis=1), 1.0 / (first + 1.0), 0.0)
     return _nan_where_empty(rr, num_rel)
+
+
+def average_precision_at_k(ranked_items: Any, relevant: Any, k: int) -> np.ndarray:
+    """Average precision at k, normalised by the number of relevant items.
+
+    With ``hit_r`` = 1 when the item at rank ``r`` is relevant::
+
+        AP@k = sum_{r <= k} hit_r * (hits in the first r) / r  /  |relevant|
+
+    This is the ``map_at_k`` of Microsoft Recommenders in 2019-2021 (the published
+    MAP figures of :data:`recsys_utils.protocols.STRATIFIED`); its mean over users is
+    the MAP. Today's ``map_at_k`` of Recommenders divides by
+    ``min(k, |relevant|)`` instead: larger numbers, not comparable.
+
+    Args:
+        ranked_items: int array ``(num_users, >= k)``, best first.
+        relevant: per-user relevant items (see the module docstring).
+        k: cut-off, a positive int.
+
+    Returns:
+        Float array ``(num_users,)`` in [0, 1]; ``NaN`` for users with no relevant
+        item.
+    """
+    k = check_int(k, "k", low=1)
+    ranked = _check_ranked(ranked_items, k)
+    slot_gain, num_rel, _ = _lookup(ranked, relevant)
+    hit = (slot_gain > 0).astype(np.float64)
+    precision_at_r = np.cumsum(hit, axis=1) / np.arange(1, k + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ap = (hit * precision_at_r).sum(axis=1) / num_rel
+    ap[num_rel == 0] = np.nan
+    return ap
 
 
 # ---------------------------------------------------------------------------
@@ -366,10 +393,6 @@ def mae(y_true: Any, y_pred: Any) -> float:
 # ---------------------------------------------------------------------------
 
 
-def _check_num_items(num_items: Any) -> int:
-    return _check_k(num_items, "num_items")
-
-
 def _check_ranked_range(ranked_items: Any, num_items: int) -> np.ndarray:
     ranked = _check_ranked(ranked_items, None)
     if ranked.max() >= num_items:
@@ -389,7 +412,7 @@ def catalog_coverage(ranked_items: Any, num_items: int) -> float:
     Returns:
         ``|unique(ranked_items)| / num_items``, in [0, 1].
     """
-    num_items = _check_num_items(num_items)
+    num_items = check_int(num_items, "num_items", low=1)
     ranked = _check_ranked_range(ranked_items, num_items)
     return float(len(np.unique(ranked)) / num_items)
 
@@ -438,7 +461,7 @@ def exposure_gini(ranked_items: Any, num_items: int) -> float:
     Returns:
         ``gini_index(bincount(ranked_items, minlength=num_items))``.
     """
-    num_items = _check_num_items(num_items)
+    num_items = check_int(num_items, "num_items", low=1)
     ranked = _check_ranked_range(ranked_items, num_items)
     return gini_index(np.bincount(ranked.ravel(), minlength=num_items))
 

@@ -35,14 +35,6 @@ def _check_csr(train, name: str = "train") -> sp.csr_matrix:
     return train
 
 
-def _check_positive(name: str, value, integer: bool = False) -> None:
-    """A positive int (``integer=True``) or a finite number >= 0."""
-    if integer:
-        check_int(value, name, low=1)
-    else:
-        check_number(value, name, low=0)
-
-
 def _check_fitted(model, attr: str) -> None:
     if not hasattr(model, attr):
         raise ValueError(f"{type(model).__name__} is not fitted: call fit(train) first")
@@ -77,8 +69,8 @@ def init_factors(
         ("num_items", num_items),
         ("embedding_dim", embedding_dim),
     ):
-        _check_positive(name, value, integer=True)
-    _check_positive("scale", scale)
+        check_int(value, name, low=1)
+    check_number(scale, "scale", low=0)
     check_int(seed, "seed", low=0)
     rng = np.random.default_rng(seed)
     return {
@@ -244,10 +236,10 @@ class ALSMF:
         scale: float = 0.1,
         seed: int = 0,
     ):
-        _check_positive("embedding_dim", embedding_dim, integer=True)
-        _check_positive("num_iters", num_iters, integer=True)
-        _check_positive("reg", reg)
-        _check_positive("scale", scale)
+        check_int(embedding_dim, "embedding_dim", low=1)
+        check_int(num_iters, "num_iters", low=1)
+        check_number(reg, "reg", low=0)
+        check_number(scale, "scale", low=0)
         check_bool(use_bias, "use_bias")
         check_int(seed, "seed", low=0)
         self.embedding_dim, self.reg, self.num_iters = embedding_dim, reg, num_iters
@@ -375,10 +367,10 @@ class ImplicitALS:
         num_iters: int = 10,
         seed: int = 0,
     ):
-        _check_positive("embedding_dim", embedding_dim, integer=True)
-        _check_positive("num_iters", num_iters, integer=True)
-        _check_positive("reg", reg)
-        _check_positive("alpha", alpha)
+        check_int(embedding_dim, "embedding_dim", low=1)
+        check_int(num_iters, "num_iters", low=1)
+        check_number(reg, "reg", low=0)
+        check_number(alpha, "alpha", low=0)
         check_int(seed, "seed", low=0)
         self.embedding_dim, self.reg, self.alpha = embedding_dim, reg, alpha
         self.num_iters, self.seed = num_iters, seed

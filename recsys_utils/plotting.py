@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .validation import check_int
+
 __all__ = [
     "product_grid",
     "overlay_curves",
@@ -128,22 +130,16 @@ def product_grid(
         raise ValueError(
             f"captions must have one entry per image ({n}); got {len(captions)}"
         )
-    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
-        raise ValueError(f"ncols must be a positive integer; got {ncols!r}")
+    ncols = check_int(ncols, "ncols", low=1)
     for name, value in (("fontsize", fontsize), ("width", width)):
         if not np.isfinite(value) or value <= 0:
             raise ValueError(f"{name} must be a positive number; got {value!r}")
     if size is not None and (not np.isfinite(size) or size <= 0):
         raise ValueError(f"size must be a positive number or None; got {size!r}")
-    if wrap is not None and (
-        isinstance(wrap, bool) or not isinstance(wrap, (int, np.integer)) or wrap < 4
-    ):
-        raise ValueError(f"wrap must be an integer >= 4 or None; got {wrap!r}")
-    for name, value in (("title_lines", title_lines), ("caption_lines", caption_lines)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if wrap is not None:
+        wrap = check_int(wrap, "wrap (an int >= 4, or None)", low=4)
+    title_lines = check_int(title_lines, "title_lines", low=1)
+    caption_lines = check_int(caption_lines, "caption_lines", low=1)
     plt = _plt()
     ncols = min(int(ncols), max(n, 1))
     nrows = max(1, -(-n // ncols))

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .validation import as_ids, check_bool, check_finite, check_number
+from .evaluation import topk_from_scores
+from .validation import as_ids, check_bool, check_finite, check_int, check_number
 
 __all__ = [
     "log_q",
@@ -47,16 +48,6 @@ def _matrix(name: str, x: Any) -> np.ndarray:
     return arr
 
 
-def _check_k(k: Any, upper: int, name: str = "k") -> int:
-    if (
-        isinstance(k, bool)
-        or not isinstance(k, (int, np.integer))
-        or not 1 <= k <= upper
-    ):
-        raise ValueError(f"{name} must be an integer in [1, {upper}]; got {k!r}")
-    return int(k)
-
-
 # ---------------------------------------------------------------------------
 # The sampling-bias correction
 # ---------------------------------------------------------------------------
@@ -79,12 +70,7 @@ def log_q(item_ids: Any, num_items: int, smoothing: float = 1.0) -> np.ndarray:
     Returns:
         float32 array ``(num_items,)`` of ``log q_j``.
     """
-    if (
-        isinstance(num_items, bool)
-        or not isinstance(num_items, (int, np.integer))
-        or num_items < 1
-    ):
-        raise ValueError(f"num_items must be a positive integer; got {num_items!r}")
+    num_items = check_int(num_items, "num_items", low=1)
     ids = as_ids(item_ids, "item_ids", int(num_items), flatten=True)
     check_number(smoothing, "smoothing", low=0)
     if smoothing == 0 and ids.size == 0:
@@ -107,7 +93,10 @@ def exact_topk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact maximum-inner-product top-k: one matrix product, then ``argpartition``.
 
-    Same return convention as a FAISS ``index.search``: ``(scores, ids)``.
+    The ranking rule is :func:`recsys_utils.evaluation.topk_from_scores`' (ties: the
+    lower item id first). Note the order of the result: ``(item_ids, scores)``, as
+    every top-k function of the package; a FAISS ``index.search`` returns
+    ``(scores, ids)``.
 
     Args:
         queries: ``(num_queries, embedding_dim)`` user vectors.
@@ -115,7 +104,8 @@ def exact_topk(
         k: list length, ``1 <= k <= num_items``.
 
     Returns:
-        ``(scores, ids)``: float32 and int64 arrays ``(num_queries, k)``, best first.
+        ``(item_ids, scores)``: int64 and float32 arrays ``(num_queries, k)``, best
+        first.
     """
     q, v = _matrix("queries", queries), _matrix("item_vectors", item_vectors)
     if q.shape[1] != v.shape[1]:
@@ -123,14 +113,9 @@ def exact_topk(
             "queries and item_vectors must have the same embedding_dim; got "
             f"{q.shape[1]} and {v.shape[1]}"
         )
-    k = _check_k(k, v.shape[0])
-    scores = q @ v.T  # (num_queries, num_items)
-    cand = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (num_queries, k), unordered
-    cand_scores = np.take_along_axis(scores, cand, axis=1)
-    order = np.argsort(-cand_scores, axis=1, kind="stable")
-    return np.take_along_axis(cand_scores, order, axis=1), np.take_along_axis(
-        cand, order, axis=1
-    ).astype(np.int64)
+    k = check_int(k, "k", low=1, high=v.shape[0])
+    item_ids, scores = topk_from_scores(q @ v.T, k)  # (num_queries, num_items) scores
+    return item_ids, scores.astype(np.float32)
 
 
 def build_ivf_flat(item_vectors: Any, nlist: int, *, seed: int = 0):
@@ -151,7 +136,7 @@ def build_ivf_flat(item_vectors: Any, nlist: int, *, seed: int = 0):
     import faiss
 
     v = _matrix("item_vectors", item_vectors)
-    nlist = _check_k(nlist, v.shape[0], "nlist")
+    nlist = check_int(nlist, "nlist", low=1, high=v.shape[0])
     quantizer = faiss.IndexFlatIP(v.shape[1])
     index = faiss.IndexIVFFlat(quantizer, v.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = int(seed)
@@ -179,16 +164,8 @@ def build_hnsw(item_vectors: Any, M: int = 16, ef_construction: int = 40):
     import faiss
 
     v = _matrix("item_vectors", item_vectors)
-    if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 2:
-        raise ValueError(f"M must be an integer >= 2; got {M!r}")
-    if (
-        isinstance(ef_construction, bool)
-        or not isinstance(ef_construction, (int, np.integer))
-        or ef_construction < 1
-    ):
-        raise ValueError(
-            f"ef_construction must be a positive integer; got {ef_construction!r}"
-        )
+    M = check_int(M, "M", low=2)
+    ef_construction = check_int(ef_construction, "ef_construction", low=1)
     index = faiss.IndexHNSWFlat(v.shape[1], int(M), faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = int(ef_construction)
     index.add(v)
@@ -205,8 +182,7 @@ def set_search_param(index, value: int) -> str:
     Returns:
         the name of the parameter that was set.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"value must be a positive integer; got {value!r}")
+    value = check_int(value, "value", low=1)
     if hasattr(index, "nprobe"):
         index.nprobe = int(value)
         return "nprobe"
@@ -280,18 +256,13 @@ def recall_latency(
         DataFrame with columns ``method, param, value, recall, ms_per_query``.
     """
     q, v = _matrix("queries", queries), _matrix("item_vectors", item_vectors)
-    k = _check_k(k, v.shape[0])
-    if (
-        isinstance(repeats, bool)
-        or not isinstance(repeats, (int, np.integer))
-        or repeats < 1
-    ):
-        raise ValueError(f"repeats must be a positive integer; got {repeats!r}")
+    k = check_int(k, "k", low=1, high=v.shape[0])
+    repeats = check_int(repeats, "repeats", low=1)
     if index.ntotal != v.shape[0]:
         raise ValueError(
             f"index holds {index.ntotal} vectors but item_vectors has {v.shape[0]} rows"
         )
-    (_, exact_ids), ms = _time_per_query(lambda: exact_topk(q, v, k), repeats, len(q))
+    (exact_ids, _), ms = _time_per_query(lambda: exact_topk(q, v, k), repeats, len(q))
     rows = [dict(method="exact", param="-", value=0, recall=1.0, ms_per_query=ms)]
     method = "IVF-Flat" if hasattr(index, "nprobe") else "HNSW"
     for value in settings:
@@ -320,7 +291,7 @@ def _candidates(candidate_ids: Any, k: int, num_items: int) -> np.ndarray:
         raise ValueError("candidate_ids must be a non-empty 1-d array of item ids")
     if len(np.unique(c)) != len(c):
         raise ValueError("candidate_ids must not repeat an item")
-    _check_k(k, len(c))
+    check_int(k, "k", low=1, high=len(c))
     return c
 
 
@@ -396,8 +367,7 @@ def category_cap_rerank(
             f"categories must be 1-D, one label per item; got shape {categories.shape}"
         )
     c = _candidates(candidate_ids, k, len(categories))
-    if isinstance(cap, bool) or not isinstance(cap, (int, np.integer)) or cap < 1:
-        raise ValueError(f"cap must be a positive integer; got {cap!r}")
+    cap = check_int(cap, "cap", low=1)
     cats = categories[c]
     counts: dict[Any, int] = {}
     kept, skipped = [], []
@@ -460,133 +430,10 @@ def reasons(
 
 
 # ---------------------------------------------------------------------------
-# Training inputs and the loss's NumPy reference (chapter 3, "Data" and "The loss")
+# The loss's NumPy reference (chapter 3, "The loss")
 # ---------------------------------------------------------------------------
 
-__all__ += ["purchase_histories", "profile_histories", "in_batch_softmax_loss"]
-
-
-def _check_history_args(
-    df: pd.DataFrame, columns: Sequence[str], num_items: Any, history: Any
-) -> None:
-    """The checks shared by purchase_histories and profile_histories."""
-    missing = set(columns) - set(df.columns)
-    if missing:
-        raise ValueError(f"df must have the columns {sorted(missing)}")
-    if len(df) == 0:
-        raise ValueError("df must hold at least one row")
-    for name, value in (("num_items", num_items), ("history", history)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    for col in ("user_id", "item_id"):
-        ids = df[col].to_numpy()
-        if not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0:
-            raise ValueError(f"{col} must hold non-negative integers")
-    top = df["item_id"].to_numpy().max()
-    if top >= num_items:
-        raise ValueError(f"item_id must be < num_items = {num_items}; got {top}")
-
-
-def purchase_histories(
-    df: pd.DataFrame, num_items: int, history: int = 10
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The purchases before each purchase, and each user's latest purchases.
-
-    Rows are sorted by user then ``timestamp`` (stable, so equal timestamps keep their
-    order). For a training example (one purchase) the history is the ``history``
-    purchases that came before it, most recent last, so the model never sees the
-    answer among its inputs; at serving time a user's history is their last
-    ``history`` purchases. Missing slots are padded on the left with ``num_items``
-    (an id that no item has: the padding row of the history embedding table).
-
-    Taught in chapter 3 ("Features of the two towers").
-
-    Args:
-        df: purchases with columns ``user_id``, ``item_id``, ``timestamp``; ids are
-            non-negative integers, ``item_id < num_items``.
-        num_items: catalogue size; also the padding id.
-        history: purchases kept per example (>= 1).
-
-    Returns:
-        ``(users, items, before, last)``: int64 arrays ``(n,)``, ``(n,)`` and
-        ``(n, history)`` of the examples in sorted order, and ``(num_users, history)``
-        with ``num_users = max(user_id) + 1`` (users without purchases: all padding).
-
-    Raises:
-        ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
-    """
-    _check_history_args(df, ("user_id", "item_id", "timestamp"), num_items, history)
-    df = df.sort_values(["user_id", "timestamp"], kind="stable")
-    users = df["user_id"].to_numpy().astype(np.int64)
-    items = df["item_id"].to_numpy().astype(np.int64)
-    n = len(users)
-    start = np.searchsorted(users, users, side="left")  # first row of each row's user
-    position = np.arange(n) - start  # purchases of the same user before this one
-    before = np.full((n, history), num_items, dtype=np.int64)  # (n, history)
-    for h in range(1, history + 1):  # slot history - h holds the h-th latest before
-        ok = position >= h
-        before[ok, history - h] = items[np.flatnonzero(ok) - h]
-    num_users = int(users.max()) + 1
-    last = np.full((num_users, history), num_items, dtype=np.int64)
-    first = np.searchsorted(users, np.arange(num_users), side="left")
-    end = np.searchsorted(users, np.arange(num_users), side="right")
-    for h in range(1, history + 1):
-        ok = end - h >= first  # the user has at least h purchases
-        last[ok, history - h] = items[end[ok] - h]
-    return users, items, before, last
-
-
-def profile_histories(
-    df: pd.DataFrame, num_items: int, history: int = 100, *, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A random sample of each user's *other* items per example, and of all of them.
-
-    The order-free twin of :func:`purchase_histories`, for splits whose held-out
-    items are random rather than the latest (a per-user or per-item random split):
-    there "the purchases before it" would ignore most of what the user is known to
-    like. Each user's items are shuffled (seeded); the history of the example at
-    position ``p`` of the shuffle is the next ``min(history, n - 1)`` items of the
-    shuffle, cyclically: a uniformly random subset of the user's other items, never
-    the example's own item. At serving time a user's history is the first
-    ``min(history, n)`` items of their shuffle. Missing slots hold ``num_items`` (the
-    padding id), at the end of each row. Taught in chapter 3 ("MovieLens-100K").
-
-    Args:
-        df: training rows with columns ``user_id`` and ``item_id`` (non-negative
-            integers, ``item_id < num_items``); a user should not repeat an item.
-        num_items: catalogue size; also the padding id.
-        history: items kept per example (>= 1).
-        seed: seed of the shuffles.
-
-    Returns:
-        ``(users, items, others, profile)``: int64 arrays ``(n,)``, ``(n,)`` and
-        ``(n, history)`` of the examples (grouped by user, shuffled within a user),
-        and ``(num_users, history)`` with ``num_users = max(user_id) + 1``.
-
-    Raises:
-        ValueError: on missing columns, an empty frame, bad ids or a bad ``history``.
-    """
-    _check_history_args(df, ("user_id", "item_id"), num_items, history)
-    users = df["user_id"].to_numpy()
-    items = df["item_id"].to_numpy()
-    rng = np.random.default_rng(seed)
-    order = np.lexsort((rng.random(len(users)), users))  # by user, shuffled within
-    users, items = users[order].astype(np.int64), items[order].astype(np.int64)
-    num_users = int(users.max()) + 1
-    first = np.searchsorted(users, np.arange(num_users), side="left")
-    count = np.searchsorted(users, np.arange(num_users), side="right") - first
-    start, n = first[users], count[users]  # per example: its user's block
-    position = np.arange(len(users)) - start
-    slots = np.arange(history)[None, :]  # (1, history)
-    nxt = start[:, None] + (position[:, None] + 1 + slots) % n[:, None]
-    others = np.where(slots < (n - 1)[:, None], items[nxt], num_items)
-    profile = np.full((num_users, history), num_items, dtype=np.int64)
-    rows = np.repeat(np.arange(num_users), np.minimum(count, history))
-    cols = np.concatenate([np.arange(min(c, history)) for c in count])
-    profile[rows, cols] = items[first[rows] + cols]
-    return users, items, others.astype(np.int64), profile
+__all__ += ["in_batch_softmax_loss"]
 
 
 def in_batch_softmax_loss(
@@ -762,7 +609,7 @@ def tower_data(
             f"item_dense must be a 2-D array ({num_items}, numbers), one row per item "
             f"of item_codes; got shape {dense.shape}"
         )
-    history_len = _check_k(history_len, 1 << 20, "history_len")
+    history_len = check_int(history_len, "history_len", low=1, high=1 << 20)
     if not isinstance(train, pd.DataFrame) or len(train) == 0:
         raise ValueError("train must be a non-empty DataFrame of interactions")
     for col in ("user_id", "item_id"):
@@ -902,15 +749,15 @@ def search_benchmark(
     import faiss
 
     q, v = _matrix("queries", queries), _matrix("item_vectors", item_vectors)
-    k = _check_k(k, v.shape[0])
-    nlist = _check_k(nlist, v.shape[0], "nlist")
+    k = check_int(k, "k", low=1, high=v.shape[0])
+    nlist = check_int(nlist, "nlist", low=1, high=v.shape[0])
     for name, value in (("repeats", repeats), ("threads", threads)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
         if value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    nprobes = [_check_k(p, nlist, "nprobe") for p in nprobes]
-    ef_searches = [_check_k(e, 1 << 16, "efSearch") for e in ef_searches]
+    nprobes = [check_int(p, "nprobe", low=1, high=nlist) for p in nprobes]
+    ef_searches = [check_int(e, "efSearch", low=1, high=1 << 16) for e in ef_searches]
     scores = q @ v.T  # (num_queries, num_items): the exact reference, in NumPy
     exact_ids = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # top k, any order
     flat, ivf = build_flat(v), build_ivf_flat(v, nlist, seed=seed)

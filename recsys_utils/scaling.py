@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .batching import minibatch_indices
+from .validation import check_int, check_number
 
 __all__ = [
     "global_batches",
@@ -34,27 +35,6 @@ __all__ = [
 
 #: Values an optimizer keeps per parameter besides the parameter itself.
 OPTIMIZER_SLOTS = {"sgd": 0, "adagrad": 1, "adam": 2}
-
-
-def _int_at_least(name: str, value: Any, low: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < low
-    ):
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
-def _positive(name: str, value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.integer, np.floating))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
-    return float(value)
 
 
 def global_batches(
@@ -77,9 +57,9 @@ def global_batches(
     Returns:
         an iterator of ``num_steps`` int64 arrays of length ``batch_size``.
     """
-    batch_size = _int_at_least("batch_size", batch_size, 1)
-    n = _int_at_least("n", n, batch_size)
-    num_steps = _int_at_least("num_steps", num_steps, 1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    n = check_int(n, "n", low=batch_size)
+    num_steps = check_int(num_steps, "num_steps", low=1)
     per_epoch = n // batch_size
     for step in range(num_steps):
         epoch, index = divmod(step, per_epoch)
@@ -105,7 +85,7 @@ def examples_per_second(
         ``batch_size / median(step_seconds[warmup:])``.
     """
     seconds = np.asarray(step_seconds, dtype=np.float64).reshape(-1)
-    warmup = _int_at_least("warmup", warmup, 0)
+    warmup = check_int(warmup, "warmup", low=0)
     if seconds.size <= warmup:
         raise ValueError(
             f"step_seconds must hold more than warmup={warmup} steps; "
@@ -113,7 +93,7 @@ def examples_per_second(
         )
     if not np.isfinite(seconds).all() or (seconds <= 0).any():
         raise ValueError("step_seconds must be positive finite numbers")
-    batch_size = _int_at_least("batch_size", batch_size, 1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
     return float(batch_size / np.median(seconds[warmup:]))
 
 
@@ -140,9 +120,9 @@ def embedding_bytes(
     Returns:
         ``{"weights": ..., "optimizer_state": ..., "total": ...}`` in bytes.
     """
-    num_rows = _int_at_least("num_rows", num_rows, 1)
-    embedding_dim = _int_at_least("embedding_dim", embedding_dim, 1)
-    bytes_per_value = _int_at_least("bytes_per_value", bytes_per_value, 1)
+    num_rows = check_int(num_rows, "num_rows", low=1)
+    embedding_dim = check_int(embedding_dim, "embedding_dim", low=1)
+    bytes_per_value = check_int(bytes_per_value, "bytes_per_value", low=1)
     if optimizer not in OPTIMIZER_SLOTS:
         raise ValueError(
             f"optimizer must be one of {sorted(OPTIMIZER_SLOTS)}; got {optimizer!r}"
@@ -263,7 +243,7 @@ def search_sweep(
             "queries (num_queries, d) and exact_ids (num_queries, k) must be 2-D with "
             f"the same number of rows; got {q.shape} and {exact.shape}"
         )
-    repeats = _int_at_least("repeats", repeats, 1)
+    repeats = check_int(repeats, "repeats", low=1)
     if param is None and any(s is not None for s in settings):
         raise ValueError("param must name the setting ('nprobe' or 'efSearch')")
     k = exact.shape[1]
@@ -308,7 +288,7 @@ def gaussian_like(samples: Any, n: int, *, seed: int = 0) -> np.ndarray:
             "samples must be a finite 2-D array with more rows than columns; "
             f"got shape {x.shape}"
         )
-    n = _int_at_least("n", n, 1)
+    n = check_int(n, "n", low=1)
     mean, cov = x.mean(axis=0), np.cov(x, rowvar=False)
     # a tiny ridge keeps the Cholesky factor defined for a rank-deficient covariance
     factor = np.linalg.cholesky(cov + 1e-9 * np.trace(cov) * np.eye(len(cov)))
@@ -332,8 +312,11 @@ def machines_needed(
     Returns:
         ``ceil(load / (per_machine * utilisation))``.
     """
-    load, per_machine = _positive("load", load), _positive("per_machine", per_machine)
-    utilisation = _positive("utilisation", utilisation)
+    load, per_machine = (
+        check_number(load, "load", low=0, low_open=True),
+        check_number(per_machine, "per_machine", low=0, low_open=True),
+    )
+    utilisation = check_number(utilisation, "utilisation", low=0, low_open=True)
     if utilisation > 1:
         raise ValueError(f"utilisation must lie in (0, 1]; got {utilisation!r}")
     return math.ceil(load / (per_machine * utilisation) - 1e-9)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .evaluation import topk_from_scores
 from .validation import as_ids, check_finite, check_int, check_number
 
 __all__ = [
@@ -97,8 +98,9 @@ def topk_cosine(
         batch_size: queries per matrix product (bounds the memory to batch x m).
 
     Returns:
-        ``(indices, similarities)``, both ``(n, k)``, best first; ties broken by the
-        lower item id.
+        ``(item_ids, similarities)``, int64 and float64 arrays ``(n, k)``, best
+        first; ties broken by the lower item id (the rule of
+        :func:`recsys_utils.evaluation.topk_from_scores`).
     """
     q_hat = normalize_rows(queries, eps)
     i_hat = normalize_rows(items, eps)
@@ -112,29 +114,20 @@ def topk_cosine(
         raise ValueError(
             f"exclude_self needs queries and items of the same length; got {n} and {m}"
         )
-    limit = m - 1 if exclude_self else m
-    if (
-        isinstance(k, bool)
-        or not isinstance(k, (int, np.integer))
-        or not 1 <= k <= limit
-    ):
-        raise ValueError(f"k must be an integer in [1, {limit}]; got {k!r}")
+    k = check_int(k, "k", low=1, high=m - 1 if exclude_self else m)
     batch_size = check_int(batch_size, "batch_size", low=1)
-    idx = np.empty((n, k), dtype=np.int64)
+    item_ids = np.empty((n, k), dtype=np.int64)
     sims = np.empty((n, k))
     for start in range(0, n, batch_size):
-        s = (
-            q_hat[start : start + batch_size] @ i_hat.T
-        )  # (batch, m): one matrix product
+        s = q_hat[start : start + batch_size] @ i_hat.T  # (batch, m): one product
         if exclude_self:
             rows = np.arange(s.shape[0])
             s[rows, start + rows] = -np.inf
-        cand = np.argpartition(-s, k - 1, axis=1)[:, :k]  # (batch, k), unordered
-        cand_s = np.take_along_axis(s, cand, axis=1)
-        order = np.lexsort((cand, -cand_s), axis=1)  # by similarity, then lower id
-        idx[start : start + batch_size] = np.take_along_axis(cand, order, axis=1)
-        sims[start : start + batch_size] = np.take_along_axis(cand_s, order, axis=1)
-    return idx, sims
+        # the package's one top-k rule: best first, ties by the lower item id
+        ids, top = topk_from_scores(s, k)
+        item_ids[start : start + batch_size] = ids
+        sims[start : start + batch_size] = top
+    return item_ids, sims
 
 
 def rescale_dimensions(P, Q, d) -> tuple[np.ndarray, np.ndarray]:

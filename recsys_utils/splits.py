@@ -2,7 +2,12 @@
 
 Every split returns a :class:`Split` of three frames that never share a row; each
 frame keeps the rows in their original order and with their original index, so any
-row can be traced back to the input frame.
+row can be traced back to the input frame. Besides the book's three splits
+(:func:`random_split`, :func:`temporal_split`, :func:`leave_last_out`), this module
+holds :func:`stratified_split`, Microsoft Recommenders' benchmark split reproduced row
+for row (the MovieLens protocol ``STRATIFIED`` of :mod:`recsys_utils.protocols`), and
+:class:`ProtocolData`, the parts of a protocol's split (train / test and the fit /
+valid carve of train used for tuning).
 
 What every split checks first:
 
@@ -20,14 +25,25 @@ What every split checks first:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from .validation import check_int
+from .evaluation import to_csr
+from .validation import check_frame, check_int, check_number
 
-__all__ = ["Split", "random_split", "temporal_split", "leave_last_out", "DUPLICATES"]
+__all__ = [
+    "Split",
+    "random_split",
+    "temporal_split",
+    "leave_last_out",
+    "DUPLICATES",
+    "stratified_split",
+    "ProtocolData",
+]
 
 _EPS = 1e-9  # guards ceil() against 0.1 * 30 = 3.0000000000000004
 #: what the splits can do with repeated (user, item) pairs
@@ -48,13 +64,7 @@ def _plain(value: Any) -> Any:
 
 
 def _check_df(df: Any, columns: tuple[str, ...]) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"df must be a pandas DataFrame; got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"df must have the columns {list(columns)}; missing {missing}")
-    if len(df) == 0:
-        raise ValueError("df must not be empty")
+    check_frame(df, columns)
     for col in ("user_id", "item_id"):
         isna = df[col].isna().to_numpy()
         if isna.any():
@@ -143,12 +153,6 @@ def _check_fracs(valid_frac: Any, test_frac: Any) -> tuple[float, float]:
             f"{valid_frac} + {test_frac}"
         )
     return float(valid_frac), float(test_frac)
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative int; got {value!r}")
-    return int(value)
 
 
 def _make_split(df: pd.DataFrame, part: np.ndarray) -> Split:
@@ -335,8 +339,8 @@ def leave_last_out(
             ``duplicates="raise"``.
     """
     _check_df(df, ("user_id", "item_id", "timestamp"))
-    num_valid = _check_count("num_valid", num_valid)
-    num_test = _check_count("num_test", num_test)
+    num_valid = check_int(num_valid, "num_valid", low=0)
+    num_test = check_int(num_test, "num_test", low=0)
     df, times, codes, n = _by_user_in_time(df, duplicates)
     enough = n >= num_valid + num_test + 1
     nt = np.where(enough, num_test, 0)
@@ -345,3 +349,161 @@ def leave_last_out(
     _refuse_empty("num_test", num_test > 0, nt, rule)
     _refuse_empty("num_valid", num_valid > 0, nv, rule)
     return _per_user_tail(df, nv, nt, codes, times)
+
+
+# ---------------------------------------------------------------------------
+# Microsoft Recommenders' stratified split (the MovieLens STRATIFIED protocol)
+# ---------------------------------------------------------------------------
+
+
+def _round_half_even(x: np.ndarray) -> np.ndarray:
+    """Python's ``round`` on floats (halves to the even neighbour), vectorised."""
+    return np.rint(x).astype(np.int64)
+
+
+def _position_in_group(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's 0-based position within its group (frame order) and the group size."""
+    order = np.argsort(groups, kind="stable")
+    g = groups[order]
+    start = np.searchsorted(g, g, side="left")
+    end = np.searchsorted(g, g, side="right")
+    pos = np.empty(len(groups), dtype=np.int64)
+    size = np.empty(len(groups), dtype=np.int64)
+    pos[order] = np.arange(len(groups)) - start
+    size[order] = end - start
+    return pos, size
+
+
+def _check_by(by: Any) -> str:
+    if by not in ("user", "item"):
+        raise ValueError(f"by must be 'user' or 'item'; got {by!r}")
+    return f"{by}_id"
+
+
+def stratified_split(
+    df: pd.DataFrame, ratio: float = 0.75, by: str = "item", seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Microsoft Recommenders' stratified split (the 2019-2021 rule), row for row.
+
+    For each group (each movie with ``by="item"``, each user with ``by="user"``) of
+    ``n`` rows, taken in frame order, the rows are shuffled by
+    ``np.random.RandomState(seed).permutation(n)`` (what
+    ``DataFrame.sample(frac=1, random_state=seed)`` does), and the first
+    ``round(ratio * n)`` of the shuffled group go to train (halves round to even:
+    ``round(1.5) = 2``, ``round(4.5) = 4``), the others to test. Every group restarts
+    from the same seed, as Recommenders' did. Applied to ``u.data`` in file order with
+    the defaults, it gives the split of Recommenders' ML-100K benchmark.
+
+    Args:
+        df: interaction frame with columns ``user_id`` and ``item_id``.
+        ratio: share of each group in train, in (0, 1).
+        by: ``"item"`` (the benchmark) or ``"user"``.
+        seed: seed of the per-group shuffles.
+
+    Returns:
+        ``(train, test)``: two frames partitioning ``df``, rows in frame order, the
+        original index kept.
+    """
+    _check_df(df, ("user_id", "item_id"))
+    ratio = check_number(ratio, "ratio", low=0, high=1, low_open=True, high_open=True)
+    col = _check_by(by)
+    seed = check_int(seed, "seed", low=0)
+    pos, size = _position_in_group(pd.factorize(df[col])[0])
+    shuffled = np.empty(len(df), dtype=np.int64)
+    for n in np.unique(size):  # one permutation per group size, as in Recommenders
+        perm = np.random.RandomState(seed).permutation(int(n))
+        inverse = np.argsort(perm)  # shuffled position of the row at position w
+        rows = size == n
+        shuffled[rows] = inverse[pos[rows]]
+    train = shuffled < _round_half_even(ratio * size)
+    return df.iloc[np.flatnonzero(train)], df.iloc[np.flatnonzero(~train)]
+
+
+def _random_carve(
+    df: pd.DataFrame, col: str, valid_frac: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-group random carve: ``round((1 - valid_frac) n)`` rows of each group to fit.
+
+    Each row gets a key from ``np.random.default_rng(seed).random``; within a group the
+    rows with the smallest keys go to fit.
+    """
+    keys = np.random.default_rng(seed).random(len(df))
+    groups = pd.factorize(df[col])[0]
+    order = np.lexsort((keys, groups))
+    g = groups[order]
+    start = np.searchsorted(g, g, side="left")
+    end = np.searchsorted(g, g, side="right")
+    keep = (np.arange(len(df)) - start) < _round_half_even(
+        (1 - valid_frac) * (end - start)
+    )
+    fit = np.zeros(len(df), dtype=bool)
+    fit[order] = keep
+    return df.iloc[np.flatnonzero(fit)], df.iloc[np.flatnonzero(~fit)]
+
+
+# ---------------------------------------------------------------------------
+# The data of a protocol (recsys_utils.protocols.Protocol.split)
+# ---------------------------------------------------------------------------
+
+_PARTS = ("train", "test", "fit", "valid")
+
+
+@dataclass(repr=False)
+class ProtocolData:
+    """A protocol's split of MovieLens-100K, with the carve for tuning.
+
+    Attributes:
+        protocol: the protocol's name.
+        train: the protocol's training part; the final model is fitted on it.
+        test: the protocol's test part; reported once, never tuned on.
+        fit: ``train`` minus ``valid``: fit candidate models on it while tuning.
+        valid: carved from ``train`` by the protocol's rule; tune on it.
+        num_users: users in the catalogue (943 for MovieLens-100K).
+        num_items: items in the catalogue (1,682).
+        seed: the seed of the fit / valid carve.
+        valid_frac: the share of ``train`` carved into ``valid``.
+    """
+
+    protocol: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+    fit: pd.DataFrame
+    valid: pd.DataFrame
+    num_users: int
+    num_items: int
+    seed: int
+    valid_frac: float
+
+    def part(self, part: str) -> pd.DataFrame:
+        """One part by name.
+
+        Args:
+            part: ``"train"``, ``"test"``, ``"fit"`` or ``"valid"``.
+
+        Returns:
+            the part's DataFrame.
+        """
+        if part not in _PARTS:
+            raise ValueError(f"part must be one of {_PARTS}; got {part!r}")
+        return getattr(self, part)
+
+    def csr(self, part: str, value_col: str | None = None) -> sp.csr_matrix:
+        """A part as a users x items sparse matrix (the baselines' input).
+
+        Args:
+            part: ``"train"``, ``"test"``, ``"fit"`` or ``"valid"``.
+            value_col: ``None`` puts 1 for every rating (implicit feedback);
+                ``"rating"`` keeps the stars.
+
+        Returns:
+            ``scipy.sparse.csr_matrix`` of shape ``(num_users, num_items)``.
+        """
+        return to_csr(self.part(part), self.num_users, self.num_items, value_col)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{p}={len(getattr(self, p)):,}" for p in _PARTS)
+        return (
+            f"ProtocolData({self.protocol}: {sizes}; {self.num_users} users, "
+            f"{self.num_items} items; valid = {self.valid_frac:g} of train, "
+            f"seed {self.seed})"
+        )

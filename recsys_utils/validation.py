@@ -14,6 +14,7 @@ message names the argument, shows the bad value and says what was expected.
 * :func:`check_number` / :func:`check_int`: a hyperparameter that is a real number
   (not a bool, not a string), finite, within its bounds.
 * :func:`check_bool`: a flag that is really ``True`` or ``False``.
+* :func:`check_frame`: a pandas DataFrame with the columns a function reads.
 """
 
 from __future__ import annotations
@@ -22,8 +23,16 @@ import numbers
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["as_ids", "check_finite", "check_number", "check_int", "check_bool"]
+__all__ = [
+    "as_ids",
+    "check_finite",
+    "check_number",
+    "check_int",
+    "check_bool",
+    "check_frame",
+]
 
 
 def _first_bad(mask: np.ndarray) -> int:
@@ -233,6 +242,20 @@ def check_number(
     return v
 
 
+def _int_text(low: int | None, high: int | None) -> str:
+    """What an integer check expects, in words: ``"a positive int"``, ``"an int in
+    [1, 5]"``, ``"an int >= 3"``."""
+    if high is None:
+        if low == 1:
+            return "a positive int"
+        if low == 0:
+            return "a non-negative int"
+        return "an int" if low is None else f"an int >= {low}"
+    if low is None:
+        return f"an int <= {high}"
+    return f"an int in [{low}, {high}]"
+
+
 def check_int(
     value: Any, name: str, *, low: int | None = None, high: int | None = None
 ) -> int:
@@ -248,10 +271,11 @@ def check_int(
         ``int(value)``.
 
     Raises:
-        ValueError: not an integer, or outside ``[low, high]``.
+        ValueError: not an integer (a bool, a float, a string, ``None``), or outside
+            ``[low, high]``; the message names ``name`` and the range ("k must be a
+            positive int; got 0", "k must be an int in [1, 5]; got 6").
     """
-    bounds = _bound_text(low, high, False, False)
-    want = "an int" + (f" {bounds}" if bounds else "")
+    want = _int_text(low, high)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be {want}; got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
@@ -275,3 +299,33 @@ def check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False; got {value!r}")
     return bool(value)
+
+
+def check_frame(
+    df: Any, columns: tuple[str, ...], name: str = "df", *, allow_empty: bool = False
+) -> pd.DataFrame:
+    """Check an interaction frame: a pandas DataFrame with the given columns.
+
+    Args:
+        df: the value to check.
+        columns: the columns the caller reads (``("user_id", "item_id")``).
+        name: the argument's name, used in the error message.
+        allow_empty: accept a frame without rows.
+
+    Returns:
+        ``df``, unchanged.
+
+    Raises:
+        ValueError: not a DataFrame, a missing column (the message lists the missing
+            ones), or no row when ``allow_empty`` is ``False``.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{name} must be a pandas DataFrame; got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{name} must have the columns {list(columns)}; missing {missing}"
+        )
+    if not allow_empty and len(df) == 0:
+        raise ValueError(f"{name} must not be empty (it has no row)")
+    return df

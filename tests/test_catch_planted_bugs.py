@@ -213,12 +213,13 @@ def test_recall_vs_exact_by_hand():
 def test_purchase_probability_is_exposure_times_the_funnel():
     """Bug: the purchase probability ignoring the funnel (tests checked ranges)."""
     import recsys_utils.marketplace as MK
+    from recsys_utils.marketplace import spec
 
     truth = MK.make_marketplace(seed=0, size="tiny").truth
     users = np.array([0, 5, 17])
     r = truth.relevance(users)
     funnel = np.ones_like(r)
-    for a, t in (MK._VIEW, MK._CLICK, MK._BUY):  # the documented funnel constants
+    for a, t in (spec._VIEW, spec._CLICK, spec._BUY):  # the documented funnel
         funnel = funnel / (1.0 + np.exp(-a * (r - t)))
     expected = truth.exposure_probability(users) * funnel
     np.testing.assert_allclose(truth.purchase_probability(users), expected, rtol=1e-12)

@@ -6,10 +6,10 @@ import pytest
 from recsys_utils.checks import (
     CheckResult,
     Hint,
-    assert_parity,
     check_function,
     check_value,
 )
+from recsys_utils.claims import assert_parity
 
 
 def observed_loss(R, P):

@@ -184,12 +184,13 @@ def test_truth_relevance_matches_factors(tiny):
     assert (t.user_factors[:, -1] == 1).all()
     # item factors are one-hot blocks + quality
     assert (t.item_factors[:, :-1].sum(axis=1) == 6).all()
-    top = t.true_topk([0, 1], k=5)
+    top, top_rel = t.true_topk([0, 1], k=5)  # (item_ids, relevance)
     rel = t.relevance([0, 1])
     for row in range(2):
         assert list(top[row]) == list(np.argsort(-rel[row], kind="stable")[:5])
+        np.testing.assert_array_equal(top_rel[row], rel[row, top[row]])
     seen = tiny.interaction_matrix()
-    top_ex = t.true_topk([0], k=5, exclude=seen)
+    top_ex, _ = t.true_topk([0], k=5, exclude=seen)
     assert not set(top_ex[0]) & set(seen[0].indices)
     with pytest.raises(ValueError, match="k must be"):
         t.true_topk([0], k=0)
@@ -425,7 +426,8 @@ def test_complement_probability_by_hand():
     # Three categories' worth of hand-made items; the previous purchase is a sporty
     # shoe. COMPLEMENTS["shoes"] = ("trousers", "bags"), each with probability 1/2;
     # on each shelf (same style) the choice is softmax(gamma * relevance).
-    from recsys_utils.marketplace import _OFFSETS, CATEGORIES, STYLES, Truth
+    from recsys_utils.marketplace import CATEGORIES, STYLES, Truth
+    from recsys_utils.marketplace.spec import _OFFSETS
 
     def item(category, style, quality):
         f = np.zeros(int(_OFFSETS[-1]) + 1)

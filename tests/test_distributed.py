@@ -122,8 +122,8 @@ def test_loopback_interface_holds_127_0_0_1():
     "args, match",
     [
         (("jax", 0, 2, [1]), "framework must be one of"),
-        (("pytorch", 2, 2, [1]), r"rank must be an integer in \[0, 2\)"),
-        (("pytorch", 0, 0, [1]), "world_size must be a positive integer"),
+        (("pytorch", 2, 2, [1]), r"rank must be an int in \[0, 1\]; got 2"),
+        (("pytorch", 0, 0, [1]), "world_size must be a positive int"),
         (("pytorch", 0, 2, [1, 2]), "ports must hold 1 port"),
         (("tensorflow", 0, 2, [1]), "ports must hold 2 port"),
         (
@@ -143,12 +143,29 @@ def test_launch_rejects_bad_arguments(tmp_path):
         launch(tmp_path / "missing.py", 2, framework="pytorch")
     with pytest.raises(ValueError, match="framework must be one of"):
         launch(script, 2, framework="mxnet")
-    with pytest.raises(ValueError, match="world_size must be a positive integer"):
+    with pytest.raises(ValueError, match="world_size must be a positive int"):
         launch(script, 0, framework="pytorch")
     with pytest.raises(ValueError, match="timeout must be a positive number"):
         launch(script, 1, framework="pytorch", timeout=0)
     with pytest.raises(ValueError, match="args must be a sequence of strings"):
         launch(script, 1, framework="pytorch", args="--flag")
+    # environment variables are text: a number is named, with the string to pass
+    with pytest.raises(
+        ValueError, match=r"env\['SEED'\] must be a string .*got 1 \(int\): pass '1'"
+    ):
+        launch(script, 1, framework="pytorch", env={"SEED": 1})
+    with pytest.raises(ValueError, match="env must map variable names"):
+        launch(script, 1, framework="pytorch", env={"A=B": "1"})
+    with pytest.raises(ValueError, match=r"env must be a dict \{name: value\}"):
+        launch(script, 1, framework="pytorch", env=[("SEED", "1")])
+
+
+def test_launch_passes_env_to_every_worker(tmp_path):
+    script = _script(
+        tmp_path, "w.py", "import os\nprint('seed', os.environ['COURSE_SEED'])\n"
+    )
+    result = launch(script, 2, framework="pytorch", env={"COURSE_SEED": "7"})
+    assert ["seed 7" in w.output for w in result.workers] == [True, True]
 
 
 # ---------------------------------------------------------------------------

@@ -46,13 +46,20 @@ def brute_metrics(ranked, relevant, k):
 def test_topk_by_hand_with_ties():
     scores = np.array([[0.0, 1.0, 1.0, 1.0, 0.5], [3.0, 2.0, 1.0, 0.0, 0.0]])
     # row 0: three items tied at 1.0 -> lower ids first: [1, 2]
-    np.testing.assert_array_equal(topk_from_scores(scores, 2), [[1, 2], [0, 1]])
+    item_ids, top = topk_from_scores(scores, 2)
+    np.testing.assert_array_equal(item_ids, [[1, 2], [0, 1]])
+    np.testing.assert_array_equal(top, [[1.0, 1.0], [3.0, 2.0]])
+    assert item_ids.dtype == np.int64 and top.dtype == np.float64
     exclude = sp.csr_matrix(np.array([[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]]))
     # row 0 without item 1: [2, 3, 4]; row 1 without item 0: [1, 2, 3] (3 beats 4
     # on the tie)
-    np.testing.assert_array_equal(
-        topk_from_scores(scores, 3, exclude), [[2, 3, 4], [1, 2, 3]]
-    )
+    item_ids, top = topk_from_scores(scores, 3, exclude)
+    np.testing.assert_array_equal(item_ids, [[2, 3, 4], [1, 2, 3]])
+    np.testing.assert_array_equal(top, [[1.0, 1.0, 0.5], [2.0, 1.0, 0.0]])
+    # an excluded item fills a list only when nothing else is left, at -inf
+    item_ids, top = topk_from_scores(scores[:1, :2], 2, exclude[:1, :2])
+    np.testing.assert_array_equal(item_ids, [[0, 1]])
+    np.testing.assert_array_equal(top, [[0.0, -np.inf]])
 
 
 def test_topk_matches_brute_force():
@@ -61,12 +68,13 @@ def test_topk_matches_brute_force():
         scores = rng.integers(0, 4, size=(7, 11)).astype(float)  # many ties
         exclude = sp.csr_matrix(rng.random((7, 11)) < 0.3)
         k = int(rng.integers(1, 12))
-        np.testing.assert_array_equal(
-            topk_from_scores(scores, k, exclude), brute_topk(scores, k, exclude)
-        )
-        np.testing.assert_array_equal(
-            topk_from_scores(scores, k), brute_topk(scores, k)
-        )
+        item_ids, top = topk_from_scores(scores, k, exclude)
+        expected = brute_topk(scores, k, exclude)
+        np.testing.assert_array_equal(item_ids, expected)
+        masked = np.where(exclude.toarray(), -np.inf, scores)
+        np.testing.assert_array_equal(top, np.take_along_axis(masked, expected, 1))
+        item_ids, top = topk_from_scores(scores, k)
+        np.testing.assert_array_equal(item_ids, brute_topk(scores, k))
 
 
 def test_evaluate_topk_matches_brute_force(random_scores):
@@ -195,3 +203,46 @@ def test_shape_mismatch_train_test_and_unknown_metric(random_scores):
         evaluate_topk(scores, train, test, metrics=("auc",))
     with pytest.raises(ValueError, match="exclude must have the shape of scores"):
         topk_from_scores(scores, 2, exclude=train[:3])
+
+
+# --- test and train overlap ------------------------------------------------------
+
+
+def test_the_training_matrix_passed_as_test_is_refused(random_scores):
+    scores, train, _ = random_scores
+    # every test item would be excluded as seen: every metric 0, without a word
+    with pytest.raises(
+        ValueError,
+        match=r"test overlaps train entirely: all \d+ test interactions .*also in "
+        r"train .*training matrix passed as test",
+    ):
+        evaluate_topk(scores, train, train)
+    # the same matrices with nothing excluded: the overlap is then meant
+    result = evaluate_topk(scores, train, train, exclude_seen=False)
+    assert result.means["recall@10"] > 0
+
+
+def test_a_partial_overlap_is_named_in_a_warning(random_scores):
+    scores, train, test = random_scores
+    both = test.tolil()
+    user, item = train.nonzero()[0][0], train.nonzero()[1][0]
+    both[user, item] = 1.0  # one test interaction the user also has in train
+    with pytest.warns(UserWarning) as record:
+        res = evaluate_topk(scores, train, both.tocsr(), metrics="recall")
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert f"1 of the {test.nnz + 1} test interactions" in message
+    assert f"user {user}, item {item}" in message
+    # the overlapping item counts as a miss: that user's recall is below the
+    # recall without it, over one more relevant item
+    clean = evaluate_topk(scores, train, test, metrics="recall")
+    hits = clean.per_user.loc[user, "recall@10"] * test[user].nnz
+    assert res.per_user.loc[user, "recall@10"] == pytest.approx(
+        hits / (test[user].nnz + 1)
+    )
+
+
+def test_disjoint_train_and_test_give_no_warning(random_scores, recwarn):
+    scores, train, test = random_scores
+    evaluate_topk(scores, train, test)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]

@@ -177,7 +177,7 @@ def test_center_by_hand_on_the_toy_table():
             HINT,
             "leave the unrated entries at 0",
         ),
-        (lambda X: X, HINT, "differs from the reference"),
+        (lambda X: X, HINT, "differs from the expected output"),
         (_stub, NOT_ATTEMPTED, "still the stub"),
         (lambda X: X[10**6], ERROR, "raised IndexError"),
     ],

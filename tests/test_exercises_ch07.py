@@ -212,7 +212,7 @@ def test_smallest_nprobe(answer, status, hint, capsys):
 
 
 def test_smallest_nprobe_rejects_another_table():
-    with pytest.raises(ValueError, match="the chapter's serving table"):
+    with pytest.raises(ValueError, match="the chapter's table"):
         ru.exercises.check("ch7-ex-nprobe", 16, table=pd.DataFrame({"x": [1]}))
 
 

@@ -261,3 +261,15 @@ def test_bad_gini_and_head_share():
         M.gini_index([1, -1])
     with pytest.raises(ValueError, match="head_share must lie in"):
         M.head_tail_split([1, 2, 3], 1.0)
+
+
+def test_average_precision_by_hand():
+    ranked = np.array([[3, 1, 7, 5], [0, 2, 4, 6], [1, 2, 3, 4]])
+    relevant = [[1, 5, 9], [8], []]
+    ap = M.average_precision_at_k(ranked, relevant, 4)
+    # row 0: hits at ranks 2 and 4 -> (1/2 + 2/4) / 3; row 1: no hit; row 2: no items
+    assert ap[:2] == pytest.approx([1 / 3, 0.0])
+    assert np.isnan(ap[2])
+    assert M.average_precision_at_k(ranked, relevant, 2)[0] == pytest.approx(1 / 6)
+    with pytest.raises(ValueError, match="k"):
+        M.average_precision_at_k(ranked, relevant, 0)

@@ -1,5 +1,6 @@
 """Protocols: the splits' rules, the metrics against hand-worked and independent
-values, the report's labels, the grid search's budget."""
+values, the report's labels (the published figures: test_published.py; the grid
+search: test_tuning.py; the stratified split: test_splits.py)."""
 
 import math
 import re
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from recsys_utils import protocols as P
+from recsys_utils import splits as S
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,81 +54,6 @@ def assert_partition(parts, whole):
 
 
 # ---------------------------------------------------------------------------
-# Recommenders' stratified split
-# ---------------------------------------------------------------------------
-
-
-def recommenders_2021_rule(df, ratio, col, seed):
-    """The 2019-2021 rule written out plainly: per group, shuffle with pandas'
-    ``sample(frac=1, random_state=seed)``, first ``round(ratio * n)`` to train."""
-    train_idx = []
-    for _, group in df.groupby(col, sort=True):
-        shuffled = group.sample(frac=1, random_state=seed)
-        train_idx.extend(shuffled.index[: round(ratio * len(group))])
-    train = df.loc[sorted(train_idx, key=df.index.get_loc)]
-    return train, df.drop(index=train.index)
-
-
-@pytest.mark.parametrize("by", ["item", "user"])
-@pytest.mark.parametrize("seed", [42, 7])
-def test_stratified_split_matches_the_plain_rule(ml, by, seed):
-    train, test = P.stratified_split(ml.ratings, 0.75, by=by, seed=seed)
-    ref_train, ref_test = recommenders_2021_rule(ml.ratings, 0.75, f"{by}_id", seed)
-    pd.testing.assert_frame_equal(train, ref_train)
-    pd.testing.assert_frame_equal(test, ref_test)
-    assert_partition([train, test], ml.ratings)
-
-
-def test_stratified_split_counts_round_half_to_even():
-    # one group of each size n: train keeps round(0.75 n) rows, halves to even
-    sizes = [1, 2, 3, 4, 5, 6, 10, 14]
-    df = pd.DataFrame(
-        {
-            "user_id": 0,
-            "item_id": np.repeat(np.arange(len(sizes)), sizes),
-        }
-    )
-    train, test = P.stratified_split(df, 0.75, by="item")
-    got = train.groupby("item_id").size().reindex(range(len(sizes)), fill_value=0)
-    # 0.75, 1.5, 2.25, 3, 3.75, 4.5, 7.5, 10.5 -> 1, 2, 2, 3, 4, 4, 8, 10
-    assert got.tolist() == [1, 2, 2, 3, 4, 4, 8, 10]
-    assert len(test) == sum(sizes) - 34
-
-
-def test_stratified_split_same_size_groups_share_the_shuffle():
-    # every group restarts from the seed: groups of equal size split alike
-    df = pd.DataFrame({"user_id": 0, "item_id": np.repeat([0, 1], 8)})
-    train, _ = P.stratified_split(df, 0.5, by="item", seed=3)
-    pos = train.index.to_numpy() % 8
-    assert sorted(pos[:4]) == sorted(pos[4:])
-    assert len(train) == 8
-
-
-@pytest.mark.parametrize(
-    "kwargs, word",
-    [
-        ({"ratio": 1.0}, "ratio"),
-        ({"ratio": 0}, "ratio"),
-        ({"by": "movie"}, "by"),
-        ({"seed": -1}, "seed"),
-        ({"seed": 1.5}, "seed"),
-    ],
-)
-def test_stratified_split_rejects_bad_arguments(ml, kwargs, word):
-    with pytest.raises(ValueError, match=word):
-        P.stratified_split(ml.ratings, **kwargs)
-
-
-def test_stratified_split_rejects_bad_frames():
-    with pytest.raises(ValueError, match="df must be a pandas DataFrame"):
-        P.stratified_split([[0, 1]])
-    with pytest.raises(ValueError, match="item_id"):
-        P.stratified_split(pd.DataFrame({"user_id": [0]}))
-    with pytest.raises(ValueError, match="empty"):
-        P.stratified_split(pd.DataFrame({"user_id": [], "item_id": []}))
-
-
-# ---------------------------------------------------------------------------
 # Protocol splits
 # ---------------------------------------------------------------------------
 
@@ -159,7 +86,7 @@ def test_u1_uses_the_official_files_and_carves_per_user(ml):
 
 def test_stratified_protocol_is_the_benchmark_split(ml):
     data = P.STRATIFIED.split(ml, seed=5)
-    train, test = P.stratified_split(ml.ratings, 0.75, by="item", seed=42)
+    train, test = S.stratified_split(ml.ratings, 0.75, by="item", seed=42)
     pd.testing.assert_frame_equal(data.train, train)
     pd.testing.assert_frame_equal(data.test, test)
     # per movie: round(0.75 n) in train, then round(0.9 m) of those in fit
@@ -254,7 +181,7 @@ def tiny(protocol, fit, valid, test, num_users=2, num_items=6):
     fit, valid, test = frame(fit), frame(valid), frame(test)
     valid.index += len(fit)
     test.index += len(fit) + len(valid)
-    return P.ProtocolData(
+    return S.ProtocolData(
         protocol,
         pd.concat([fit, valid]),
         test,
@@ -411,58 +338,9 @@ def test_ranking_metrics_match_an_independent_implementation(ml):
     )
 
 
-def test_average_precision_by_hand():
-    ranked = np.array([[3, 1, 7, 5], [0, 2, 4, 6], [1, 2, 3, 4]])
-    relevant = [[1, 5, 9], [8], []]
-    ap = P.average_precision_at_k(ranked, relevant, 4)
-    # row 0: hits at ranks 2 and 4 -> (1/2 + 2/4) / 3; row 1: no hit; row 2: no items
-    assert ap[:2] == pytest.approx([1 / 3, 0.0])
-    assert np.isnan(ap[2])
-    assert P.average_precision_at_k(ranked, relevant, 2)[0] == pytest.approx(1 / 6)
-    with pytest.raises(ValueError, match="k"):
-        P.average_precision_at_k(ranked, relevant, 0)
-
-
 # ---------------------------------------------------------------------------
-# Published figures and the report
+# The report
 # ---------------------------------------------------------------------------
-
-
-def test_published_figures_are_the_sources_numbers():
-    u1 = {p.model: dict(p.metrics) for p in P.U1.published}
-    assert u1 == {
-        "GC-MC": {"rmse": 0.910},
-        "GLocal-K": {"rmse": 0.889},
-        "Surprise SVD": {"rmse": 0.934, "mae": 0.737},
-        "Surprise SVD++": {"rmse": 0.919, "mae": 0.721},
-    }
-    reco = {
-        p.model: (p.metrics["ndcg@10"], p.metrics["recall@10"])
-        for p in P.STRATIFIED.published
-    }
-    assert reco == {
-        "BiVAE": (0.475, 0.219),
-        "BPR": (0.442, 0.213),
-        "LightGCN": (0.408, 0.191),
-        "NCF": (0.396, 0.181),
-        "SAR": (0.382, 0.176),
-    }
-    assert P.TEMPORAL.published == ()
-    assert set(P.PROTOCOLS) == {"u1", "stratified", "temporal"}
-    for p in P.PROTOCOLS.values():
-        for pub in p.published:
-            assert set(pub.metrics) <= set(p.metrics), pub.model
-            assert pub.note
-    with pytest.raises(TypeError):
-        P.U1.published[0].metrics["rmse"] = 0.5  # published figures are read-only
-
-
-def test_every_source_is_in_the_bibliography():
-    bib = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
-    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
-    sources = {pub.source for p in P.PROTOCOLS.values() for pub in p.published}
-    assert sources <= keys
-    assert sources <= set(P.CITATIONS)
 
 
 def test_report_labels_rows_and_never_shows_nan():
@@ -524,98 +402,3 @@ def test_report_framework_for_all_and_without_published():
 def test_report_rejects_bad_input(results, kwargs, word):
     with pytest.raises(ValueError, match=word):
         P.U1.report(results, **kwargs)
-
-
-# ---------------------------------------------------------------------------
-# grid_search
-# ---------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
-def timed(clock, seconds, score_of):
-    def objective(params):
-        clock.now += seconds
-        return score_of(params)
-
-    return objective
-
-
-def test_grid_search_stops_when_the_next_trial_would_exceed_the_budget():
-    clock = FakeClock()
-    grid = {"reg": [1.0, 10.0, 100.0], "dim": [8, 16]}
-    best, trials = P.grid_search(
-        grid,
-        timed(clock, 4.0, lambda p: p["reg"] + p["dim"]),
-        time_budget_s=10.0,
-        clock=clock,
-    )
-    # trial 1 at t=0, trial 2 at t=4 (4 + 4 <= 10), trial 3 would end at 12 > 10
-    assert len(trials) == 2
-    assert trials[["reg", "dim"]].values.tolist() == [[1.0, 8], [1.0, 16]]
-    assert trials["seconds"].tolist() == [4.0, 4.0]
-    assert trials["status"].tolist() == ["done", "stopped: time budget"]
-    assert trials.attrs == {"stopped_early": True, "tried": 2, "total": 6}
-    assert best == {"reg": 1.0, "dim": 16}
-
-
-def test_grid_search_runs_everything_within_budget_and_minimizes():
-    clock = FakeClock()
-    best, trials = P.grid_search(
-        {"reg": [3.0, 1.0, 2.0, 1.0]},
-        timed(clock, 1.0, lambda p: p["reg"]),
-        maximize=False,
-        time_budget_s=100.0,
-        clock=clock,
-    )
-    assert best == {"reg": 1.0}
-    assert trials["score"].tolist() == [3.0, 1.0, 2.0, 1.0]
-    assert (trials["status"] == "done").all()
-    assert trials.attrs["stopped_early"] is False
-
-
-def test_grid_search_first_trial_always_runs_and_ties_keep_the_first():
-    clock = FakeClock()
-    best, trials = P.grid_search(
-        [{"a": 1}, {"a": 2}],
-        timed(clock, 50.0, lambda p: 0.5),
-        time_budget_s=1.0,
-        clock=clock,
-    )
-    assert best == {"a": 1} and len(trials) == 1
-    best, _ = P.grid_search([{"a": 1}, {"a": 2}], lambda p: 0.5)
-    assert best == {"a": 1}
-
-
-def test_grid_search_never_chooses_a_non_finite_score():
-    best, trials = P.grid_search(
-        {"lr": [1.0, 0.1]}, lambda p: float("nan") if p["lr"] > 0.5 else 0.3
-    )
-    assert best == {"lr": 0.1}
-    assert trials["status"].tolist() == ["score not finite", "done"]
-    with pytest.raises(ValueError, match="no trial gave a finite score"):
-        P.grid_search({"lr": [1.0]}, lambda p: float("inf"))
-
-
-@pytest.mark.parametrize(
-    "grid, kwargs, word",
-    [
-        ({}, {}, "param_grid"),
-        ({"reg": []}, {}, "must not be empty"),
-        ({"reg": 10.0}, {}, "list of values"),
-        ("reg", {}, "param_grid"),
-        ([{"a": 1}, 3], {}, "list of\\s+dicts"),
-        ({"reg": [1.0]}, {"time_budget_s": 0}, "time_budget_s"),
-        ({"reg": [1.0]}, {"objective": 3}, "objective"),
-    ],
-)
-def test_grid_search_rejects_bad_input(grid, kwargs, word):
-    kwargs = {"objective": lambda p: 0.0, **kwargs}
-    with pytest.raises(ValueError, match=word):
-        P.grid_search(grid, **kwargs)

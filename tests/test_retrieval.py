@@ -34,13 +34,19 @@ def test_log_q_by_hand():
 def test_exact_topk_by_hand_and_brute_force():
     q = np.array([[1.0, 0.0], [0.0, 1.0]])
     v = np.array([[0.5, 0.1], [2.0, -1.0], [0.0, 3.0], [1.0, 1.0]])
-    scores, ids = R.exact_topk(q, v, 2)
+    ids, scores = R.exact_topk(q, v, 2)  # (item_ids, scores), as every top-k
     np.testing.assert_array_equal(ids, [[1, 3], [2, 3]])
     np.testing.assert_allclose(scores, [[2.0, 1.0], [3.0, 1.0]])
+    assert ids.dtype == np.int64 and scores.dtype == np.float32
+    # a tie at the cut: items 0 and 2 both score 1 for the query [1, 0]; the lower
+    # id wins (the rule of topk_from_scores)
+    ids, scores = R.exact_topk([[1.0, 0.0]], [[1.0, 5.0], [0.0, 1.0], [1.0, 0.0]], 1)
+    np.testing.assert_array_equal(ids, [[0]])
     q, v = _vectors()
-    scores, ids = R.exact_topk(q, v, 10)
+    ids, scores = R.exact_topk(q, v, 10)
     brute = np.argsort(-(q @ v.T), axis=1)[:, :10]
     np.testing.assert_array_equal(ids, brute)
+    np.testing.assert_allclose(scores, np.take_along_axis(q @ v.T, brute, 1))
     with pytest.raises(ValueError, match="k must"):
         R.exact_topk(q, v, 0)
     with pytest.raises(ValueError, match="embedding_dim"):
@@ -54,7 +60,7 @@ def test_recall_vs_exact_by_hand():
 
 def test_faiss_exact_settings_return_exact_topk():
     q, v = _vectors(seed=1)
-    _, exact = R.exact_topk(q, v, 10)
+    exact, _ = R.exact_topk(q, v, 10)
     ivf = R.build_ivf_flat(v, nlist=8)
     assert R.set_search_param(ivf, 8) == "nprobe"  # every cell scanned: exact
     _, ids = ivf.search(q, 10)

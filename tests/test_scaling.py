@@ -34,10 +34,10 @@ def test_global_batches_are_the_same_on_every_call():
 @pytest.mark.parametrize(
     "args, match",
     [
-        ((2, 3, 1), "n must be an integer >= 3"),
-        ((10, 0, 1), "batch_size must be an integer >= 1"),
-        ((10, 3, 0), "num_steps must be an integer >= 1"),
-        ((10, 2.5, 1), "batch_size must be an integer"),
+        ((2, 3, 1), "n must be an int >= 3"),
+        ((10, 0, 1), "batch_size must be a positive int"),
+        ((10, 3, 0), "num_steps must be a positive int"),
+        ((10, 2.5, 1), "batch_size must be a positive int; got 2.5"),
     ],
 )
 def test_global_batches_reject_bad_input(args, match):
@@ -57,7 +57,7 @@ def test_examples_per_second_uses_the_median_after_warmup():
         ([1.0, 1.0], 2, "more than warmup=2 steps"),
         ([1.0, 0.0], 0, "positive finite"),
         ([1.0, np.nan], 0, "positive finite"),
-        ([1.0], -1, "warmup must be an integer >= 0"),
+        ([1.0], -1, "warmup must be a non-negative int"),
     ],
 )
 def test_examples_per_second_rejects_bad_input(seconds, warmup, match):
@@ -88,7 +88,7 @@ def test_embedding_bytes_by_hand():
     "kwargs, match",
     [
         ({"optimizer": "rmsprop"}, "optimizer must be one of"),
-        ({"bytes_per_value": 0}, "bytes_per_value must be an integer >= 1"),
+        ({"bytes_per_value": 0}, "bytes_per_value must be a positive int"),
     ],
 )
 def test_embedding_bytes_rejects_bad_input(kwargs, match):
@@ -212,8 +212,8 @@ def test_machines_needed_by_hand(load, per_machine, utilisation, expected):
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
-        ((0, 10), {}, "load must be a positive finite number"),
-        ((10, np.inf), {}, "per_machine must be a positive finite number"),
+        ((0, 10), {}, "load must be a finite number > 0"),
+        ((10, np.inf), {}, "per_machine must be a finite number > 0"),
         ((10, 10), {"utilisation": 1.5}, r"utilisation must lie in \(0, 1\]"),
     ],
 )

@@ -80,6 +80,41 @@ def test_topk_cosine_exclude_self_and_ties():
         topk_cosine(x, x, k=4, exclude_self=True)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3, 4096])
+def test_topk_cosine_breaks_ties_at_the_cut_by_the_lower_id(batch_size):
+    # items 1, 2, 5, 6 are parallel to the query (cosine 1, exactly: [2, 0] etc.),
+    # the others orthogonal or opposite. Top 3: the three lowest ids of the tie,
+    # [1, 2, 5], never 6 (argpartition alone may pick any three of the four).
+    items = np.array(
+        [
+            [0.0, 1.0],
+            [1.0, 0.0],
+            [2.0, 0.0],
+            [0.0, -1.0],
+            [-1.0, 0.0],
+            [3.0, 0.0],
+            [0.5, 0.0],
+            [0.0, 2.0],
+        ]
+    )
+    queries = np.array([[1.0, 0.0], [4.0, 0.0], [0.0, 1.0]])
+    item_ids, sims = topk_cosine(queries, items, k=3, batch_size=batch_size)
+    np.testing.assert_array_equal(item_ids[:2], [[1, 2, 5], [1, 2, 5]])
+    np.testing.assert_array_equal(sims[:2], np.ones((2, 3)))
+    # the third query is parallel to items 0 and 7, then a tie at 0 among 1, 2, 5, 6
+    np.testing.assert_array_equal(item_ids[2], [0, 7, 1])
+    np.testing.assert_array_equal(sims[2], [1.0, 1.0, 0.0])
+    # the same rule, item by item, over many random tied rows (few distinct values)
+    rng = np.random.default_rng(0)
+    many = rng.integers(-1, 2, size=(40, 3)).astype(float)
+    q = rng.integers(-1, 2, size=(9, 3)).astype(float)
+    ids, s = topk_cosine(q, many, k=7, batch_size=batch_size)
+    full = brute_cos(q, many)
+    for r in range(9):
+        expected = sorted(range(40), key=lambda j: (-round(full[r, j], 12), j))[:7]
+        assert list(ids[r]) == expected
+
+
 def test_rescale_keeps_dot_products():
     rng = np.random.default_rng(2)
     P, Q = rng.normal(size=(4, 3)), rng.normal(size=(5, 3))

@@ -3,8 +3,15 @@
 import numpy as np
 import pandas as pd
 import pytest
+from test_protocols import small_ml
 
-from recsys_utils.splits import Split, leave_last_out, random_split, temporal_split
+from recsys_utils.splits import (
+    Split,
+    leave_last_out,
+    random_split,
+    stratified_split,
+    temporal_split,
+)
 
 
 def assert_partition(split, df):
@@ -99,3 +106,83 @@ def test_missing_columns_and_empty(interactions):
         leave_last_out(interactions.iloc[:0])
     with pytest.raises(ValueError, match="num_test must be a non-negative int"):
         leave_last_out(interactions, num_test=-1)
+
+
+# ---------------------------------------------------------------------------
+# Recommenders' stratified split
+# ---------------------------------------------------------------------------
+
+
+def recommenders_2021_rule(df, ratio, col, seed):
+    """The 2019-2021 rule written out plainly: per group, shuffle with pandas'
+    ``sample(frac=1, random_state=seed)``, first ``round(ratio * n)`` to train."""
+    train_idx = []
+    for _, group in df.groupby(col, sort=True):
+        shuffled = group.sample(frac=1, random_state=seed)
+        train_idx.extend(shuffled.index[: round(ratio * len(group))])
+    train = df.loc[sorted(train_idx, key=df.index.get_loc)]
+    return train, df.drop(index=train.index)
+
+
+@pytest.mark.parametrize("by", ["item", "user"])
+@pytest.mark.parametrize("seed", [42, 7])
+def test_stratified_split_matches_the_plain_rule(by, seed):
+    ml = small_ml()
+    train, test = stratified_split(ml.ratings, 0.75, by=by, seed=seed)
+    ref_train, ref_test = recommenders_2021_rule(ml.ratings, 0.75, f"{by}_id", seed)
+    pd.testing.assert_frame_equal(train, ref_train)
+    pd.testing.assert_frame_equal(test, ref_test)
+    assert not set(train.index) & set(test.index)
+    pd.testing.assert_frame_equal(
+        pd.concat([train, test]).loc[ml.ratings.index], ml.ratings
+    )
+
+
+def test_stratified_split_counts_round_half_to_even():
+    # one group of each size n: train keeps round(0.75 n) rows, halves to even
+    sizes = [1, 2, 3, 4, 5, 6, 10, 14]
+    df = pd.DataFrame(
+        {
+            "user_id": 0,
+            "item_id": np.repeat(np.arange(len(sizes)), sizes),
+        }
+    )
+    train, test = stratified_split(df, 0.75, by="item")
+    got = train.groupby("item_id").size().reindex(range(len(sizes)), fill_value=0)
+    # 0.75, 1.5, 2.25, 3, 3.75, 4.5, 7.5, 10.5 -> 1, 2, 2, 3, 4, 4, 8, 10
+    assert got.tolist() == [1, 2, 2, 3, 4, 4, 8, 10]
+    assert len(test) == sum(sizes) - 34
+
+
+def test_stratified_split_same_size_groups_share_the_shuffle():
+    # every group restarts from the seed: groups of equal size split alike
+    df = pd.DataFrame({"user_id": 0, "item_id": np.repeat([0, 1], 8)})
+    train, _ = stratified_split(df, 0.5, by="item", seed=3)
+    pos = train.index.to_numpy() % 8
+    assert sorted(pos[:4]) == sorted(pos[4:])
+    assert len(train) == 8
+
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"ratio": 1.0}, "ratio"),
+        ({"ratio": 0}, "ratio"),
+        ({"by": "movie"}, "by"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_stratified_split_rejects_bad_arguments(kwargs, word):
+    ml = small_ml()
+    with pytest.raises(ValueError, match=word):
+        stratified_split(ml.ratings, **kwargs)
+
+
+def test_stratified_split_rejects_bad_frames():
+    with pytest.raises(ValueError, match="df must be a pandas DataFrame"):
+        stratified_split([[0, 1]])
+    with pytest.raises(ValueError, match="item_id"):
+        stratified_split(pd.DataFrame({"user_id": [0]}))
+    with pytest.raises(ValueError, match="empty"):
+        stratified_split(pd.DataFrame({"user_id": [], "item_id": []}))

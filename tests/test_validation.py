@@ -8,6 +8,7 @@ from recsys_utils.validation import (
     as_ids,
     check_bool,
     check_finite,
+    check_frame,
     check_int,
     check_number,
 )
@@ -112,11 +113,36 @@ def test_check_number_message_states_the_bounds():
 def test_check_int_and_check_bool():
     assert check_int(np.int64(3), "k", low=1) == 3
     for bad in (0, 2.0, True, "3", None):
-        with pytest.raises(ValueError, match="k must be an int >= 1"):
+        with pytest.raises(ValueError, match="k must be a positive int"):
             check_int(bad, "k", low=1)
-    with pytest.raises(ValueError, match="k must be an int >= 1 and <= 5; got 6"):
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, 5\]; got 6"):
         check_int(6, "k", low=1, high=5)
+    with pytest.raises(ValueError, match="seed must be a non-negative int; got -1"):
+        check_int(-1, "seed", low=0)
+    with pytest.raises(ValueError, match="n must be an int >= 3; got 2"):
+        check_int(2, "n", low=3)
+    with pytest.raises(ValueError, match="n must be an int <= 3; got 4"):
+        check_int(4, "n", high=3)
+    with pytest.raises(ValueError, match="n must be an int; got 'x'"):
+        check_int("x", "n")
+    assert check_int(np.int32(-7), "n") == -7
     assert check_bool(np.bool_(True), "centered") is True
     for bad in ("no", 1, None):
         with pytest.raises(ValueError, match="centered must be True or False"):
             check_bool(bad, "centered")
+
+
+def test_check_frame():
+    frame = pd.DataFrame({"user_id": [0], "item_id": [1]})
+    assert check_frame(frame, ("user_id", "item_id")) is frame
+    with pytest.raises(ValueError, match="df must be a pandas DataFrame; got list"):
+        check_frame([[0, 1]], ("user_id",))
+    with pytest.raises(
+        ValueError,
+        match=r"train must have the columns \['user_id', 'timestamp'\]; missing "
+        r"\['timestamp'\]",
+    ):
+        check_frame(frame, ("user_id", "timestamp"), "train")
+    with pytest.raises(ValueError, match="df must not be empty"):
+        check_frame(frame.iloc[:0], ("user_id",))
+    assert len(check_frame(frame.iloc[:0], ("user_id",), allow_empty=True)) == 0

@@ -13,7 +13,7 @@ from recsys_utils import tf as rtf
 
 
 def top_k_tf(P, Q, k):
-    """Scores P @ Q.T and the ids of each row's k best items, as NumPy."""
+    """Each user's k best items by P @ Q.T: (item_ids, scores), best first, NumPy."""
     scores = tf.matmul(rtf.to_tensor(P), rtf.to_tensor(Q), transpose_b=True)
-    top = tf.math.top_k(scores, k=k).indices  # (num_users, k), best first
-    return rtf.to_numpy(scores), rtf.to_numpy(top)
+    top = tf.math.top_k(scores, k=k)  # values and indices, best first
+    return rtf.to_numpy(top.indices), rtf.to_numpy(top.values)  # (num_users, k) each

@@ -13,7 +13,7 @@ from recsys_utils import torch as rt
 
 
 def top_k_pt(P, Q, k):
-    """Scores P @ Q.T and the ids of each row's k best items, as NumPy."""
+    """Each user's k best items by P @ Q.T: (item_ids, scores), best first, NumPy."""
     scores = rt.to_tensor(P) @ rt.to_tensor(Q).T  # (num_users, num_items)
-    top = torch.topk(scores, k=k, dim=1).indices  # (num_users, k), best first
-    return rt.to_numpy(scores), rt.to_numpy(top)
+    top = torch.topk(scores, k=k, dim=1)  # values and indices, best first
+    return rt.to_numpy(top.indices), rt.to_numpy(top.values)  # (num_users, k) each

@@ -1,47 +1,72 @@
-"""Fixtures for the tests that build the book and open it in a browser."""
+"""Fixtures for the tests that build the website and open it in a browser.
+
+The website is rendered from the notebooks ``make test`` executed (``_executed/``),
+never executing one: a missing, stale or failed notebook fails the test that needs
+the site, naming the section and the cell. Each framework's site is built once per
+session, by the worker that runs its tests (``xdist_group("site-<framework>")``, so
+the two builds run in parallel on two workers), into ``_build/html/<framework>``;
+a later session (the browser tests) reuses a site built from the same inputs.
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
-import subprocess
-import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from booktools import ROOT
+from booktools import EXECUTED, FRAMEWORKS, HTML, ROOT
 
-BUILD_LOG = ROOT / "_build" / "build.log"
+from coursetools.site import SiteError, render
+
+
+def _build(framework: str) -> Path:
+    start = time.perf_counter()
+    try:
+        built = render(
+            frameworks=(framework,),
+            executed=EXECUTED,
+            html=HTML,
+            work=ROOT / "_build" / "site",
+            logs=ROOT / "_build" / "logs",
+            reuse=True,
+        )
+    except SiteError as err:
+        pytest.fail(str(err), pytrace=False)
+    seconds = built.seconds.get(framework)
+    print(
+        f"\n{framework} site: "
+        + (f"built in {seconds:.1f} s" if seconds else "reused (same inputs)")
+        + f" ({time.perf_counter() - start:.1f} s with the checks)"
+    )
+    return HTML / framework
 
 
 @pytest.fixture(scope="session")
-def built_book() -> tuple[Path, str]:
-    """Build the book once per session, as `make book` does; return (html dir, log).
+def pytorch_site() -> Path:
+    return _build("pytorch")
 
-    Execution is cached in _build/.jupyter_cache, so a second build only re-executes
-    notebooks that changed.
-    """
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run(
-        [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
-        cwd=ROOT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        capture_output=True,
-        text=True,
-    )
-    log = proc.stdout + proc.stderr
-    BUILD_LOG.parent.mkdir(exist_ok=True)
-    BUILD_LOG.write_text(log)
-    if proc.returncode != 0:
-        reports = ROOT / "_build" / "html" / "reports"
-        pytest.fail(
-            f"jupyter-book build failed (exit {proc.returncode}); log in {BUILD_LOG}, "
-            f"execution reports in {reports}\n" + log[-6000:]
-        )
-    return ROOT / "_build" / "html", log
+
+@pytest.fixture(scope="session")
+def tensorflow_site() -> Path:
+    return _build("tensorflow")
+
+
+@pytest.fixture
+def site(request) -> Path:
+    """The site of the test's parameter (booktools.per_site)."""
+    return request.getfixturevalue(f"{request.param}_site")
+
+
+@pytest.fixture(scope="session")
+def built_sites() -> Path:
+    """Both sites and the root page (the browser tests)."""
+    for framework in FRAMEWORKS:
+        _build(framework)
+    return HTML
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -50,10 +75,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def book_server(built_book):
-    """Serve the built HTML on 127.0.0.1 (a random free port); yield its base URL."""
-    html, _ = built_book
-    handler = functools.partial(_QuietHandler, directory=str(html))
+def book_server(built_sites):
+    """Serve both sites on 127.0.0.1 (a random free port); yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(built_sites))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

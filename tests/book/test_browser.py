@@ -1,16 +1,32 @@
 """The website in a real browser, with the network unreachable.
 
-Headless Debian chromium, driven by Playwright: the PyTorch | TensorFlow tabs switch
-the cells, the choice is remembered on the next page, the tabs follow the ARIA tab
-pattern, and MathJax (served from the build, not a CDN) typesets displayed equations.
+Headless Debian chromium (fresh profile, ``--no-sandbox``, every host but 127.0.0.1
+unresolvable), driven by Playwright, every action bounded by a timeout:
+
+* on every chapter, choosing TensorFlow (or PyTorch) with the header switch shows, on
+  every section page, the glued numbers, the results tables and the printed lines of
+  that framework's execution (read from ``_executed/``), not the other's; the choice
+  persists to the next page and to the root page;
+* the switches keep the reader's place, work from the keyboard and without JavaScript;
+* MathJax (served from the build, not a CDN) typesets displayed equations;
+* code fits the column (issue 17).
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from booktools import EXECUTED, FRAMEWORKS, docname, expected_outputs
+
+from coursetools.sections import by_chapter, discover
 
 pytestmark = pytest.mark.browser
 
+SECTIONS = discover()
+OTHER = {"pytorch": "tensorflow", "tensorflow": "pytorch"}
+LABEL = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
+TIMEOUT_MS = 30_000
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -21,8 +37,6 @@ CHROMIUM_ARGS = [
     # Every host name fails to resolve: the page must not need the network.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
-FIRST_PAGE = "chapters/00_getting_started.html"
-SECOND_PAGE = "book/notation.html"
 
 
 @pytest.fixture
@@ -35,7 +49,10 @@ def page(book_server, chromium_path, tmp_path):
             executable_path=chromium_path,
             headless=True,
             args=CHROMIUM_ARGS,
+            timeout=TIMEOUT_MS,
         )
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
         blocked: list[str] = []
 
         def only_localhost(route):
@@ -52,76 +69,190 @@ def page(book_server, chromium_path, tmp_path):
         context.close()
 
 
-def _visible(page, selector: str) -> bool:
-    return page.locator(selector).first.is_visible()
+# What a page shows, read in the browser (visible text, as the reader sees it).
+SHOWN_JS = """() => {
+  const sq = t => t.split(/\\s+/).filter(Boolean).join(" ");
+  const stream = [...document.querySelectorAll("div.output.stream pre")]
+    .map(d => sq(d.textContent)).filter(Boolean);
+  const glued = [...document.querySelectorAll("span.pasted-text")]
+    .map(s => sq(s.textContent));
+  const tables = [...document.querySelectorAll("div.cell_output table")]
+    .map(t => [...t.rows].map(r => [...r.cells].map(c => sq(c.textContent))));
+  return {stream, glued, tables};
+}"""
 
 
-def test_tabs_switch_and_are_remembered(page, book_server):
-    page.goto(f"{book_server}/{FIRST_PAGE}")
-    tablist = page.locator(".fw-tabset [role=tablist]").first
-    tablist.wait_for()
-    tabs = tablist.locator("[role=tab]")
-    assert tabs.count() == 2
-    assert tabs.nth(0).inner_text() == "PyTorch"
-    # PyTorch is the default: its cell shows, the TensorFlow cell is hidden.
-    assert _visible(page, ".fw-tabset .cell.tag_pytorch")
-    assert not _visible(page, ".fw-tabset .cell.tag_tensorflow")
-
-    page.locator(".fw-tabset [role=tab][data-framework=tensorflow]").first.click()
-    assert _visible(page, ".fw-tabset .cell.tag_tensorflow")
-    assert not _visible(page, ".fw-tabset .cell.tag_pytorch")
-    tf_tab = page.locator(".fw-tabset [role=tab][data-framework=tensorflow]").first
-    assert tf_tab.get_attribute("aria-selected") == "true"
-    assert tf_tab.evaluate("el => el.tagName") == "BUTTON"
-
-    # Another page, then back: the choice is remembered (localStorage).
-    page.goto(f"{book_server}/{SECOND_PAGE}")
-    assert page.evaluate("document.documentElement.dataset.framework || null") in (
-        None,
-        "tensorflow",
+def _framework_of_page(page) -> str:
+    return page.locator(".fw-switch [aria-current=page]").get_attribute(
+        "data-framework"
     )
-    page.goto(f"{book_server}/{FIRST_PAGE}")
-    page.locator(".fw-tabset").first.wait_for()
-    assert _visible(page, ".fw-tabset .cell.tag_tensorflow")
-    assert not _visible(page, ".fw-tabset .cell.tag_pytorch")
 
 
-def test_tabs_work_from_the_keyboard(page, book_server):
-    page.goto(f"{book_server}/{FIRST_PAGE}")
-    page.locator(".fw-tabset [role=tab][data-framework=pytorch]").first.focus()
-    page.keyboard.press("ArrowRight")
-    assert _visible(page, ".fw-tabset .cell.tag_tensorflow")
-    focused = page.evaluate("document.activeElement.dataset.framework")
-    assert focused == "tensorflow"
-    panel_id = page.locator(
-        "[role=tab][data-framework=tensorflow]"
-    ).first.get_attribute("aria-controls")
-    assert page.locator(f"#{panel_id}").get_attribute("role") == "tabpanel"
+def _stored(page):
+    return page.evaluate("localStorage.getItem('recsys-course-framework')")
 
 
-def test_without_javascript_both_cells_show(book_server, chromium_path, tmp_path):
+def _executed(framework, section):
+    return EXECUTED / ("parity" if section.is_parity else framework) / section.rel
+
+
+def _differences(mine, theirs) -> int:
+    """How many items (glued value, table, printed line) differ between two
+    executions' pages, position by position."""
+    count = 0
+    for kind in ("glued", "tables", "stream"):
+        a, b = getattr(mine, kind), getattr(theirs, kind)
+        count += sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
+    return count
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize(
+    "chapter", sorted(by_chapter(SECTIONS)), ids=lambda n: f"chapter{n}"
+)
+def test_each_chapter_shows_the_chosen_frameworks_outputs(
+    page, book_server, framework, chapter
+):
+    """Start on the other framework's chapter page, choose ``framework`` with the
+    header switch, then read every section page, going on with the "next" link: each
+    shows this framework's glued numbers, tables and printed lines; the choice stays."""
+    sections = by_chapter(SECTIONS)[chapter]
+    other = OTHER[framework]
+    page.goto(f"{book_server}/{other}/{docname(sections[0])}.html")
+    assert _framework_of_page(page) == other
+    with page.expect_navigation():
+        page.locator(f".fw-switch a[data-framework={framework}]").click()
+    tables = told_apart = 0
+    for index, section in enumerate(sections):
+        url = f"{book_server}/{framework}/{docname(section)}.html"
+        assert page.url.split("#")[0] == url, (page.url, url)
+        assert _framework_of_page(page) == framework
+        assert _stored(page) == framework
+        shown = page.evaluate(SHOWN_JS)
+        expected = expected_outputs(_executed(framework, section))
+        where = f"{framework} {section.rel}"
+        assert shown["glued"] == expected.glued, f"{where}: glued numbers"
+        assert shown["tables"] == expected.tables, f"{where}: output tables"
+        assert shown["stream"] == expected.stream, f"{where}: printed outputs"
+        tables += len(expected.tables)
+        told_apart += _differences(
+            expected, expected_outputs(_executed(other, section))
+        )
+        if index + 1 < len(sections):
+            with page.expect_navigation():
+                page.locator("a.right-next").click()
+    print(
+        f"chapter {chapter} in {LABEL[framework]}: {tables} tables; {told_apart} "
+        f"outputs differ from {LABEL[other]}'s and show {LABEL[framework]}'s"
+    )
+    assert tables > 0, f"chapter {chapter} shows no results table"
+    assert told_apart > 0, (
+        f"chapter {chapter}: no output differs between the frameworks, so nothing "
+        "proves which execution the pages show"
+    )
+    # the root page opens the site chosen last
+    page.goto(f"{book_server}/index.html")
+    page.wait_for_url(re.compile(rf"/{framework}/"))
+    assert _framework_of_page(page) == framework
+
+
+def _first_framework_page():
+    for section in SECTIONS:
+        if not section.is_parity:
+            nb = section.path.read_text(encoding="utf-8")
+            if '"pytorch"' in nb and '"tensorflow"' in nb:
+                return docname(section)
+    pytest.fail("no section has framework cells")
+
+
+def test_the_cell_switch_leads_to_the_twin_cell(page, book_server):
+    name = _first_framework_page()
+    page.goto(f"{book_server}/pytorch/{name}.html")
+    control = page.locator(".cell.tag_pytorch .fw-cell-switch").first
+    assert control.locator("[aria-current]").inner_text() == "PyTorch"
+    link = control.locator("a[data-framework=tensorflow]")
+    anchor = link.get_attribute("href").split("#")[1]
+    with page.expect_navigation():
+        link.click()
+    assert page.url == f"{book_server}/tensorflow/{name}.html#{anchor}"
+    twin = page.locator(f"#{anchor}")
+    assert "tag_tensorflow" in twin.get_attribute("class")
+    assert twin.is_visible()
+    assert twin.evaluate("el => el.getBoundingClientRect().top < window.innerHeight")
+    assert _stored(page) == "tensorflow"
+
+
+def test_the_header_switch_keeps_the_readers_place(page, book_server):
+    """Scrolled to a framework cell, the header switch opens the other site at its
+    twin (the script adds the anchor of the last mark in the top of the window)."""
+    name = _first_framework_page()
+    page.goto(f"{book_server}/pytorch/{name}.html")
+    page.evaluate(
+        "document.getElementById('fw-cell-1')"
+        ".scrollIntoView({block: 'start', behavior: 'instant'})"
+    )
+    # a click where the (sticky) switch is; Playwright's click() would first scroll
+    box = page.locator(".fw-switch a[data-framework=tensorflow]").bounding_box()
+    with page.expect_navigation():
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert page.url == f"{book_server}/tensorflow/{name}.html#fw-cell-1"
+    top = page.locator("#fw-cell-1").evaluate("el => el.getBoundingClientRect().top")
+    assert 0 <= top < page.viewport_size["height"] / 2
+
+
+def test_the_switch_works_from_the_keyboard(page, book_server):
+    name = _first_framework_page()
+    page.goto(f"{book_server}/pytorch/{name}.html")
+    for _ in range(60):  # Tab through the page until the switch's link has focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.framework || ''") == (
+            "tensorflow"
+        ):
+            break
+    else:
+        pytest.fail("Tab never reached the switch's TensorFlow link")
+    assert page.evaluate(
+        "document.activeElement.closest('.fw-switch, .fw-cell-switch') !== null"
+    )
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.split("#")[0] == f"{book_server}/tensorflow/{name}.html"
+    assert _stored(page) == "tensorflow"
+
+
+def test_without_javascript_the_switch_still_switches(
+    book_server, chromium_path, tmp_path
+):
     from playwright.sync_api import sync_playwright
 
+    name = _first_framework_page()
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+            executable_path=chromium_path,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timeout=TIMEOUT_MS,
         )
         context = browser.new_context(java_script_enabled=False)
+        context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
-        page.goto(f"{book_server}/{FIRST_PAGE}")
-        assert page.locator(".fw-tabset").count() == 0
-        assert page.locator(".cell.tag_pytorch").first.is_visible()
+        page.goto(f"{book_server}/tensorflow/{name}.html")
         assert page.locator(".cell.tag_tensorflow").first.is_visible()
+        assert page.locator(".cell.tag_pytorch").count() == 0
+        with page.expect_navigation():
+            page.locator(".fw-switch a[data-framework=pytorch]").click()
+        assert page.url == f"{book_server}/pytorch/{name}.html"
+        assert page.locator(".cell.tag_pytorch").first.is_visible()
         browser.close()
 
 
 def test_maths_is_typeset_offline(page, book_server):
-    page.goto(f"{book_server}/{SECOND_PAGE}")
+    page.goto(f"{book_server}/tensorflow/book/notation.html")
     # MathJax 2 replaces the TeX source with rendered HTML-CSS output.
     page.wait_for_function(
         "() => window.MathJax && window.MathJax.Hub && "
         "document.querySelectorAll('.MathJax_Display').length > 0",
-        timeout=30_000,
+        timeout=TIMEOUT_MS,
     )
     raw_tex_visible = page.evaluate(
         "() => Array.from(document.querySelectorAll('div.math')).some("
@@ -182,9 +313,9 @@ LAYOUT_JS = """() => {
 
 
 def _chapter_pages() -> list[str]:
-    from booktools import toc_files
-
-    return [entry + ".html" for entry in toc_files() if entry.startswith("chapters/")]
+    return [
+        f"{fw}/{docname(section)}.html" for fw in FRAMEWORKS for section in SECTIONS
+    ]
 
 
 def _layout(page, url: str, viewport: dict) -> dict:

@@ -1,19 +1,21 @@
-"""Notebooks are committed clean and the table of contents matches the files."""
+"""Section notebooks are committed clean, and both sites' table of contents holds
+every section (from coursetools.sections.discover) and every page of book/."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from booktools import ROOT, toc_files
+from booktools import ROOT, docname, site_toc, template_toc, toc_files
 
-from coursetools.lint import lint_notebook
+from coursetools.sections import by_chapter, discover
 
-NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+SECTIONS = discover()
 ALLOWED_TAGS = {
     "pytorch",
     "tensorflow",
     "parity",
+    "export",
     "hide-input",
     "hide-output",
     "hide-cell",
@@ -26,15 +28,19 @@ ALLOWED_TAGS = {
 }
 
 
-def test_there_are_notebooks():
-    assert NOTEBOOKS, "chapters/ has no notebook"
+def _id(section) -> str:
+    return section.rel
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_is_committed_clean(path):
-    nb = json.loads(path.read_text(encoding="utf-8"))
+def test_there_are_sections():
+    assert SECTIONS, "chapters/ has no section notebook"
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=_id)
+def test_notebook_is_committed_clean(section):
+    nb = json.loads(section.path.read_text(encoding="utf-8"))
     for index, cell in enumerate(nb["cells"]):
-        where = f"{path.name} cell {index}"
+        where = f"{section.rel} cell {index}"
         if cell["cell_type"] == "code":
             assert cell.get("outputs") == [], (
                 f"{where} has outputs: run `make clean-notebooks`"
@@ -50,44 +56,49 @@ def test_notebook_is_committed_clean(path):
         )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_dual_framework_cells_come_in_adjacent_pairs(path):
-    """Every run of framework cells holds both frameworks (the website tabs them)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("section", [s for s in SECTIONS if not s.is_parity], ids=_id)
+def test_dual_framework_cells_come_in_adjacent_pairs(section):
+    """Every run of framework cells holds both frameworks: the k-th run of a page is
+    the twin of the k-th run on the other framework's site (the cells' switch)."""
+    nb = json.loads(section.path.read_text(encoding="utf-8"))
     kinds = [
         ({"pytorch", "tensorflow"} & set(c.get("metadata", {}).get("tags", []))) or None
         for c in nb["cells"]
     ]
-    assert any(kinds), f"{path.name} has no pytorch/tensorflow cells"
     run: set[str] = set()
     for index, kind in enumerate(kinds + [None]):
         if kind:
             run |= kind
         else:
             assert not run or run == {"pytorch", "tensorflow"}, (
-                f"{path.name}: the framework cells ending before cell {index} "
+                f"{section.rel}: the framework cells ending before cell {index} "
                 f"are only {run}"
             )
             run = set()
 
 
-def test_every_notebook_is_in_the_toc():
-    listed = set(toc_files())
-    for path in NOTEBOOKS:
-        assert f"chapters/{path.stem}" in listed, f"{path.name} is not in _toc.yml"
+def test_every_section_is_in_the_sites_toc_once_in_reading_order():
+    """The chapter's first section is its page, the others its sections."""
+    toc = site_toc()
+    files = toc_files(toc)
+    wanted = [docname(s) for s in SECTIONS]
+    assert [f for f in files if f.startswith("chapters/")] == wanted
+    chapters = [
+        entry
+        for part in toc["parts"]
+        for entry in part["chapters"]
+        if entry.get("file", "").startswith("chapters/")
+    ]
+    for entry, sections in zip(chapters, by_chapter(SECTIONS).values(), strict=True):
+        assert entry["file"] == docname(sections[0])
+        assert [s["file"] for s in entry.get("sections", [])] == [
+            docname(s) for s in sections[1:]
+        ]
 
 
-def test_every_toc_entry_exists():
-    for entry in toc_files():
-        candidates = [ROOT / (entry + suffix) for suffix in (".md", ".ipynb")]
-        assert any(c.exists() for c in candidates), (
-            f"_toc.yml names {entry}, which does not exist"
-        )
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_chapter_follows_the_dual_framework_rules(path):
-    """The switch, suffixed names per framework, framework-free untagged cells, no
-    function reading a rebound global (coursetools.lint explains each rule)."""
-    problems = lint_notebook(json.loads(path.read_text(encoding="utf-8")))
-    assert not problems, f"{path.name}:\n" + "\n".join(str(p) for p in problems)
+def test_every_book_page_is_in_the_toc_and_every_entry_exists():
+    files = toc_files(template_toc())
+    for entry in files:
+        assert (ROOT / f"{entry}.md").exists(), f"_toc.yml names {entry}, not a page"
+    for page in sorted((ROOT / "book").glob("*.md")):
+        assert f"book/{page.stem}" in files, f"{page.name} is not in _toc.yml"

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from booktools import toc_files
+from booktools import per_site, site_pages
 
 # Strings a missing value prints as: pandas' NaN and NaT (any case), its <NA>, and
 # Python's None (as printed: the English word "none" in a hand-written table is fine).
@@ -107,19 +107,19 @@ def test_missing_values_are_found():
 
 
 def _problems(html_dir: Path, check) -> list[str]:
-    """``check(html)`` on every page of the contents, each problem named by its page."""
+    """``check(html)`` on every page of a site, each problem named by its page."""
     problems = []
-    for entry in toc_files():
+    for entry in site_pages():
         page = html_dir / (entry + ".html")
         for problem in check(page.read_text(encoding="utf-8")):
-            problems.append(f"{page.relative_to(html_dir)}: {problem}")
+            problems.append(f"{page.relative_to(html_dir.parent)}: {problem}")
     return problems
 
 
 @pytest.mark.book
-@pytest.mark.xdist_group("book")
-def test_every_image_has_a_meaningful_alt_text(built_book):
-    problems = _problems(built_book[0], bad_alt_texts)
+@per_site()
+def test_every_image_has_a_meaningful_alt_text(site):
+    problems = _problems(site, bad_alt_texts)
     assert not problems, (
         "images whose alt text is empty or a file path (give the figure cell "
         '{"mystnb": {"image": {"alt": ...}}} metadata):\n' + "\n".join(problems)
@@ -127,9 +127,9 @@ def test_every_image_has_a_meaningful_alt_text(built_book):
 
 
 @pytest.mark.book
-@pytest.mark.xdist_group("book")
-def test_no_table_cell_prints_a_missing_value(built_book):
-    problems = _problems(built_book[0], missing_value_cells)
+@per_site()
+def test_no_table_cell_prints_a_missing_value(site):
+    problems = _problems(site, missing_value_cells)
     assert not problems, (
         "table cells print a missing value (format them, e.g. df.fillna('-'), or drop "
         "the column):\n" + "\n".join(problems)

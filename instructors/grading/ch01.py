@@ -1,0 +1,177 @@
+"""Chapter 1: references, hidden cases and typical mistakes (instructors only).
+
+The format of ``EXERCISES`` is described in instructors/README.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _loss_inputs(rng):
+    R = sp.random(
+        6, 5, density=0.4, random_state=int(rng.integers(1 << 30)), format="csr"
+    )
+    R.data = rng.integers(1, 6, R.nnz).astype(float)
+    return R, rng.normal(size=(6, 3)), rng.normal(size=(5, 3)), 0.1
+
+
+def _loss_hidden(rng):
+    m, n, k = (int(x) for x in rng.integers(3, 9, 3))
+    R = sp.random(
+        m, n, density=0.35, random_state=int(rng.integers(1 << 30)), format="csr"
+    )
+    R.data = rng.integers(1, 6, R.nnz).astype(float)
+    return R, rng.normal(size=(m, k)), rng.normal(size=(n, k)), float(rng.uniform(0, 1))
+
+
+def observed_loss_reference(R, P, Q, reg):
+    R = sp.coo_matrix(R)
+    err = R.data - np.einsum("ij,ij->i", P[R.row], Q[R.col])
+    return 0.5 * float(err @ err) + reg * float((P**2).sum() + (Q**2).sum())
+
+
+def _dense_loss(R, P, Q, reg):  # the typical mistake: every cell is a target
+    return 0.5 * ((R.toarray() - P @ Q.T) ** 2).sum() + reg * (
+        (P**2).sum() + (Q**2).sum()
+    )
+
+
+def weights_reference(ids):
+    return 1.0 / np.bincount(ids)[ids]
+
+
+def confidence_reference(c, a):
+    return 1.0 + a * c
+
+
+def _masked_inputs(rng):
+    """P, Q, R, M (float32, dense) and reg for the masked-loss exercise."""
+    num_users, num_items, k = 6, 5, 3
+    mask = (rng.random((num_users, num_items)) < 0.4).astype(np.float32)
+    ratings = rng.integers(1, 6, (num_users, num_items)).astype(np.float32) * mask
+    P = rng.normal(size=(num_users, k)).astype(np.float32)
+    Q = rng.normal(size=(num_items, k)).astype(np.float32)
+    return P, Q, ratings, mask, 0.1
+
+
+def masked_loss_reference(P, Q, R, M, reg):
+    return observed_loss_reference(sp.csr_matrix(R * M), P, Q, reg)
+
+
+def _no_mask(P, Q, R, M, reg):  # the dense mistake again
+    return 0.5 * ((R - P @ Q.T) ** 2).sum() + reg * ((P**2).sum() + (Q**2).sum())
+
+
+def _no_half(P, Q, R, M, reg):
+    return ((M * (R - P @ Q.T)) ** 2).sum() + reg * ((P**2).sum() + (Q**2).sum())
+
+
+def _mean_not_sum(P, Q, R, M, reg):
+    return 0.5 * ((M * (R - P @ Q.T)) ** 2).mean() + reg * ((P**2).sum() + (Q**2).sum())
+
+
+EXERCISES = {
+    "ch1-ex-observed-loss": {
+        "kind": "function",
+        "name": "observed_loss",
+        "points": 2,
+        "reference": observed_loss_reference,
+        "inputs": _loss_inputs,
+        "hidden": _loss_hidden,
+        "hints": [
+            (
+                _dense_loss,
+                "you summed over every cell: missing ratings are not zeros; "
+                "use only the stored entries of R (R.tocoo())",
+            )
+        ],
+    },
+    "ch1-ex-weights": {
+        "kind": "function",
+        "name": "occurrence_weights",
+        "points": 2,
+        "reference": weights_reference,
+        "inputs": lambda rng: (rng.integers(0, 7, size=30),),
+        "hidden": lambda rng: (rng.integers(0, int(rng.integers(2, 12)), size=40),),
+        "hints": [
+            (
+                lambda ids: np.ones(len(ids)),
+                "a weight of 1 per example is weight decay: heavy users would be "
+                "penalized n times per epoch. Divide by how often each id occurs "
+                "(np.bincount).",
+            ),
+            (
+                lambda ids: np.bincount(ids)[ids].astype(float),
+                "you returned n, not 1/n",
+            ),
+        ],
+    },
+    "ch1-ex-confidence": {
+        "kind": "function",
+        "name": "confidence",
+        "points": 2,
+        "reference": confidence_reference,
+        "inputs": lambda rng: (
+            rng.integers(0, 3, size=(4, 5)).astype(float),
+            float(rng.uniform(1, 20)),
+        ),
+        "hints": [
+            (
+                lambda c, a: a * c,
+                "unobserved cells must keep confidence 1, not 0: add 1",
+            )
+        ],
+    },
+    "ch1-ex-masked-loss": {
+        "kind": "function",
+        "name": "masked_loss",
+        "points": 2,
+        "reference": masked_loss_reference,
+        "inputs": _masked_inputs,
+        "tensors": True,
+        "framework": "required",
+        "rtol": 1e-4,  # float32 tensors against a float64 reference
+        "hints": [
+            (
+                _no_mask,
+                "you summed over every cell: multiply the errors by the mask M, so "
+                "that only the observed ratings count",
+            ),
+            (_no_half, "the squared error carries a factor 1/2"),
+            (
+                _mean_not_sum,
+                "you averaged the squared errors over all cells: the loss sums them",
+            ),
+        ],
+    },
+}
+
+#: The exercises a person grades: points and what earns them.
+WRITTEN = {
+    "ch1-ex-gradient": {
+        "points": 3,
+        "rubric": [
+            "1 point: the gradient keeps only user u's terms, "
+            "-Q_u^T (r_u - Q_u p_u) + 2 lambda p_u (the factor 2 of the penalty kept).",
+            "1 point: setting it to zero gives "
+            "(Q_u^T Q_u + 2 lambda I) p_u = Q_u^T r_u, a ridge regression with ridge "
+            "2 lambda.",
+            "1 point: the matrix is positive definite for lambda > 0 (the solution "
+            "exists and is unique), or the link with ALSMF's ridge = 2 * reg.",
+        ],
+    },
+    "ch1-ex-weight-decay": {
+        "points": 3,
+        "rubric": [
+            "1 point: weight-decay constants chosen so that c_u N = num_users and "
+            "c_i N = num_items, both schemes trained with the same settings.",
+            "1 point: a table (or numbers) of validation RMSE and the mean norms of "
+            "the 100 heaviest and 100 lightest users under both schemes.",
+            "1 point: the conclusion that weight decay shrinks the heavy users more "
+            "and the light users less than the full objective, and costs validation "
+            "RMSE.",
+        ],
+    },
+}

@@ -1,0 +1,227 @@
+"""Chapter 2: references, hidden cases and typical mistakes (instructors only).
+
+The format of ``EXERCISES`` is described in instructors/README.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# The worked example of the chapter ("Cosine similarity by hand and in code").
+_U = np.array([0.2, 0.5, 0.8])
+_V1 = np.array([0.1, 0.6, 0.7])
+
+
+def _cos(u, v):
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+
+def euclid_reference():
+    return 2.0 - 2.0 * _cos(_U, _V1)
+
+
+def cosine_reference(P, Q, eps):
+    p = P / np.maximum(np.linalg.norm(P, axis=1, keepdims=True), eps)
+    q = Q / np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), eps)
+    return p @ q.T
+
+
+def _cosine_inputs(rng):
+    P = rng.normal(size=(4, 3))
+    P[1] = 0.0  # a zero row
+    return P, rng.normal(size=(5, 3)), 1e-8
+
+
+def _cosine_hidden(rng):
+    n, m, d = int(rng.integers(3, 8)), int(rng.integers(3, 8)), int(rng.integers(2, 6))
+    P, Q = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+    P[rng.integers(n)] = 0.0
+    Q[rng.integers(m)] = 0.0
+    return P, Q, 1e-8
+
+
+def _only_q_normalised(P, Q, eps):
+    return P @ (Q / np.linalg.norm(Q, axis=1, keepdims=True)).T
+
+
+def center_reference(X):
+    rated = X != 0
+    counts = rated.sum(axis=1, keepdims=True)
+    means = np.divide(
+        X.sum(axis=1, keepdims=True),
+        counts,
+        out=np.zeros_like(X[:, :1]),
+        where=counts > 0,
+    )
+    return np.where(rated, X - means, 0.0)
+
+
+def _ratings_inputs(rng):
+    X = (rng.random((6, 5)) < 0.5) * rng.integers(1, 6, (6, 5)).astype(float)
+    X[0] = 0.0  # a user without ratings
+    return (X,)
+
+
+def _mean_over_all_items(X):
+    return np.where(X != 0, X - X.mean(axis=1, keepdims=True), 0.0)
+
+
+def _centres_unrated_too(X):
+    counts = (X != 0).sum(axis=1, keepdims=True)
+    means = np.divide(
+        X.sum(axis=1, keepdims=True),
+        counts,
+        out=np.zeros((X.shape[0], 1)),
+        where=counts > 0,
+    )
+    return X - means
+
+
+def _unit(Q):
+    return Q / np.linalg.norm(Q, axis=1, keepdims=True)
+
+
+def neighbours_reference(Q, k):
+    sims = _unit(Q) @ _unit(Q).T
+    np.fill_diagonal(sims, -np.inf)
+    # the k largest, best first; ties by the smaller id
+    return np.stack([np.lexsort((np.arange(len(row)), -row))[:k] for row in sims])
+
+
+def _with_self(Q, k):
+    sims = _unit(Q) @ _unit(Q).T
+    return np.stack([np.lexsort((np.arange(len(row)), -row))[:k] for row in sims])
+
+
+def _increasing(Q, k):
+    sims = _unit(Q) @ _unit(Q).T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argsort(sims, axis=1)[:, :k]  # increasing: itself, then the least similar
+
+
+def balance_reference(a, b):
+    return np.sqrt(b / a)
+
+
+def _norms_inputs(rng):
+    return rng.uniform(0.5, 3.0, size=6), rng.uniform(0.5, 3.0, size=6)
+
+
+EXERCISES = {
+    "ch2-ex-euclid": {
+        "kind": "value",
+        "name": "dist_sq",
+        "points": 1,
+        "reference": euclid_reference,
+        # the printed cosine has 4 decimals: 2 - 2 * 0.9840 is within 1e-4
+        "rtol": 0.0,
+        "atol": 2e-4,
+        "hints": [
+            (
+                2.0 - _cos(_U, _V1),
+                "the expansion has two cross terms: -2 a.b, so the result is 2 - 2 cos",
+            ),
+            (
+                1.0 - _cos(_U, _V1),
+                "each unit vector contributes a.a = 1: the constant is 1 + 1 = 2",
+            ),
+            (
+                float(((_U - _V1) ** 2).sum()),
+                "that is the distance of u and v1 themselves: the identity holds for "
+                "the normalised vectors u/|u| and v1/|v1|",
+            ),
+        ],
+    },
+    "ch2-ex-cosine": {
+        "kind": "function",
+        "name": "cosine_scores",
+        "points": 2,
+        "reference": cosine_reference,
+        "inputs": _cosine_inputs,
+        "hidden": _cosine_hidden,
+        "tensors": True,
+        "framework": "pytorch",  # the check's default when no framework is passed
+        # float32 tensors against a float64 reference
+        "rtol": 1e-5,
+        "atol": 1e-6,
+        "hints": [
+            (
+                lambda P, Q, eps: -cosine_reference(P, Q, eps),
+                "your values have the wrong sign: did you use "
+                "keras.losses.cosine_similarity? It is a loss, -cos.",
+            ),
+            (
+                lambda P, Q, eps: P @ Q.T,
+                "that is the dot product: divide each row by its norm first.",
+            ),
+            (
+                _only_q_normalised,
+                "normalise the rows of P too, not only those of Q.",
+            ),
+        ],
+    },
+    "ch2-ex-center": {
+        "kind": "function",
+        "name": "center_observed",
+        "points": 2,
+        "reference": center_reference,
+        "inputs": _ratings_inputs,
+        "hints": [
+            (
+                _mean_over_all_items,
+                "the mean must be over the RATED items only: the zeros are missing "
+                "ratings, not ratings of 0.",
+            ),
+            (
+                _centres_unrated_too,
+                "leave the unrated entries at 0: only rated entries are centred.",
+            ),
+        ],
+    },
+    "ch2-ex-neighbours": {
+        "kind": "function",
+        "name": "item_neighbours",
+        "points": 2,
+        "reference": neighbours_reference,
+        "inputs": lambda rng: (rng.normal(size=(12, 4)), 3),
+        "hidden": lambda rng: (
+            rng.normal(size=(int(rng.integers(8, 20)), 4)),
+            int(rng.integers(2, 6)),
+        ),
+        "hints": [
+            (
+                _with_self,
+                "each item's first neighbour is itself (cosine 1): exclude the "
+                "diagonal.",
+            ),
+            (
+                _increasing,
+                "you sorted in increasing order: the most similar items have the "
+                "LARGEST cosine.",
+            ),
+        ],
+    },
+    "ch2-ex-balance": {
+        "kind": "function",
+        "name": "optimal_scale",
+        "points": 2,
+        "reference": balance_reference,
+        "inputs": _norms_inputs,
+        "hints": [
+            (
+                lambda a, b: b / a,
+                "that is d_k squared (t = b_k / a_k): take the square root.",
+            ),
+            (
+                lambda a, b: np.sqrt(a / b),
+                "upside down: d_k multiplies P's column (norm a_k), so a long P column "
+                "needs a SMALL d_k.",
+            ),
+            (
+                lambda a, b: np.ones_like(a),
+                "d_k = 1 is optimal only when a_k = b_k; the exercise asks for any "
+                "column norms.",
+            ),
+        ],
+    },
+}

@@ -1,0 +1,232 @@
+"""The package learners install holds no reference answer; its self-checks are the
+instructor's references' public examples, up to date.
+
+The references live in instructors/grading (copied into the release's ``instructor/``
+folder); recsys_utils/exercises holds what ``python instructors/publish_checks.py``
+derives from them: public inputs with their expected outputs, the typical mistakes'
+outputs, salted hashes of values.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import importlib.util
+import inspect
+import json
+import pkgutil
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import recsys_utils
+import recsys_utils as ru
+from coursetools.grade import load_specs
+from recsys_utils.checks import CORRECT, HINT, decode_value, encode_value
+
+ROOT = Path(__file__).resolve().parents[1]
+GRADING = ROOT / "instructors" / "grading"
+SPECS, WRITTEN = load_specs(GRADING)
+
+
+def _instructor(name: str):
+    spec = importlib.util.spec_from_file_location(f"instructor_{name}", GRADING / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _installed_sources() -> dict[str, str]:
+    """path -> text of every file of the installed package (as a learner gets it)."""
+    spec = importlib.util.find_spec("recsys_utils")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return {
+        str(p): p.read_text(errors="replace")
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def _reference_names() -> set[str]:
+    """The names of the instructor's reference functions (and of every function of
+    the grading modules whose name says reference)."""
+    names = {
+        spec["reference"].__name__
+        for spec in SPECS.values()
+        if callable(spec["reference"]) and spec["reference"].__name__ != "<lambda>"
+    }
+    for path in sorted(GRADING.glob("ch*.py")):
+        module = _instructor(path.name)
+        names |= {
+            name
+            for name, obj in vars(module).items()
+            if inspect.isfunction(obj) and "reference" in name
+        }
+    return names
+
+
+# literal answers of the value exercises, as the old package spelled them
+LITERALS = [
+    # the references the issue found in the package, by name
+    "mixed_negatives_reference",
+    "reference_attention_mask",
+    "reference_masked_cross_entropy",
+    "reference_transition_probabilities",
+    "300 / 512",
+    "212 / 512",
+    "0.5859375",
+    "n * (n + 1) // 2",
+    "real / padded",
+    "3 * weights_gb",
+    "[0, 1, 0, 0, 1]",
+    "exact.cdf(_K - 1)",
+    "2.0 - 2.0 * cos",
+]
+
+
+def _value_literals() -> list[str]:
+    out = []
+    for spec in SPECS.values():
+        if spec["kind"] != "value":
+            continue
+        ref = spec["reference"]
+        value = np.ravel(ref() if callable(ref) else ref).astype(float)
+        for x in value:  # short numbers (0.6, 15) would match unrelated code
+            out += [t for t in (repr(float(x)), f"{x:.4f}", f"{x:.5g}") if len(t) >= 6]
+    return out
+
+
+def test_the_installed_package_holds_no_reference_answer():
+    sources = _installed_sources()
+    assert any(p.endswith("exercises/ch03.py") for p in sources)
+    names = _reference_names()
+    assert {"in_batch_loss_reference", "mixed_negatives_reference"} <= names
+    found = [
+        (path, word)
+        for path, text in sources.items()
+        for word in [*names, *LITERALS, *_value_literals()]
+        if word in text
+    ]
+    assert found == []
+
+
+def test_no_module_of_the_package_exposes_a_reference():
+    modules = [recsys_utils.exercises] + [
+        importlib.import_module(f"recsys_utils.exercises.{m.name}")
+        for m in pkgutil.iter_modules(recsys_utils.exercises.__path__)
+    ]
+    for module in modules:
+        source = inspect.getsource(module)
+        # the chapter modules are data only: no function, so no reference
+        assert "def " not in source or module is recsys_utils.exercises
+        assert not [n for n in dir(module) if "reference" in n.lower()], module
+
+
+def test_public_checks_are_up_to_date():
+    """The package's stored checks are what publish_checks derives from the specs
+    (run ``python instructors/publish_checks.py`` when this fails)."""
+    publish = importlib.util.spec_from_file_location(
+        "publish_checks", ROOT / "instructors" / "publish_checks.py"
+    )
+    module = importlib.util.module_from_spec(publish)
+    publish.loader.exec_module(module)
+    stored = {}
+    for m in pkgutil.iter_modules(recsys_utils.exercises.__path__):
+        if m.name.startswith("ch"):
+            stored |= importlib.import_module(f"recsys_utils.exercises.{m.name}").CHECKS
+    assert sorted(stored) == sorted(SPECS)
+    for label, spec in SPECS.items():
+        fresh, kept = module.public_entry(label, spec), stored[label]
+        if spec["kind"] != "function":
+            assert fresh == kept, label
+            continue
+        cases = [
+            json.loads(zlib.decompress(base64.b64decode(e["cases"])))
+            for e in (fresh, kept)
+        ]
+        assert {k: v for k, v in fresh.items() if k != "cases"} == {
+            k: v for k, v in kept.items() if k != "cases"
+        }
+        new, old = (decode_value(c) for c in cases)
+        assert len(new) == len(old) == spec["public_trials"]
+        for a, b in zip(new, old, strict=True):
+            assert json.dumps(encode_value(a["inputs"])) == json.dumps(
+                encode_value(b["inputs"])
+            ), label
+            np.testing.assert_allclose(
+                a["expected"], b["expected"], rtol=1e-9, atol=1e-12
+            )
+            for x, y in zip(a["wrong"], b["wrong"], strict=True):
+                assert (x is None) == (y is None)
+                if x is not None:
+                    np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("label", sorted(SPECS))
+def test_each_reference_passes_its_self_check_and_each_mistake_gets_a_hint(
+    label, capsys
+):
+    spec = SPECS[label]
+    if spec["kind"] == "table" or spec.get("tensors"):
+        pytest.skip(
+            "checked with the chapter's table or tensors: tests/test_exercises_*"
+        )
+    ref = spec["reference"]
+    answer = ref if spec["kind"] == "function" else (ref() if callable(ref) else ref)
+    assert ru.exercises.check(label, answer).status == CORRECT
+    for wrong, message in spec["hints"]:
+        result = ru.exercises.check(label, wrong)
+        assert result.status == HINT, (label, message)
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_references_agree_with_the_package_functions_they_replace(seed):
+    """Independent implementations: the instructor's references and the package's
+    functions the chapters use agree (each checks the other)."""
+    from recsys_utils.mf import mf_objective
+    from recsys_utils.sequential import MarkovChain
+    from recsys_utils.similarity import cosine_matrix, topk_cosine
+
+    ch01, ch02, ch06 = (_instructor(f"ch0{k}.py") for k in (1, 2, 6))
+    rng = np.random.default_rng(seed)
+    R, P, Q, reg = ch01._loss_hidden(rng)
+    assert ch01.observed_loss_reference(R, P, Q, reg) == pytest.approx(
+        mf_objective(R, P, Q, reg=reg), rel=1e-12
+    )
+    P, Q, eps = ch02._cosine_hidden(rng)
+    np.testing.assert_allclose(
+        ch02.cosine_reference(P, Q, eps), cosine_matrix(P, Q, eps), atol=1e-12
+    )
+    X = (rng.random((6, 5)) < 0.5) * rng.integers(1, 6, (6, 5)).astype(float)
+    from recsys_utils.baselines import _center_rows
+
+    np.testing.assert_allclose(
+        ch02.center_reference(X), _center_rows(sp.csr_matrix(X)).toarray(), atol=1e-12
+    )
+    Q = rng.normal(size=(12, 4))
+    np.testing.assert_array_equal(
+        ch02.neighbours_reference(Q, 3), topk_cosine(Q, Q, 3, exclude_self=True)[0]
+    )
+    sequences, num_items = ch06._markov_hidden(rng)
+    counts = MarkovChain().fit(sequences, num_items).transitions_.toarray()
+    rows = counts.sum(axis=1, keepdims=True)
+    expected = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    np.testing.assert_allclose(
+        ch06.transition_reference(sequences, num_items), expected
+    )
+
+
+def test_every_written_exercise_has_points_and_a_rubric():
+    assert set(WRITTEN) == {
+        "ch1-ex-gradient",
+        "ch1-ex-weight-decay",
+        "ch3-ex-logq",
+        "ch4-ex-one-item",
+        "ch6-ex-bag",
+    }
+    for entry in WRITTEN.values():
+        assert entry["points"] == sum(int(r.split()[0]) for r in entry["rubric"])
