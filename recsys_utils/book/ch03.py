@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm.auto import tqdm  # noqa: F401 (the exported code of section 3.2)
 
 import recsys_utils as ru
 from recsys_utils import retrieval
-from recsys_utils.artifacts import cached_arrays
-from recsys_utils.convergence import EarlyStop
+from recsys_utils.artifacts import cached_arrays  # noqa: F401 (section 3.2)
+from recsys_utils.convergence import EarlyStop  # noqa: F401 (section 3.2)
 
 
 # chapters/03_two_tower/01_towers.ipynb, cell 11 (section 3.1)

@@ -121,7 +121,7 @@ def in_batch_softmax_loss_tf(
 
 
 def full_softmax_loss_tf(user_vecs, all_item_vecs, item_ids, temperature):
-    """Mean softmax loss over the whole catalogue: nothing sampled, nothing corrected."""
+    """Mean softmax loss over the whole catalogue: nothing sampled or corrected."""
     logits = tf.matmul(user_vecs, all_item_vecs, transpose_b=True) / temperature
     return tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=item_ids, logits=logits)

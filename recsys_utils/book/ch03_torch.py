@@ -118,7 +118,7 @@ def in_batch_softmax_loss_pt(
 
 
 def full_softmax_loss_pt(user_vecs, all_item_vecs, item_ids, temperature):
-    """Mean softmax loss over the whole catalogue: nothing sampled, nothing corrected."""
+    """Mean softmax loss over the whole catalogue: nothing sampled or corrected."""
     logits = user_vecs @ all_item_vecs.T / temperature  # (B, num_items)
     return F.cross_entropy(logits, item_ids)
 
@@ -154,9 +154,8 @@ def fit_two_tower_pt(
             opt.step()
             losses.append(loss.item())
         trained = model.weights_numpy()
-        if watch.end_epoch(
-            losses, trained, lambda: two_tower_vectors_pt(trained, config, data)
-        ):
+        vectors = lambda w=trained: two_tower_vectors_pt(w, config, data)
+        if watch.end_epoch(losses, trained, vectors):
             break
     return watch.best, watch.history
 
