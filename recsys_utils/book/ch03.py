@@ -98,7 +98,7 @@ class TwoTowerConfig:
 
 # chapters/03_two_tower/01_towers.ipynb, cell 15 (section 3.1)
 def init_two_tower_weights(config, seed):
-    """NumPy initial weights (float32) shared by TwoTowerPT and TwoTowerTF."""
+    """NumPy initial weights (float32) shared by both frameworks' two towers."""
     rng = np.random.default_rng(seed)
     c = config
 
