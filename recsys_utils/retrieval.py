@@ -13,14 +13,15 @@ candidates are re-ranked (MMR, a cap per category) and each gets a one-line reas
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .evaluation import topk_from_scores
-from .validation import as_ids, check_finite, check_int, check_number
+from .validation import as_ids, check_bool, check_finite, check_int, check_number
 
 __all__ = [
     "log_q",
@@ -490,3 +491,412 @@ def in_batch_softmax_loss(
     top = logits.max(axis=1, keepdims=True)
     log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
     return float(np.mean(log_norm - np.diag(logits)))
+
+
+# ---------------------------------------------------------------------------
+# What the two towers read (chapter 3, "What the towers read")
+# ---------------------------------------------------------------------------
+
+__all__ += ["TowerData", "tower_data", "sample_histories"]
+
+
+@dataclass(frozen=True, repr=False)
+class TowerData:
+    """Everything chapter 3's two towers read, as NumPy arrays.
+
+    Features are tables indexed by id; training examples are one row per
+    interaction (a purchase, a rating). A training example's history is a sample of
+    the same user's *other* training items (:func:`sample_histories`, fresh every
+    epoch); a user's serving history is every training item. Histories are padded
+    with ``num_items``, an id no item has (the all-zero padding row of the history
+    table). Build it with :func:`tower_data`.
+
+    Attributes:
+        user_codes: ``(num_users, num_user_features)`` int64 categorical user
+            features (codes ``0..cardinality-1``).
+        item_codes: ``(num_items, num_item_features)`` int64 categorical item
+            attributes.
+        item_dense: ``(num_items, num_dense)`` float32 numeric item attributes.
+        user_ids: ``(n,)`` int64, the user of each training example, sorted.
+        item_ids: ``(n,)`` int64, its positive item.
+        history_len: items sampled into a training example's history.
+        serve_history: ``(num_users, longest)`` int64, every training item of each
+            user (the serving history), padded at the end.
+        log_q: ``(num_items,)`` float32, log of each item's share of the training
+            examples (:func:`log_q`).
+    """
+
+    user_codes: np.ndarray
+    item_codes: np.ndarray
+    item_dense: np.ndarray
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    history_len: int
+    serve_history: np.ndarray
+    log_q: np.ndarray
+
+    @property
+    def num_users(self) -> int:
+        return len(self.user_codes)
+
+    @property
+    def num_items(self) -> int:
+        return len(self.item_codes)
+
+    def __repr__(self) -> str:
+        return (
+            f"TowerData({self.num_users} users x {self.user_codes.shape[1]} features, "
+            f"{self.num_items} items x {self.item_codes.shape[1]} attributes + "
+            f"{self.item_dense.shape[1]} numbers; {len(self.item_ids)} training "
+            f"examples, histories of {self.history_len}, serving histories of up to "
+            f"{self.serve_history.shape[1]})"
+        )
+
+
+def _code_table(name: str, x: Any) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array (one row per id, one column per "
+            f"feature); got shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.integer) or (arr.size and arr.min() < 0):
+        raise ValueError(
+            f"{name} must hold non-negative integer codes; got dtype {arr.dtype}"
+        )
+    return arr.astype(np.int64)
+
+
+def tower_data(
+    train: pd.DataFrame,
+    user_codes: Any,
+    item_codes: Any,
+    item_dense: Any,
+    history_len: int = 32,
+) -> TowerData:
+    """The two towers' inputs from the training interactions and the feature tables.
+
+    Each training row ``(user_id, item_id)`` is an example (examples sorted by user,
+    stably); its history comes from :func:`sample_histories`. A user's serving
+    history is every training item, in the frame's order. ``log_q`` comes from the
+    training frequencies. Taught in chapter 3 ("What the towers read").
+
+    Args:
+        train: training interactions, columns ``user_id`` and ``item_id``; a user
+            should not repeat an item.
+        user_codes: ``(num_users,)`` or ``(num_users, f)`` non-negative int codes.
+        item_codes: ``(num_items,)`` or ``(num_items, g)`` non-negative int codes.
+        item_dense: ``(num_items, h)`` finite numbers (``h`` may be 0).
+        history_len: items per training history (>= 1).
+
+    Returns:
+        a :class:`TowerData`.
+
+    Raises:
+        ValueError: tables of the wrong shape or type, a missing column, ids outside
+            the tables, a bad ``history_len``.
+    """
+    users = _code_table("user_codes", user_codes)
+    items = _code_table("item_codes", item_codes)
+    num_users, num_items = len(users), len(items)
+    dense = check_finite(item_dense, "item_dense", dtype=np.float32)
+    if dense.ndim == 1:
+        dense = dense[:, None]
+    if dense.ndim != 2 or dense.shape[0] != num_items:
+        raise ValueError(
+            f"item_dense must be a 2-D array ({num_items}, numbers), one row per item "
+            f"of item_codes; got shape {dense.shape}"
+        )
+    history_len = check_int(history_len, "history_len", low=1, high=1 << 20)
+    if not isinstance(train, pd.DataFrame) or len(train) == 0:
+        raise ValueError("train must be a non-empty DataFrame of interactions")
+    for col in ("user_id", "item_id"):
+        if col not in train.columns:
+            raise ValueError(f"train must have a column {col!r}")
+    order = np.argsort(
+        as_ids(train["user_id"], "train['user_id']", num_users), kind="stable"
+    )
+    user_ids = as_ids(train["user_id"], "train['user_id']", num_users)[order]
+    item_ids = as_ids(train["item_id"], "train['item_id']", num_items)[order]
+    counts = np.bincount(user_ids, minlength=num_users)
+    first = np.searchsorted(user_ids, np.arange(num_users))
+    column = np.arange(len(user_ids)) - first[user_ids]  # position in the user's row
+    serve = np.full((num_users, counts.max()), num_items, dtype=np.int64)  # padding
+    serve[user_ids, column] = item_ids
+    return TowerData(
+        users,
+        items,
+        dense.astype(np.float32),
+        user_ids,
+        item_ids,
+        history_len,
+        serve,
+        log_q(item_ids, num_items),
+    )
+
+
+def sample_histories(data: TowerData, *, seed: int, epoch: int = 0) -> np.ndarray:
+    """Every training example's history for one epoch: the user's other items.
+
+    The history of example ``e`` (user ``u``, item ``i``) is a uniformly random
+    subset of ``min(history_len, n_u - 1)`` of the user's other training items
+    (never ``i`` itself, so the answer is never an input), drawn afresh for every
+    ``(seed, epoch)``: a user with many items shows a different sample each epoch,
+    which keeps the user tower from memorising one. Each user's items are shuffled
+    by ``np.random.default_rng([seed, epoch])``; the history of the item at position
+    ``p`` of the shuffle is the next items of the shuffle, cyclically. Taught in
+    chapter 3 ("What the towers read").
+
+    Args:
+        data: the :class:`TowerData`.
+        seed: non-negative int.
+        epoch: non-negative int, mixed into the seed.
+
+    Returns:
+        int64 array ``(n, history_len)``, aligned with ``data.item_ids``; missing
+        slots hold ``num_items`` (at the end of the row).
+    """
+    if not isinstance(data, TowerData):
+        raise ValueError(f"data must be a TowerData; got {type(data).__name__}")
+    for name, value in (("seed", seed), ("epoch", epoch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be a non-negative int; got {value!r}")
+        if value < 0:
+            raise ValueError(f"{name} must be a non-negative int; got {value!r}")
+    rng = np.random.default_rng([int(seed), int(epoch)])
+    users, items = data.user_ids, data.item_ids
+    order = np.lexsort((rng.random(len(users)), users))  # by user, shuffled within
+    u, it = users[order], items[order]
+    first = np.searchsorted(u, u, side="left")
+    n = np.searchsorted(u, u, side="right") - first  # the user's number of items
+    position = np.arange(len(u)) - first
+    slots = np.arange(data.history_len)[None, :]  # (1, history_len)
+    nxt = first[:, None] + (position[:, None] + 1 + slots) % n[:, None]
+    shuffled = np.where(slots < (n - 1)[:, None], it[nxt], data.num_items)
+    history = np.empty_like(shuffled)
+    history[order] = shuffled  # back to the examples' order
+    return history.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Exact against approximate search, like with like (chapter 3, "Serving")
+# ---------------------------------------------------------------------------
+
+__all__ += ["build_flat", "search_benchmark"]
+
+
+def build_flat(item_vectors: Any):
+    """FAISS's exact inner-product index (``IndexFlatIP``): scans every item.
+
+    The exact search in the same library, threads and memory layout as the
+    approximate indexes, so that their timings compare like with like.
+
+    Args:
+        item_vectors: ``(num_items, embedding_dim)``.
+
+    Returns:
+        a ``faiss.IndexFlatIP`` holding the items (ids = row numbers).
+    """
+    import faiss
+
+    v = _matrix("item_vectors", item_vectors)
+    index = faiss.IndexFlatIP(v.shape[1])
+    index.add(v)
+    return index
+
+
+def search_benchmark(
+    queries: Any,
+    item_vectors: Any,
+    k: int,
+    *,
+    nlist: int,
+    nprobes: Sequence[int],
+    ef_searches: Sequence[int] = (),
+    repeats: int = 5,
+    threads: int = 1,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Recall of the exact top-k and time per query of FAISS searches, like with like.
+
+    Every row is a FAISS search on the same queries, with the same number of
+    threads: the exact ``IndexFlatIP`` (:func:`build_flat`), IVF-Flat
+    (:func:`build_ivf_flat`, ``nlist`` cells) at each ``nprobe`` and HNSW
+    (:func:`build_hnsw`) at each ``efSearch``. Recall is measured against the exact
+    top-k of :func:`exact_topk` (NumPy, float32). Timing: ``repeats`` rounds, each
+    running every search once in turn (so a change of the machine's load hits all
+    of them alike); a search's time is its best round, in milliseconds per query,
+    and ``speedup`` is the exact index's time over the search's, a ratio measured
+    within one process. Times depend on the machine and its load; recall does not.
+
+    Args:
+        queries: ``(num_queries, embedding_dim)`` user vectors.
+        item_vectors: ``(num_items, embedding_dim)``.
+        k: list length.
+        nlist: IVF cells.
+        nprobes: ``nprobe`` values to measure (each in ``[1, nlist]``).
+        ef_searches: HNSW ``efSearch`` values (empty: no HNSW).
+        repeats: timing rounds (>= 1).
+        threads: FAISS threads during the measurement (restored afterwards).
+        seed: seed of IVF's k-means.
+
+    Returns:
+        DataFrame with columns ``method, param, value, share_scanned, recall,
+        ms_per_query, speedup``; the first row is the exact index.
+    """
+    import faiss
+
+    q, v = _matrix("queries", queries), _matrix("item_vectors", item_vectors)
+    k = check_int(k, "k", low=1, high=v.shape[0])
+    nlist = check_int(nlist, "nlist", low=1, high=v.shape[0])
+    for name, value in (("repeats", repeats), ("threads", threads)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    nprobes = [check_int(p, "nprobe", low=1, high=nlist) for p in nprobes]
+    ef_searches = [check_int(e, "efSearch", low=1, high=1 << 16) for e in ef_searches]
+    scores = q @ v.T  # (num_queries, num_items): the exact reference, in NumPy
+    exact_ids = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # top k, any order
+    flat, ivf = build_flat(v), build_ivf_flat(v, nlist, seed=seed)
+    hnsw = build_hnsw(v, M=16, ef_construction=64) if ef_searches else None
+    rows = [("exact (FAISS flat)", "-", 0, 1.0, flat, None)]
+    rows += [("IVF-Flat", "nprobe", p, p / nlist, ivf, p) for p in nprobes]
+    rows += [("HNSW", "efSearch", e, np.nan, hnsw, e) for e in ef_searches]
+    saved = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(int(threads))
+    try:
+        best = np.full(len(rows), np.inf)
+        found = [None] * len(rows)
+        for _ in range(int(repeats)):
+            for i, (*_, index, setting) in enumerate(rows):
+                if setting is not None:
+                    set_search_param(index, setting)
+                start = time.perf_counter()
+                found[i] = index.search(q, k)[1]
+                best[i] = min(best[i], time.perf_counter() - start)
+    finally:
+        faiss.omp_set_num_threads(saved)
+    ms = 1e3 * best / len(q)
+    return pd.DataFrame(
+        {
+            "method": [r[0] for r in rows],
+            "param": [r[1] for r in rows],
+            "value": [r[2] for r in rows],
+            "share_scanned": [r[3] for r in rows],
+            "recall": [recall_vs_exact(ids, exact_ids) for ids in found],
+            "ms_per_query": ms,
+            "speedup": ms[0] / ms,
+        }
+    )
+
+
+__all__ += ["tower_batches"]
+
+
+def tower_batches(
+    data: TowerData,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    fresh_histories: bool = True,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """One epoch of training batches ``(user_ids, history, item_ids)``, as NumPy.
+
+    The order is :func:`recsys_utils.batching.minibatch_indices`' for ``(seed,
+    epoch)`` and the histories are :func:`sample_histories`' for the same pair (for
+    ``(seed, 0)`` in every epoch when ``fresh_histories`` is ``False``), so PyTorch's
+    loop and TensorFlow's ``tf.data`` pipeline, fed from here, train on the same
+    batches in the same order. Taught in chapter 3 ("Training").
+
+    Args:
+        data: the :class:`TowerData`.
+        batch_size: examples per batch (the last batch may be smaller).
+        seed: seed of the order and the histories.
+        epoch: the epoch (non-negative int).
+        fresh_histories: draw new histories every epoch (``False``: the same ones).
+
+    Yields:
+        ``(user_ids (B,), history (B, history_len), item_ids (B,))`` int64 arrays.
+    """
+    from .batching import minibatch_indices
+
+    check_bool(fresh_histories, "fresh_histories")
+    history = sample_histories(data, seed=seed, epoch=epoch if fresh_histories else 0)
+    n = len(data.item_ids)
+    for rows in minibatch_indices(n, batch_size, seed=seed, epoch=epoch):
+        yield data.user_ids[rows], history[rows], data.item_ids[rows]
+
+
+# ---------------------------------------------------------------------------
+# The results table of chapter 3 ("Evaluation on the test purchases")
+# ---------------------------------------------------------------------------
+
+__all__ += ["results_table"]
+
+
+def results_table(
+    models: dict,
+    seen: Any,
+    test: Any,
+    light: Any,
+    is_tail: Any,
+    k: int = 20,
+) -> pd.DataFrame:
+    """Recall@k, nDCG@k, light users' recall@k and long-tail share, one row a model.
+
+    Every model ranks the full catalogue for each user with a test item, the items of
+    ``seen`` excluded (:func:`recsys_utils.evaluation.evaluate_topk`). "Light users"
+    are those flagged in ``light``; the long-tail share is the share of the top-k
+    slots held by items flagged in ``is_tail``
+    (:func:`recsys_utils.metrics.long_tail_share`). Taught in chapter 3.
+
+    Args:
+        models: ``{name: score}``, each a ``score(user_ids)`` callable or a full
+            ``(num_users, num_items)`` score matrix.
+        seen: ``(num_users, num_items)`` sparse matrix of items to exclude.
+        test: ``(num_users, num_items)`` sparse matrix of the held-out items.
+        light: boolean array ``(num_users,)``, the light users.
+        is_tail: boolean array ``(num_items,)``, the long-tail items.
+        k: list length.
+
+    Returns:
+        DataFrame indexed by model name with columns ``recall@k``, ``nDCG@k``,
+        ``recall@k, light users`` and ``long-tail share``.
+
+    Raises:
+        ValueError: no model, or ``light`` / ``is_tail`` of the wrong shape or type.
+    """
+    from .evaluation import evaluate_topk
+    from .metrics import long_tail_share
+
+    if not isinstance(models, dict) or not models:
+        raise ValueError("models must be a non-empty dict {name: scores or score fn}")
+    light = np.asarray(light)
+    if light.dtype != bool or light.ndim != 1 or light.shape[0] != seen.shape[0]:
+        raise ValueError(
+            f"light must be a boolean array with one flag per user ({seen.shape[0]}); "
+            f"got dtype {light.dtype}, shape {light.shape}"
+        )
+    is_tail = np.asarray(is_tail)
+    if is_tail.dtype != bool or is_tail.shape != (seen.shape[1],):
+        raise ValueError(
+            f"is_tail must be a boolean array, one flag per item ({seen.shape[1]}); "
+            f"got dtype {is_tail.dtype}, shape {is_tail.shape}"
+        )
+    rows = {}
+    for name, scores in models.items():
+        res = evaluate_topk(scores, seen, test, k=k, metrics=("recall", "ndcg"))
+        per_user = res.per_user
+        rows[name] = {
+            f"recall@{k}": res.means[f"recall@{k}"],
+            f"nDCG@{k}": res.means[f"ndcg@{k}"],
+            f"recall@{k}, light users": per_user.loc[
+                light[per_user.index], f"recall@{k}"
+            ].mean(),
+            "long-tail share": long_tail_share(res.topk, is_tail),
+        }
+    return pd.DataFrame(rows).T

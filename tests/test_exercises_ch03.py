@@ -31,11 +31,8 @@ def _instructor(name: str):
 ch03 = _instructor("ch03")
 
 
-# the chapter's exercises section, or the chapter not yet split into sections
-CHAPTER = next(
-    iter(sorted((ROOT / "chapters").glob("03_*/*_exercises.ipynb"))),
-    ROOT / "chapters" / "_legacy" / "03_two_tower.ipynb",
-)
+# the chapter's exercises section
+CHAPTER = ROOT / "chapters" / "03_two_tower" / "06_exercises.ipynb"
 
 
 def _stub(*args):
