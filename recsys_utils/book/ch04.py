@@ -255,7 +255,7 @@ def scores_in_batches(score_batch, user_ids, batch_size=256):
     return np.concatenate(parts)
 
 
-def valid_recall(score_users, data):
+def attention_valid_recall(score_users, data):
     # recall@K on the validation purchases: score_users(user_ids) -> (n, num_items).
     result = ru.evaluate_topk(
         score_users, data.seen, data.valid, k=K, batch_size=256, metrics="recall"

@@ -8,8 +8,8 @@ it from here.
 
 from .ch04 import (
     WEIGHT_NAMES,
+    attention_valid_recall,
     scores_in_batches,
-    valid_recall,
 )
 
 
@@ -157,11 +157,11 @@ class AttentionEarlyStopTF(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         score = lambda u: user_scores_tf(self.model, self.data, u)  # noqa: E731
-        recall = valid_recall(score, self.data)
+        recall = attention_valid_recall(score, self.data)
         self.model.stop_training = self.stop.step(recall)
         if self.stop.best_epoch == epoch + 1:
             self.best = self.model.get_weights()
-        logs["valid_recall@10"] = recall  # in Keras' progress line
+        logs["attention_valid_recall@10"] = recall  # in Keras' progress line
 
     def on_train_end(self, logs=None):
         self.model.set_weights(self.best)

@@ -8,8 +8,8 @@ it from here.
 
 from .ch04 import (
     WEIGHT_NAMES,
+    attention_valid_recall,
     scores_in_batches,
-    valid_recall,
 )
 
 
@@ -141,7 +141,9 @@ def fit_attention_rec_pt(weights, data, config, *, seed, progress, stop=20):
         loss = train_epoch_pt(model, optimizer, data, config, seed=seed, epoch=epoch)
         history.loss.append(loss)
         if early:
-            recall = valid_recall(lambda u: user_scores_pt(model, data, u), data)
+            recall = attention_valid_recall(
+                lambda u: user_scores_pt(model, data, u), data
+            )
             history.valid.append(recall)
             done = stop.step(recall)
             if stop.best_epoch == epoch + 1:  # keep the best epoch's weights

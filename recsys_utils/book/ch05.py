@@ -125,7 +125,7 @@ def early_stop(config, mode):
     return EarlyStop(config.patience, config.max_epochs, mode=mode)
 
 
-def epoch_batches(n, batch_size, *, seed, num_epochs):
+def fusion_epoch_batches(n, batch_size, *, seed, num_epochs):
     """ru.minibatch_indices' batches of range(n), epoch after epoch (for tf.data)."""
     for epoch in range(num_epochs):
         yield from ru.minibatch_indices(n, batch_size, seed=seed, epoch=epoch)

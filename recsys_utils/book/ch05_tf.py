@@ -8,8 +8,8 @@ it from here.
 
 from .ch05 import (
     early_stop,
-    epoch_batches,
     frozen_inputs,
+    fusion_epoch_batches,
 )
 
 
@@ -79,7 +79,7 @@ def fusion_batches_tf(arrays, batch_size, *, seed, num_epochs):
     fit reads on across epochs, and shuffles nothing."""
     tensors = [rtf.to_tensor(a) for a in arrays]
     order = tf.data.Dataset.from_generator(
-        lambda: epoch_batches(
+        lambda: fusion_epoch_batches(
             len(arrays[0]), batch_size, seed=seed, num_epochs=num_epochs
         ),
         output_signature=tf.TensorSpec([None], tf.int64),
@@ -89,7 +89,7 @@ def fusion_batches_tf(arrays, batch_size, *, seed, num_epochs):
 
 def keras_fit_tf(model, ds, steps, config, *, progress, name, stop=None, **fit_args):
     """model.fit on ds, steps batches an epoch, at most config.max_epochs epochs,
-    with the early stop (an EarlyStopTF) if given; the History."""
+    with the early stop (an FusionEarlyStopTF) if given; the History."""
     callbacks = (
         [TqdmCallback(verbose=0, desc=f"{name} (TensorFlow)")] if progress else []
     )
@@ -106,7 +106,7 @@ def keras_fit_tf(model, ds, steps, config, *, progress, name, stop=None, **fit_a
 
 
 # chapters/05_multimodal_fusion/02_images.ipynb, cell 16 (section 5.2)
-class EarlyStopTF(keras.callbacks.Callback):
+class FusionEarlyStopTF(keras.callbacks.Callback):
     """The early stop as a Keras callback: validate(model), or logs['val_loss'] when
     validate is None, after each epoch; the best epoch's weights are put back."""
 
@@ -139,7 +139,7 @@ def fit_cnn_tf(weights, data, config, *, seed, progress, valid=None):
     steps = -(-len(data.images) // config.batch_size)
     args = {"progress": progress, "name": "CNN"}
     if valid is not None:  # the early stop reads Keras's val_loss (one batch)
-        args |= {"stop": EarlyStopTF(config), "validation_batch_size": 1024}
+        args |= {"stop": FusionEarlyStopTF(config), "validation_batch_size": 1024}
         args["validation_data"] = (valid.images, tuple(valid.labels.T))
     history = keras_fit_tf(model, ds, steps, config, **args)
     return model.weights_numpy(), history
@@ -177,13 +177,13 @@ def fit_adapter_tf(weights, data, config, *, seed, progress, valid=None):
     model.compile(
         optimizer=adam(config.lr, epsilon=config.adam_eps), loss=squared_distance_tf
     )
-    ds = fusion_batches_tf(
-        [data.x, data.y], config.batch_size, seed=seed, num_epochs=config.max_epochs
-    )
+    xy, size = [data.x, data.y], config.batch_size
+    ds = fusion_batches_tf(xy, size, seed=seed, num_epochs=config.max_epochs)
     steps = -(-len(data.x) // config.batch_size)
     args = {"progress": progress, "name": "adapter"}
     if valid is not None:  # the early stop reads Keras's val_loss (one batch)
-        args |= {"stop": EarlyStopTF(config), "validation_data": (valid.x, valid.y)}
+        stop, valid_xy = FusionEarlyStopTF(config), (valid.x, valid.y)
+        args |= {"stop": stop, "validation_data": valid_xy}
         args["validation_batch_size"] = len(valid.x)
     history = keras_fit_tf(model, ds, steps, config, **args)
     return model.weights_numpy(), history
@@ -321,7 +321,7 @@ def fit_fusion_tf(weights, data, config, *, seed, progress, valid=None):
         def validate(m):
             return valid(lambda u: rtf.to_numpy(m(rtf.to_tensor(u))))
 
-        stop = EarlyStopTF(config, validate, mode="max")
+        stop = FusionEarlyStopTF(config, validate, mode="max")
     steps = -(-len(data.user_ids) // config.batch_size)
     name = f"{config.fusion} {'+'.join(config.modalities)}"
     args = {"progress": progress, "name": name, "stop": stop}
