@@ -118,8 +118,26 @@ test-unit: $(STAMP)  ## only the fast unit tests (no notebook, no book)
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab chapters/
 
-bench: $(STAMP)  ## time each framework's edition of every chapter (median of REPEAT runs) -> benchmarks/
-	$(PY) benchmarks/run_notebooks.py --editions --repeat $(REPEAT)
+# The measuring commands (benchmarks/*.py; each over every section that
+# coursetools.sections.discover() finds, each notebook in a fresh kernel through
+# nbmake's runner). Long: run them by hand, not in CI.
+BURNER ?= both
+bench: $(STAMP)  ## time each framework's edition of every section, per chapter (REPEAT runs, idle and with one busy core: BURNER=both|off|on) -> benchmarks/notebooks.md
+	$(PY) benchmarks/run_notebooks.py --repeat $(REPEAT) --burner $(BURNER)
+
+.PHONY: parity claims stress
+PARITY_NOTEBOOKS ?=
+parity: $(STAMP)  ## measure every parity check's gap over threads, oneDNN, OpenMP, seeds -> benchmarks/parity.md
+	$(PY) benchmarks/parity.py $(PARITY_NOTEBOOKS)
+
+CLAIMS_FRAMEWORKS ?= pytorch
+claims: $(STAMP)  ## the room of every asserted claim for seeds 0, 1, 2 -> benchmarks/claims_margins.md
+	$(PY) benchmarks/claims_margins.py --frameworks $(CLAIMS_FRAMEWORKS)
+
+STRESS_SEED ?= 0
+STRESS_DRAWS ?= 1
+stress: $(STAMP)  ## every section, both frameworks, perturbed settings, one busy core -> benchmarks/stress.md
+	$(PY) benchmarks/stress.py --draw-seed $(STRESS_SEED) --draws $(STRESS_DRAWS)
 
 editions: $(STAMP)  ## one notebook per framework of every chapter -> _build/editions/
 	$(PY) -m coursetools editions chapters _build/editions

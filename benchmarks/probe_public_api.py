@@ -1092,6 +1092,12 @@ def register_evaluation():
     )
     probe(
         "evaluation",
+        "evaluate_topk: the training matrix passed as test",
+        lambda: ru.evaluate_topk(np.ones((NU, NI)), TRAIN, TRAIN, k=2),
+        ("train", "test"),
+    )
+    probe(
+        "evaluation",
         "topk_from_scores(k=nan)",
         lambda: ru.topk_from_scores(np.ones((1, 3)), np.nan),
         ("k",),
@@ -1454,8 +1460,73 @@ def register_text():
             lambda: T.load_text_encoder(""),
             ("model_name",),
         ),
+        (
+            "mean_pooling: NumPy arrays",
+            lambda: T.mean_pooling(
+                np.ones((1, 2, 3), dtype=np.float32), np.ones((1, 2), dtype=np.int64)
+            ),
+            ("token_embeddings",),
+        ),
+        (
+            "encode_texts(encoder=(None, None))",
+            lambda: T.encode_texts(["a"], encoder=(None, None)),
+            ("encoder",),
+        ),
+        (
+            "encode_texts(encoder=<a function>)",
+            lambda: T.encode_texts(["a"], encoder=T.load_text_encoder),
+            ("encoder",),
+        ),
     ):
         probe("text", name, fn, names)
+
+
+def register_sequential():
+    from recsys_utils import sequential as SQ
+
+    nan_scores = np.array([[0.1, np.nan, 0.3, 0.2], [0.4, 0.3, 0.2, 0.1]])
+    seqs = [np.array([3, 0, 2]), np.array([1, 2])]
+    for name, fn, names in (
+        (
+            "full_ranks: NaN scores",
+            lambda: SQ.full_ranks(nan_scores, [1, 0]),
+            ("scores",),
+        ),
+        (
+            "sampled_ranks: NaN scores",
+            lambda: SQ.sampled_ranks(nan_scores, [1, 0], [[0, 2], [1, 2]]),
+            ("scores",),
+        ),
+        (
+            "pad_sequences(pad_id=0): a real item",
+            lambda: SQ.pad_sequences(seqs, 4, 0),
+            ("pad_id",),
+        ),
+        (
+            "next_item_examples(pad_id=0): a real item",
+            lambda: SQ.next_item_examples(seqs, 2, 0),
+            ("pad_id",),
+        ),
+        ("rank_metrics([1.0, nan])", lambda: SQ.rank_metrics([1.0, np.nan]), ("nan",)),
+    ):
+        probe("sequential", name, fn, names)
+
+
+def register_distributed():
+    from recsys_utils import distributed as D
+
+    def launch_with(env):
+        folder = Path(tempfile.mkdtemp(prefix="probe-launch-"))
+        script = folder / "worker.py"
+        script.write_text("print('hi')\n")
+        return D.launch(script, 1, framework="pytorch", env=env, timeout=60)
+
+    probe(
+        "distributed",
+        "launch(env={'SEED': 1}): a number, not a string",
+        lambda: launch_with({"SEED": 1}),
+        ("env",),
+    )
 
 
 def register_twins():
@@ -1589,7 +1660,13 @@ def _train_mf(mod, lr=0.05, users=(0, 1, 2)):
 # ---------------------------------------------------------------------------
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from movielens_tiny import COUNTS, build_zip, tiny_files  # noqa: E402
+from movielens_tiny import (  # noqa: E402
+    COUNTS,
+    build_zip,
+    damaged_zip,
+    tiny_files,
+    zip_of,
+)
 
 
 def tiny_zip(extra=None, **overrides) -> bytes:
@@ -1823,6 +1900,33 @@ def register_loader():
             return Home(buf.getvalue())
 
         case(name, make, load, names)
+    utf8 = {n: b.encode("latin-1") for n, b in tiny_files().items()}
+    utf8["u.item"] = tiny_files()["u.item"].encode("utf-8")
+    case(
+        "u.item saved as UTF-8 (Café, Amélie)",
+        lambda: Home(zip_of(utf8)),
+        load,
+        ("u.item",),
+        lambda ml: (
+            ml.items["title"].tolist()[0] == "Café au lait (1995)"
+            and "Amélie (2001)" in ml.items["title"].tolist()
+        ),
+    )
+    case(
+        "a deflated zip with corrupt data",
+        lambda: Home(damaged_zip()),
+        load,
+        ("ml-100k.zip",),
+    )
+    no_item = {
+        n: b.encode("latin-1") for n, b in tiny_files(**{"u.item": None}).items()
+    }
+    case(
+        "a zip without u.item",
+        lambda: Home(zip_of(no_item)),
+        load,
+        ("ml-100k.zip",),
+    )
     case(
         "the user's zip is not a zip",
         lambda: Home(b"not a zip" * 10),
@@ -1960,6 +2064,8 @@ def run(label: str) -> list[Outcome]:
         register_twins,
         register_marketplace,
         register_text,
+        register_sequential,
+        register_distributed,
         register_loader,
     ):
         register()
@@ -2008,8 +2114,12 @@ def report(
         "",
         "Written by `benchmarks/probe_public_api.py` (see its docstring for the five "
         "classes: clear error, handled correctly, obscure error, silent wrong or NaN "
-        "result, data loss). Command: `PYTHONPATH=<checkout> python "
-        "benchmarks/probe_public_api.py`.",
+        "result, data loss). Commands: the code before, from its checkout, "
+        "`PYTHONPATH=<before checkout> python benchmarks/probe_public_api.py "
+        "--label before --json before.json`; then the code after, "
+        "`PYTHONPATH=$PWD .venv/bin/python benchmarks/probe_public_api.py "
+        "--before before.json --before-label '<label>' --out "
+        "benchmarks/api_probe.md`.",
         "",
         f"**{label}** (commit {_commit()}): {len(outcomes)} probes; {total}.",
         "",

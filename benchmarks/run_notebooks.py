@@ -1,81 +1,77 @@
-"""Time every chapter in a fresh kernel, in both frameworks: wall time and memory.
+"""Time each framework's edition of every section, idle and with one busy core.
 
-    python benchmarks/run_notebooks.py [--repeat 3] [--frameworks pytorch tensorflow]
-        [--editions] [--data-home DIR] [--out benchmarks/notebooks.md]
-        [--save-outputs DIR] [notebooks ...]
-    (or: make bench)
+    make bench                            # REPEAT=3, BURNER=both: idle and loaded
+    make bench BURNER=off REPEAT=5        # idle only
+    python benchmarks/run_notebooks.py [--repeat 3] [--burner off|on|both]
+        [--frameworks pytorch tensorflow] [--only 00_getting_started ...]
+        [--data-home DIR] [--env NAME=VALUE ...] [--chapters DIR]
+        [--out benchmarks/notebooks.md]
 
-Each run starts a new Python process that executes the chapter with nbclient in a new
-kernel, with ``RECSYS_FRAMEWORK`` set to the framework measured (the chapter as written:
-that framework trains every experiment, the parity cells train both). The process
-reports the kernel's peak resident memory (ru_maxrss of its waited-for children). The
-table (median, min and max wall time over the repeats per framework, peak memory, and
-whether every run printed the same numbers, timings aside) goes to ``--out``.
-``--data-home`` points RECSYS_DATA_HOME at a folder holding ``ml-100k.zip`` (the real
-archive, or the tests' stand-in) to time the chapters with their MovieLens sections.
-``--editions`` times instead what a learner downloads: each framework's edition of the
-chapter (``make editions``: that framework's cells only, no parity cells, the switch
-set), run from the chapters' folder as the chapter is.
-A benchmark, not a test: it never fails on time.
+For every section :func:`coursetools.sections.discover` finds (parity sections
+aside: they have no edition), each framework's edition is staged as CI stages it
+(coursetools/build.py) and executed through nbmake's runner in a fresh process and
+kernel (benchmarks/harness.py); a chapter's sections run in order, sharing one fresh
+artifact cache (recsys_utils.artifacts), as a learner running the chapter for the
+first time. A chapter's time is the sum of its sections' times in one run; the
+tables give the median over ``--repeat`` runs (and the min-max) per section and per
+chapter. ``--burner on`` keeps one core busy during every run (benchmarks/harness.py,
+``Burner``); ``--burner both`` alternates idle and loaded runs of the same chapter
+(so that a change in the machine's load affects both alike) and adds the ratio
+loaded / idle. ``--env`` sets (``NAME=VALUE``) or removes (``NAME=``) a variable of
+the kernels, e.g. ``--env RECSYS_TORCH_THREADS=2`` to time another thread setting.
+``--data-home`` points ``RECSYS_DATA_HOME`` at a folder holding ``ml-100k.zip``;
+without it the MovieLens sections show their recorded results, as on the website.
+
+The budgets (shared/CHAPTER.md): a section edition under 60 s, a chapter under 90 s,
+idle or with one busy core; and a loaded run at most 1.5x the idle one. They are
+reported, not asserted: a benchmark never fails on time. The printed outputs of the
+runs are compared with timings masked (a different number is a determinism bug).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import re
+import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+
+ROOT = harness.ROOT
 OUT = ROOT / "benchmarks" / "notebooks.md"
 LABELS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
-
-_RUNNER = r"""
-import json, resource, sys, time
-import nbformat
-from nbclient import NotebookClient
-path = sys.argv[1]
-nb = nbformat.read(path, as_version=4)
-start = time.perf_counter()
-NotebookClient(nb, timeout=None, kernel_name="python3",
-               resources={"metadata": {"path": sys.argv[2]}}).execute()
-wall = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-texts = []
-for cell in nb.cells:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stdout":
-            texts.append(out["text"])
-        elif "data" in out and "text/plain" in out["data"]:
-            texts.append(out["data"]["text/plain"])
-from datetime import datetime
-cells = []
-for i, cell in enumerate(nb.cells):
-    t = cell.get("metadata", {}).get("execution", {})
-    if "iopub.execute_input" in t and "shell.execute_reply" in t:
-        a, b = (datetime.fromisoformat(t[k].replace("Z", "+00:00"))
-                for k in ("iopub.execute_input", "shell.execute_reply"))
-        head = cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""
-        cells.append([i, round((b - a).total_seconds(), 2), head])
-print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024, "outputs": texts,
-                  "cells": cells}))
-"""
-
+SECTION_BUDGET, CHAPTER_BUDGET, LOAD_BUDGET = 60.0, 90.0, 1.5
+LOADS = {
+    "off": "idle (no burner)",
+    "on": "with one core kept busy by a spinning process",
+    "both": "idle and with one core kept busy by a spinning process, alternately",
+}
+#: The variables that choose threads; the header says which were set.
+THREAD_VARS = (
+    harness.TORCH_THREADS_ENV,
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OMP_WAIT_POLICY",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_ENABLE_ONEDNN_OPTS",
+)
 
 # Timings legitimately change between runs; everything else printed must not.
 _TIMING = re.compile(
-    r"\d+(\.\d+)?(e-?\d+)?\s*(s|ms|µs|us|seconds|it/s|s/it)\b|\d+(\.\d+)?x\b|×\s*\d+(\.\d+)?"
+    r"\d+(\.\d+)?(e-?\d+)?\s*(s|ms|µs|us|seconds|it/s|s/it)\b|\d+(\.\d+)?x\b"
+    r"|×\s*\d+(\.\d+)?"
 )
 
 
 def _fingerprint(outputs: list[str]) -> list[str]:
+    """The printed lines of a run with timings and object addresses masked."""
     lines = []
     for text in outputs:
         if "<Figure size" in text or re.search(r" at 0x[0-9a-f]+>", text):
@@ -84,194 +80,323 @@ def _fingerprint(outputs: list[str]) -> list[str]:
     return lines
 
 
-def run_once(path: Path, env: dict[str, str], cwd: Path | None = None) -> dict:
-    """Execute one notebook in a fresh process and kernel with ``env`` added, in
-    ``cwd`` (default: the notebook's folder)."""
-    cwd = cwd or path.parent
-    proc = subprocess.run(
-        [sys.executable, "-c", _RUNNER, str(path), str(cwd)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+def busy_note(load_before: str) -> str:
+    """A warning when the machine was busy before the benchmark started (a load
+    average above 1: other work shared the cores, so the times are rough)."""
+    try:
+        load = float(load_before)
+    except ValueError:
+        return ""
+    if load <= 1.0:
+        return ""
+    return (
+        f" (other work kept about {load:.0f} process(es) busy on "
+        f"{os.cpu_count()} cores before it started: the times are rough)"
     )
-    if proc.returncode != 0:
-        return {
-            "wall": float("nan"),
-            "peak_mib": float("nan"),
-            "error": proc.stderr[-2000:],
-        }
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _same(runs: list[dict]) -> tuple[str, list[str]]:
-    prints = [_fingerprint(x.get("outputs", [])) for x in runs]
-    changed = sorted(
-        {b for other in prints[1:] for a, b in zip(prints[0], other) if a != b}
+def parse_env(items: list[str]) -> dict[str, str | None]:
+    """``["A=1", "B="]`` -> ``{"A": "1", "B": None}`` (empty: remove the variable)."""
+    env: dict[str, str | None] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise SystemExit(
+                f"--env takes NAME=VALUE (or NAME= to unset); got {item!r}"
+            )
+        env[name] = value or None
+    return env
+
+
+def select(sections: list, only: list[str]) -> list:
+    """The framework sections whose path under chapters/ contains one of ``only``."""
+    chosen = [s for s in sections if not s.is_parity]
+    if only:
+        chosen = [s for s in chosen if any(o in s.rel for o in only)]
+        if not chosen:
+            raise SystemExit(f"no section matches {only}")
+    return chosen
+
+
+def run_chapter(
+    sections: list,
+    framework: str,
+    template: Path,
+    scratch: Path,
+    *,
+    burner: bool,
+    env: dict,
+    data_home: Path | None,
+    timeout: int,
+) -> list[tuple]:
+    """One run of a chapter's editions in one framework: ``(section, RunResult)``."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(template, scratch / "stage")
+    (scratch / "no-data").mkdir(parents=True, exist_ok=True)
+    out = []
+    with harness.Burner(enabled=burner):
+        for section in sections:
+            path = scratch / "stage" / framework / section.rel
+            kernel = harness.kernel_env(
+                framework,
+                cache=scratch / "cache",
+                no_data=scratch / "no-data",
+                data_home=data_home,
+                extra=env,
+            )
+            result = harness.run_notebook(path, env=kernel, timeout=timeout)
+            out.append((section, result))
+    return out
+
+
+def _stats(values: list[float]) -> dict:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def _show(stats: dict | None) -> str:
+    if stats is None:
+        return "failed"
+    return f"{stats['median']:.1f} ({stats['min']:.1f}-{stats['max']:.1f})"
+
+
+def _same(prints: list[list[str]]) -> str:
+    if len(prints) < 2:
+        return "n/a"
+    differing = sum(
+        sum(a != b for a, b in zip(prints[0], other)) + abs(len(other) - len(prints[0]))
+        for other in prints[1:]
     )
-    differing = len(changed) + sum(abs(len(o) - len(prints[0])) for o in prints[1:])
-    if len(runs) < 2:
-        return "n/a (1 run)", []
-    return ("yes" if differing == 0 else f"no ({differing} lines differ)"), changed[:3]
+    return "yes" if differing == 0 else f"no ({differing} lines differ)"
 
 
-def write_edition(chapter: Path, framework: str, folder: Path) -> Path:
-    """Write ``chapter``'s edition for ``framework`` into ``folder`` as ``make
-    editions`` does; its path."""
-    sys.path.insert(0, str(ROOT))
-    from coursetools.notebooks import Bibliography, write_editions
-
-    bib = Bibliography.read(ROOT / "book" / "references.bib")
-    written = write_editions([chapter], folder, bib)
-    return next(p for p in written if p.parent.name == framework)
-
-
-def _run_all(
-    notebooks: list[Path], args: argparse.Namespace, env_data: dict, scratch: Path
-) -> tuple[list[dict], dict]:
-    """Run every notebook (or its editions) ``args.repeat`` times per framework; a
-    row of timings per notebook, and examples of lines that changed between runs."""
-    rows, examples = [], {}
-    for path in notebooks:
-        row = {"notebook": path.name}
-        for fw in args.frameworks:
-            runs = []
-            run_path, cwd = path.resolve(), None
-            if args.editions:
-                run_path = write_edition(run_path, fw, scratch)
-                cwd = path.resolve().parent
-            for r in range(args.repeat):
-                env = {"RECSYS_FRAMEWORK": fw, **env_data}
-                result = run_once(run_path, env, cwd)
-                runs.append(result)
-                status = (
-                    f"{result['wall']:.1f} s" if "error" not in result else "FAILED"
-                )
-                print(
-                    f"{path.name} [{fw}] run {r + 1}/{args.repeat}: {status}",
-                    flush=True,
-                )
-                if "error" in result:
-                    print(result["error"], file=sys.stderr)
-                    break
-            if args.save_outputs and "outputs" in runs[-1]:
-                args.save_outputs.mkdir(parents=True, exist_ok=True)
-                printed = args.save_outputs / f"{path.stem}_{fw}.txt"
-                printed.write_text("\n".join(runs[-1]["outputs"]))
-                slowest = sorted(runs[-1].get("cells", []), key=lambda c: -c[1])
-                (args.save_outputs / f"{path.stem}_{fw}_cells.txt").write_text(
-                    "".join(f"{t:8.2f} s  cell {i:3d}  {h}\n" for i, t, h in slowest)
-                )
-            walls = [x["wall"] for x in runs]
-            same, changed = _same(runs)
-            if changed:
-                examples[f"{path.name} [{fw}]"] = changed
-            row[fw] = {
-                "median": statistics.median(walls),
-                "min": min(walls),
-                "max": max(walls),
-                "peak": max(x["peak_mib"] for x in runs),
-                "same": same,
-                "failed": any("error" in x for x in runs),
+def summarize(results: dict, modes: list[str], frameworks: list[str]) -> dict:
+    """Medians per section and per chapter from ``results[(mode, fw)]``: a list of
+    runs, each a list of ``(section, RunResult)``."""
+    sections, chapters = {}, {}
+    for (mode, fw), runs in results.items():
+        per_section: dict[str, list] = {}
+        per_chapter: dict[str, list] = {}
+        for run in runs:
+            total, ok = 0.0, True
+            for section, result in run:
+                per_section.setdefault(section.rel, []).append(result)
+                total += result.wall
+                ok = ok and result.ok
+            chapter = run[0][0].chapter_dir
+            per_chapter.setdefault(chapter, []).append(total if ok else None)
+        for rel, rs in per_section.items():
+            walls = [r.wall for r in rs if r.ok]
+            sections.setdefault(rel, {})[(mode, fw)] = {
+                "stats": _stats(walls) if len(walls) == len(rs) else None,
+                "peak": max((r.peak_mib for r in rs if r.ok), default=float("nan")),
+                "cpu": statistics.median([r.cpu for r in rs]),
+                "prints": [_fingerprint(r.outputs) for r in rs if r.ok],
+                "failures": [f for r in rs for f in r.failures]
+                + [{"cell": None, "error": r.error} for r in rs if r.error],
             }
-        rows.append(row)
-    return rows, examples
+        for chapter, totals in per_chapter.items():
+            chapters.setdefault(chapter, {})[(mode, fw)] = (
+                _stats(totals) if None not in totals else None
+            )
+    return {"sections": sections, "chapters": chapters}
+
+
+def render(
+    summary: dict,
+    modes: list[str],
+    frameworks: list[str],
+    *,
+    header: list[str],
+) -> str:
+    """The markdown of benchmarks/notebooks.md."""
+
+    def head(first: str) -> list[str]:
+        names = []
+        for fw in frameworks:
+            for m in modes:
+                names.append(
+                    f"{LABELS[fw]} {'idle' if m == 'idle' else 'one busy core'}"
+                )
+            if len(modes) == 2:
+                names.append(f"{LABELS[fw]} loaded / idle")
+        return [
+            f"| {first} | " + " | ".join(names) + " |",
+            "|---|" + "---:|" * len(names),
+        ]
+
+    def ratio(cells: dict, fw: str) -> str:
+        idle, busy = cells.get(("idle", fw)), cells.get(("burner", fw))
+        if idle is None or busy is None:
+            return "n/a"
+        r = busy["median"] / idle["median"]
+        return f"{r:.2f}" + (" **over 1.5**" if r > LOAD_BUDGET else "")
+
+    def row(name: str, cells: dict, budget: float) -> str:
+        shown = []
+        for fw in frameworks:
+            for m in modes:
+                stats = cells.get((m, fw))
+                text = _show(stats)
+                if stats is not None and stats["median"] > budget:
+                    text += f" **over {budget:g} s**"
+                shown.append(text)
+            if len(modes) == 2:
+                shown.append(ratio(cells, fw))
+        return f"| {name} | " + " | ".join(shown) + " |"
+
+    lines = header + ["", "## Chapters (sum of the sections of one run)", ""]
+    lines += head("chapter")
+    for chapter, cells in sorted(summary["chapters"].items()):
+        lines.append(row(chapter, cells, CHAPTER_BUDGET))
+    lines += ["", "## Sections", ""]
+    lines += head("section")
+    for rel, cells in sorted(summary["sections"].items()):
+        stats = {k: v["stats"] for k, v in cells.items()}
+        lines.append(row(rel, stats, SECTION_BUDGET))
+    keys = [(m, fw) for fw in frameworks for m in modes]
+    lines += [
+        "",
+        "Seconds: median (min-max) over the runs, kernel start included.",
+        "",
+        "| section | peak memory (MiB) | kernel CPU seconds, median ("
+        + ", ".join(
+            f"{LABELS[fw]} {'idle' if m == 'idle' else 'loaded'}" for m, fw in keys
+        )
+        + ") | same printed numbers in every run |",
+        "|---|---:|---:|---|",
+    ]
+    for rel, cells in sorted(summary["sections"].items()):
+        peak = max((c["peak"] for c in cells.values()), default=float("nan"))
+        cpu = " / ".join(
+            f"{cells[k]['cpu']:.1f}" if k in cells else "n/a" for k in keys
+        )
+        same = "; ".join(
+            f"{LABELS[fw]}: "
+            + _same(
+                [p for m in modes for p in cells.get((m, fw), {}).get("prints", [])]
+            )
+            for fw in frameworks
+        )
+        lines.append(f"| {rel} | {peak:.0f} | {cpu} | {same} |")
+    failures = [
+        (rel, key, f)
+        for rel, cells in sorted(summary["sections"].items())
+        for key, c in cells.items()
+        for f in c["failures"]
+    ]
+    if failures:
+        lines += ["", "## Failed runs", ""]
+        for rel, (mode, fw), f in failures:
+            lines.append(
+                f"- {rel} [{LABELS[fw]}, {mode}]: cell {f['cell']}: {f['error'][:300]}"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
         "--frameworks", nargs="+", default=list(LABELS), choices=list(LABELS)
     )
+    parser.add_argument("--burner", choices=("off", "on", "both"), default="off")
+    parser.add_argument(
+        "--only", nargs="+", default=[], help="sections whose path contains one"
+    )
+    parser.add_argument("--chapters", type=Path, default=None)
     parser.add_argument(
         "--data-home",
         type=Path,
         default=None,
         help="RECSYS_DATA_HOME for the runs (a folder with ml-100k.zip)",
     )
-    parser.add_argument(
-        "--editions",
-        action="store_true",
-        help="time each framework's edition (what a learner runs), not the chapter",
-    )
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument(
-        "--save-outputs",
-        type=Path,
-        default=None,
-        help="folder for what each chapter printed and its cells by time (last run)",
-    )
+    parser.add_argument("--scratch", type=Path, default=ROOT / "_build" / "bench")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args(argv)
-    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
-    env_data = (
-        {"RECSYS_DATA_HOME": str(args.data_home.resolve())} if args.data_home else {}
-    )
-    with tempfile.TemporaryDirectory(prefix="recsys-bench-") as scratch:
-        rows, examples = _run_all(notebooks, args, env_data, Path(scratch))
-    data = (
-        "with RECSYS_DATA_HOME holding ml-100k.zip"
-        if args.data_home
-        else "without MovieLens data"
-    )
-    lines = [
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    env = parse_env(args.env)
+    data_home = args.data_home.resolve() if args.data_home else None
+    sections = select(harness.sections_from(args.chapters), args.only)
+    chapters = harness.chapters_of(sections)
+    modes = {"off": ["idle"], "on": ["burner"], "both": ["idle", "burner"]}[args.burner]
+    template = args.scratch / "template"
+    shutil.rmtree(template, ignore_errors=True)
+    harness.stage_sections(sections, args.frameworks, template)
+    load_before = harness.load_average()
+    results: dict = {}
+    with harness.handle_termination():
+        for r in range(args.repeat):
+            for secs in chapters.values():
+                for fw in args.frameworks:
+                    for mode in modes:
+                        run = run_chapter(
+                            secs,
+                            fw,
+                            template,
+                            args.scratch / "run",
+                            burner=mode == "burner",
+                            env=env,
+                            data_home=data_home,
+                            timeout=args.timeout,
+                        )
+                        results.setdefault((mode, fw), []).append(run)
+                        times = ", ".join(
+                            f"{s.number}: {x.wall:.1f}" + ("" if x.ok else " FAILED")
+                            for s, x in run
+                        )
+                        print(
+                            f"run {r + 1}/{args.repeat} {secs[0].chapter_dir} "
+                            f"[{fw}, {mode}] {sum(x.wall for _, x in run):.1f} s "
+                            f"({times})",
+                            flush=True,
+                        )
+    shutil.rmtree(args.scratch / "run", ignore_errors=True)
+    base = harness.BASE_ENV
+    threads = {k: base[k] for k in THREAD_VARS if base.get(k) and k not in env}
+    threads.update({k: v for k, v in env.items() if v is not None})
+    unset = [k for k, v in env.items() if v is None]
+    setting = (
+        ", ".join(f"{k}={v}" for k, v in sorted(threads.items()))
+        or "nothing set (the course's defaults, recsys_utils/torch.py and tf.py)"
+    ) + (f"; unset: {', '.join(unset)}" if unset else "")
+    header = [
         "# Notebook benchmark",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-        f"{platform.machine()}, {os.cpu_count()} CPU cores, Python "
-        f"{platform.python_version()}, {data}; each chapter executed "
-        f"{args.repeat} time(s) "
-        "per framework in a fresh kernel (`make bench`), "
+        f"{harness.machine()}; 1-minute load average {load_before} before and "
+        f"{harness.load_average()} after{busy_note(load_before)}. Command: "
+        f"`{harness.command_line()}` (`make bench`).",
+        "",
+        f"Each framework's edition of each section (staged as CI stages it) ran "
+        f"{args.repeat} time(s) in a fresh kernel through nbmake's runner, a "
+        "chapter's sections in order with one fresh artifact cache, "
         + (
-            "as each framework's edition (`make editions`: that framework's cells "
-            "only, no parity cells; what a learner runs)."
-            if args.editions
-            else "as written, with RECSYS_FRAMEWORK set to that framework (it trains "
-            "every experiment; the parity cells train both)."
-        ),
-        "",
-    ]
-    head = (
-        "| notebook |"
-        + "".join(
-            f" {LABELS[fw]} median (s) | {LABELS[fw]} min-max (s) |"
-            for fw in args.frameworks
+            "with RECSYS_DATA_HOME holding ml-100k.zip"
+            if data_home
+            else "without MovieLens data (the MovieLens sections show the recorded "
+            "results)"
         )
-        + " peak memory (MiB) | same printed numbers every run |"
-    )
-    lines += [head, "|---|" + "---:|---:|" * len(args.frameworks) + "---:|---|"]
-    for row in rows:
-        cells = "".join(
-            " failed (an error, see the log) | |"
-            if row[fw]["failed"]
-            else f" {row[fw]['median']:.1f} |"
-            f" {row[fw]['min']:.1f}-{row[fw]['max']:.1f} |"
-            for fw in args.frameworks
-        )
-        peak = max(row[fw]["peak"] for fw in args.frameworks)
-        same = "; ".join(f"{LABELS[fw]}: {row[fw]['same']}" for fw in args.frameworks)
-        lines.append(f"| {row['notebook']} |{cells} {peak:.0f} | {same} |")
-    totals = "".join(
-        f" **{sum(r[fw]['median'] for r in rows if not r[fw]['failed']):.1f}** | |"
-        for fw in args.frameworks
-    )
-    lines += [
-        f"| **total** |{totals} | |",
+        + f"; {LOADS[args.burner]}. Threads: {setting}.",
         "",
-        "Printed outputs are compared between runs with timings masked; figures are "
-        "not compared.",
-        "",
+        f"Budgets: a section under {SECTION_BUDGET:g} s, a chapter under "
+        f"{CHAPTER_BUDGET:g} s, idle or loaded, and loaded / idle at most "
+        f"{LOAD_BUDGET:g} (shared/CHAPTER.md, issue 23); marked where exceeded.",
     ]
-    if examples:
-        lines += ["Lines that changed between runs (check they are timings):", ""]
-        lines += [
-            f"- {name}: " + "; ".join(f"`{c.strip()}`" for c in changed)
-            for name, changed in examples.items()
-        ]
-        lines.append("")
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    text = render(
+        summarize(results, modes, args.frameworks),
+        modes,
+        args.frameworks,
+        header=header,
+    )
+    args.out.write_text(text)
+    print(text)
     print(f"written to {args.out}")
     return 0
 

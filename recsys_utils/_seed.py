@@ -13,7 +13,52 @@ from types import ModuleType
 
 import numpy as np
 
-__all__ = ["seed_everything", "seed_framework", "import_tensorflow_quietly"]
+__all__ = [
+    "seed_everything",
+    "seed_framework",
+    "import_tensorflow_quietly",
+    "threads_from_env",
+    "check_threads",
+]
+
+# OpenMP threads that wait for work spin on their core by default (GNU OpenMP, which
+# PyTorch's wheels use, spins about 300,000 times before sleeping). On a machine whose
+# other core is busy that spinning is paid on every parallel operation: a chapter ran
+# 3x slower under load (issue 23). Passive waiting sleeps at once. OpenMP reads the
+# variable when it is loaded (with PyTorch), so it is set here, when recsys_utils is
+# imported, before any framework; a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def check_threads(value: object, what: str) -> int:
+    """A thread count: a positive int, else ValueError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{what} must be a positive int; got {value!r}")
+    if value < 1:
+        raise ValueError(f"{what} must be a positive int; got {value}")
+    return int(value)
+
+
+def threads_from_env(name: str) -> int | None:
+    """The positive int in the environment variable ``name``; None when it is unset
+    or empty.
+
+    Raises:
+        ValueError: the variable holds something else (named, with its value).
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(
+            f"the environment variable {name} must be a positive number of threads; "
+            f"got {text!r}"
+        )
+    return value
 
 
 @contextlib.contextmanager

@@ -393,6 +393,29 @@ def _run_once(
     return results, failed, timed_out
 
 
+def _check_env(env: object) -> dict[str, str]:
+    """Extra environment variables: a mapping of names to strings (or None)."""
+    if env is None:
+        return {}
+    if not isinstance(env, Mapping):
+        raise ValueError(
+            "env must be a dict {name: value} of environment variables, values as "
+            f"strings; got {type(env).__name__}"
+        )
+    for name, value in env.items():
+        if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+            raise ValueError(
+                "env must map variable names (non-empty strings without '=') to "
+                f"strings; got the name {name!r}"
+            )
+        if not isinstance(value, str) or "\0" in value:
+            raise ValueError(
+                f"env[{name!r}] must be a string (environment variables are text); "
+                f"got {value!r} ({type(value).__name__}): pass {str(value)!r}"
+            )
+    return dict(env)
+
+
 def launch(
     script: str | os.PathLike,
     world_size: int,
@@ -421,7 +444,8 @@ def launch(
         args: command-line arguments passed to every worker.
         timeout: seconds before every worker still running is stopped (> 0).
         threads: compute threads per worker (``OMP_NUM_THREADS``).
-        env: extra environment variables for every worker.
+        env: extra environment variables for every worker, ``{name: str}``
+            (a number must be given as text: ``{"SEED": "1"}``).
         cwd: the workers' working directory (default: this process's).
         python: the interpreter (default: this one, ``sys.executable``).
         port_retries: how many times to relaunch with new ports when a worker reports
@@ -450,6 +474,7 @@ def launch(
             f"timeout must be a positive number of seconds; got {timeout!r}"
         )
     port_retries = check_int(port_retries, "port_retries", low=0)
+    env = _check_env(env)
     if not isinstance(args, Sequence) or isinstance(args, str):
         raise ValueError(f"args must be a sequence of strings; got {args!r}")
     python = python or sys.executable
@@ -471,7 +496,7 @@ def launch(
     try:
         for attempt in range(1, port_retries + 2):
             ports = free_ports(1 if framework == "pytorch" else world_size)
-            base = {**os.environ, **(dict(env) if env else {})}
+            base = {**os.environ, **env}
             envs = [
                 {
                     **base,

@@ -6,6 +6,7 @@ PyTorch and TensorFlow code paths are checked against.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -214,6 +215,40 @@ def _check_ks(k: Any) -> tuple[int, ...]:
     return tuple(sorted({check_int(x, "k", low=1) for x in ks}))
 
 
+def _check_overlap(train: sp.csr_matrix, test: sp.csr_matrix, users: np.ndarray):
+    """Refuse a test set that lies entirely in train; warn when part of it does.
+
+    With seen items excluded, a test interaction that is also in train can never be
+    recommended: it counts as a miss. All of them in train (the training matrix
+    passed as test) would make every metric 0 without a word.
+    """
+    seen = sp.csr_matrix(train[users] != 0)
+    held = sp.csr_matrix(test[users] != 0)
+    both = held.multiply(seen)
+    both.eliminate_zeros()
+    n_test, n_both = held.nnz, both.nnz
+    if n_both == 0:
+        return
+    rows = np.unique(both.nonzero()[0])
+    example = f"user {int(users[rows[0]])}, item {int(both[rows[0]].indices[0])}"
+    if n_both == n_test:
+        raise ValueError(
+            f"test overlaps train entirely: all {n_test} test interactions of the "
+            f"evaluated users are also in train (e.g. {example}). With "
+            "exclude_seen=True every one of them is excluded as seen and every "
+            "metric would be 0. Was the training matrix passed as test? (If the "
+            "overlap is meant, pass exclude_seen=False.)"
+        )
+    warnings.warn(
+        f"{n_both} of the {n_test} test interactions of the evaluated users are also "
+        f"in train ({len(rows)} users; e.g. {example}): with exclude_seen=True they "
+        "are excluded as seen and count as misses. Remove them from test, or pass "
+        "exclude_seen=False",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def evaluate_topk(
     scores: np.ndarray | Callable[[np.ndarray], np.ndarray],
     train: sp.spmatrix,
@@ -247,6 +282,15 @@ def evaluate_topk(
     Returns:
         An :class:`EvalResult`; users without test items get ``NaN`` rows, ignored by
         the means.
+
+    Raises:
+        ValueError: a bad argument (the message names it); with ``exclude_seen``, a
+            ``test`` whose interactions of the evaluated users all lie in ``train``
+            (the training matrix passed as test: every metric would be 0).
+
+    Warns:
+        UserWarning: with ``exclude_seen``, some test interactions are also in
+            ``train``; the message says how many (they count as misses).
     """
     ks = _check_ks(k)
     kmax = ks[-1]
@@ -286,6 +330,8 @@ def evaluate_topk(
             user_ids, "user_ids", num_users, flatten=True, allow_empty=False
         )
     user_ids = user_ids.astype(np.int64)
+    if exclude_seen:
+        _check_overlap(train, test, user_ids)
     if callable(scores):
         score_fn = scores
     elif isinstance(scores, (str, bytes)):

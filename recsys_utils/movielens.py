@@ -36,6 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,8 @@ _EXTRACT_PREFIX = ".ml-100k-extract-"
 _DOWNLOAD_PREFIX = ".ml-100k-download-"
 _LOCK_TIMEOUT = 900.0  # seconds another process may hold the lock (a slow download)
 _URL_SCHEMES = ("http", "https", "ftp", "file")
-_ENCODING = "latin-1"
+_ENCODING = "latin-1"  # the archive's text files (12 accented bytes in u.item)
+_REQUIRED = ("u.data", "u.item", "u.user")  # the members every copy must hold
 _RATING_COLS = ["user_id", "item_id", "rating", "timestamp"]
 _ML_GENRES = (
     "unknown",
@@ -245,9 +247,28 @@ def _check_arguments(data_home, download, checksum, url, expected_counts):
 # ---------------------------------------------------------------------------
 
 
+def _encoding_of(file: Path) -> str:
+    """The encoding of a text member: latin-1 as GroupLens ships it, or UTF-8 when
+    someone saved it again as UTF-8 (an editor's default).
+
+    Read as latin-1, a UTF-8 file turns "Café" into mojibake ("CafÃ©"). The two are
+    told apart by the bytes: latin-1 text with an accented letter (the archive's
+    u.item) is not valid UTF-8, while a UTF-8 file with one decodes cleanly; a file
+    of plain ASCII reads the same either way.
+    """
+    data = file.read_bytes()
+    if data.isascii():
+        return _ENCODING
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _ENCODING
+    return "utf-8"
+
+
 def _lines(path: Path, name: str) -> list[str]:
     """The lines of a text member, trailing blank lines dropped (u.genre has one)."""
-    text = (path / name).read_text(encoding=_ENCODING)
+    text = (path / name).read_text(encoding=_encoding_of(path / name))
     lines = text.split("\n")
     while lines and lines[-1].strip() == "":
         lines.pop()
@@ -362,7 +383,7 @@ def _read_items(path: Path, num_items: int) -> pd.DataFrame:
         path / "u.item",
         sep="|",
         header=None,
-        encoding=_ENCODING,
+        encoding=_encoding_of(path / "u.item"),
         quoting=csv.QUOTE_NONE,  # a quote in a title is a character, as above
         names=[
             "item_id",
@@ -392,7 +413,7 @@ def _read_users(path: Path, num_users: int) -> pd.DataFrame:
         path / "u.user",
         sep="|",
         header=None,
-        encoding=_ENCODING,
+        encoding=_encoding_of(path / "u.user"),
         quoting=csv.QUOTE_NONE,
         names=["user_id", "age", "gender", "occupation", "zip"],
         dtype={"zip": str},
@@ -477,6 +498,12 @@ def _read_split(path: Path, s: str, ratings: pd.DataFrame, counts: tuple, index)
 def _read_ml(path: Path, expected_counts) -> MovieLens:
     """Read and check every member of an extracted copy."""
     n_ratings, n_users, n_items = expected_counts
+    missing = [name for name in _REQUIRED if not (path / name).is_file()]
+    if missing:
+        raise ValueError(
+            f"{path} has no {', '.join(missing)}: a copy of MovieLens-100K holds "
+            f"{', '.join(_REQUIRED)} (and the official splits)"
+        )
     ratings = _read_ratings(path, "u.data", expected_counts)
     got = (len(ratings), ratings["user_id"].nunique(), ratings["item_id"].nunique())
     if got != (n_ratings, n_users, n_items):
@@ -607,21 +634,44 @@ def _read_existing(folder: Path, counts, checksum) -> MovieLens:
         ) from None
 
 
+def _check_members(zip_path: Path, names: list) -> None:
+    """The archive holds the members the loader reads, before anything is extracted."""
+    missing = [n for n in _REQUIRED if f"{_ML_DIR}/{n}" not in names]
+    if missing:
+        held = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+        raise ValueError(
+            f"{zip_path} is not the MovieLens-100K archive: it has no "
+            f"{', '.join(f'{_ML_DIR}/{n}' for n in missing)} (expected "
+            f"{', '.join(f'{_ML_DIR}/{n}' for n in _REQUIRED)}; it holds "
+            f"{held or 'nothing'})"
+        )
+
+
+def _extract_member(zf: zipfile.ZipFile, name: str, dest: Path, zip_path: Path):
+    """Extract one member; a damaged one is a ValueError naming it and the archive."""
+    try:
+        zf.extract(name, dest)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise ValueError(
+            f"{zip_path} is damaged: its member {name} cannot be decompressed "
+            f"({type(exc).__name__}: {exc}); a complete MovieLens-100K archive is "
+            "expected (download it again)"
+        ) from None
+
+
 def _extract(zip_path: Path, home: Path, counts) -> MovieLens:
     """Extract into a temporary folder, check everything, mark it, rename it."""
     tmp = Path(tempfile.mkdtemp(prefix=_EXTRACT_PREFIX, dir=home))
     try:
         try:
             with zipfile.ZipFile(zip_path) as zf:
-                _safe_members(zf)
-                zf.extractall(tmp)
+                names = _safe_members(zf)
+                _check_members(zip_path, names)
+                for name in names:  # one at a time: an error names its member
+                    _extract_member(zf, name, tmp, zip_path)
         except zipfile.BadZipFile as exc:
             raise ValueError(f"{zip_path} is not a valid zip archive: {exc}") from None
         src = tmp / _ML_DIR
-        if not (src / "u.data").is_file():
-            raise ValueError(
-                f"{zip_path} has no {_ML_DIR}/u.data: not the MovieLens-100K archive"
-            )
         data = _read_ml(src, counts)
         (src / _MARKER).write_text(_sha256(zip_path) + "\n")
         final = home / _ML_DIR

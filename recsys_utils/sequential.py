@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .validation import check_int
+from .validation import check_finite, check_int
 
 __all__ = [
     "sequences_from_log",
@@ -93,6 +93,27 @@ def sequences_from_log(df: pd.DataFrame, num_users: int) -> list[np.ndarray]:
     return [items[bounds[u] : bounds[u + 1]] for u in range(num_users)]
 
 
+def _check_pad_id(pad_id: Any, seqs: list[np.ndarray]) -> int:
+    """The padding id: an int no item of the sequences has (above every item id)."""
+    pad_id = check_int(pad_id, "pad_id", low=0)
+    top = max((int(s.max()) for s in seqs if s.size), default=-1)
+    if pad_id <= top:
+        holder = next(
+            (u for u, s in enumerate(seqs) if s.size and (s == pad_id).any()), None
+        )
+        what = (
+            f"sequences[{holder}] holds item {pad_id}"
+            if holder is not None
+            else f"it lies among the item ids of the sequences (up to {top})"
+        )
+        raise ValueError(
+            f"pad_id={pad_id} is a real item id ({what}): padding would be "
+            "indistinguishable from that item. Use an id no item has: num_items, "
+            f"the book's convention (here at least {top + 1})"
+        )
+    return pad_id
+
+
 def pad_sequences(
     sequences: Sequence[np.ndarray], max_len: int, pad_id: int
 ) -> np.ndarray:
@@ -104,13 +125,20 @@ def pad_sequences(
     Args:
         sequences: list of 1-D int arrays (oldest first).
         max_len: number of columns (positive int).
-        pad_id: the padding id (an id no item uses, e.g. ``num_items``).
+        pad_id: the padding id: an id no item has, larger than every item id of
+            the sequences (the book's convention: ``num_items``).
 
     Returns:
         int64 array ``(len(sequences), max_len)``.
+
+    Raises:
+        ValueError: a ``pad_id`` that is an item id of the sequences (or below the
+            largest one: padding would be indistinguishable from a real item), a
+            bad ``max_len``, sequences that are not 1-D integer arrays.
     """
     seqs = _check_sequences(sequences)
     max_len = check_int(max_len, "max_len", low=1)
+    pad_id = _check_pad_id(pad_id, seqs)
     out = np.full((len(seqs), max_len), pad_id, dtype=np.int64)
     for row, seq in enumerate(seqs):
         tail = seq[-max_len:]
@@ -133,14 +161,20 @@ def next_item_examples(
     Args:
         sequences: list of 1-D int arrays (oldest first).
         max_len: positions per row (positive int).
-        pad_id: padding id for inputs and targets (masked out of the loss).
+        pad_id: padding id for inputs and targets (masked out of the loss): an id
+            no item has, larger than every item id (``num_items``).
 
     Returns:
         ``(inputs, targets)``, two int64 arrays ``(num_rows, max_len)``; rows follow
         the users' order, most recent window first within a user.
+
+    Raises:
+        ValueError: a ``pad_id`` that is a real item id (see :func:`pad_sequences`),
+            a bad ``max_len``, no sequence with 2 items or more.
     """
     seqs = _check_sequences(sequences)
     max_len = check_int(max_len, "max_len", low=1)
+    pad_id = _check_pad_id(pad_id, seqs)
     inputs, targets = [], []
     for seq in seqs:
         x, y = seq[:-1], seq[1:]
@@ -299,6 +333,23 @@ def _ranks_among(scores_target, target, cand_scores, cand_ids, banned=None):
     return above.sum(axis=1).astype(np.int64)
 
 
+def _check_rank_scores(scores: Any) -> np.ndarray:
+    """A 2-D float score array without NaN: a NaN compares false with everything, so
+    a NaN target would count nobody above it and get rank 0 (a perfect hit)."""
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2:
+        raise ValueError(f"scores must be 2-D (n, num_items); got shape {s.shape}")
+    nan = np.isnan(s)
+    if nan.any():
+        row, col = (int(x[0]) for x in np.nonzero(nan))
+        raise ValueError(
+            f"scores must not contain NaN; row {row} has NaN at item {col} "
+            f"({int(nan.sum())} NaN in all): a NaN ranks nowhere, and a NaN target "
+            "would look ranked first. Check the model that produced the scores"
+        )
+    return s
+
+
 def sampled_ranks(scores: Any, target_items: Any, negatives: Any) -> np.ndarray:
     """Rank of each target among its sampled negatives (0 = ranked first).
 
@@ -310,10 +361,12 @@ def sampled_ranks(scores: Any, target_items: Any, negatives: Any) -> np.ndarray:
     Returns:
         int64 array ``(n,)``: the number of negatives ranked above the target (a
         negative with an equal score ranks above it when its id is lower).
+
+    Raises:
+        ValueError: NaN in ``scores`` (the message names the row and the item), a
+            score array that is not 2-D, targets or negatives out of range.
     """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.ndim != 2:
-        raise ValueError(f"scores must be 2-D (n, num_items); got shape {s.shape}")
+    s = _check_rank_scores(scores)
     n, num_items = s.shape
     targets = _check_targets(target_items, n, num_items)
     neg = np.asarray(negatives)
@@ -344,10 +397,12 @@ def full_ranks(scores: Any, target_items: Any, exclude: Any = None) -> np.ndarra
 
     Returns:
         int64 array ``(n,)``.
+
+    Raises:
+        ValueError: NaN in ``scores`` (the message names the row and the item), a
+            score array that is not 2-D, targets out of range, a bad ``exclude``.
     """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.ndim != 2:
-        raise ValueError(f"scores must be 2-D (n, num_items); got shape {s.shape}")
+    s = _check_rank_scores(scores)
     n, num_items = s.shape
     targets = _check_targets(target_items, n, num_items)
     banned = _dense_exclusion(exclude, (n, num_items))
@@ -368,13 +423,30 @@ def rank_metrics(ranks: Any, k: int = 10) -> dict[str, float]:
 
     Returns:
         ``{"hit_rate@k": mean, "ndcg@k": mean}``.
+
+    Raises:
+        ValueError: an empty or non-1-D ``ranks``, a NaN, infinite, fractional or
+            negative rank (the message names the value and its position).
     """
     k = check_int(k, "k", low=1)
     r = np.asarray(ranks)
-    if r.ndim != 1 or r.size == 0 or not np.issubdtype(r.dtype, np.integer):
-        raise ValueError(f"ranks must be a non-empty 1-D int array; got {r.shape}")
+    if r.ndim != 1 or r.size == 0:
+        raise ValueError(
+            f"ranks must be a non-empty 1-D array of 0-based ranks; got shape {r.shape}"
+        )
+    if not np.issubdtype(r.dtype, np.integer):
+        r = check_finite(r, "ranks")  # names a NaN or an infinity and its position
+        frac = r != np.floor(r)
+        if frac.any():
+            i = int(np.flatnonzero(frac)[0])
+            raise ValueError(
+                f"ranks must be whole numbers (0-based ranks); got {r[i]!r} at "
+                f"position {i}"
+            )
+        r = r.astype(np.int64)
     if r.min() < 0:
-        raise ValueError("ranks must be >= 0")
+        i = int(np.argmin(r))
+        raise ValueError(f"ranks must be >= 0; got {r[i]} at position {i}")
     hit = r < k
     ndcg = np.where(hit, 1.0 / np.log2(r + 2.0), 0.0)
     return {f"hit_rate@{k}": float(hit.mean()), f"ndcg@{k}": float(ndcg.mean())}

@@ -136,7 +136,25 @@ def mean_pooling(token_embeddings, attention_mask):
 
     Returns:
         float tensor ``(batch, hidden)``.
+
+    Raises:
+        ValueError: an argument that is not a torch tensor (a NumPy array: the
+            message says how to convert it), or shapes that do not match.
     """
+    with extra_needed("text", "recsys_utils.text"):
+        import torch
+    for name, value in (
+        ("token_embeddings", token_embeddings),
+        ("attention_mask", attention_mask),
+    ):
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(
+                f"{name} must be a torch tensor (mean_pooling pools the PyTorch "
+                f"model's output); got {type(value).__module__}."
+                f"{type(value).__name__}. Convert with torch.as_tensor({name}), or "
+                "pool NumPy arrays in NumPy: (h * m[..., None]).sum(1) / "
+                "m.sum(1, keepdims=True).clip(1e-9)"
+            )
     if token_embeddings.ndim != 3 or attention_mask.shape != token_embeddings.shape[:2]:
         raise ValueError(
             "token_embeddings must be (batch, seq_len, hidden) and attention_mask "
@@ -149,6 +167,34 @@ def mean_pooling(token_embeddings, attention_mask):
     summed = (token_embeddings * mask).sum(dim=1)  # (batch, hidden)
     counts = mask.sum(dim=1).clamp(min=1e-9)  # (batch, 1): real tokens per text
     return summed / counts
+
+
+def _check_encoder(encoder: Any) -> tuple[Any, Any]:
+    """An encoder as :func:`load_text_encoder` returns it: ``(tokenizer, model)``."""
+    want = (
+        "encoder must be None or the (tokenizer, model) pair that "
+        "load_text_encoder() returns"
+    )
+    if not isinstance(encoder, (tuple, list)) or len(encoder) != 2:
+        hint = (
+            " (a function: call it, encoder=load_text_encoder())"
+            if callable(encoder)
+            else ""
+        )
+        raise ValueError(f"{want}; got {type(encoder).__name__}{hint}")
+    tokenizer, model = encoder
+    if not callable(tokenizer):
+        raise ValueError(
+            f"{want}; its tokenizer (first item) is {type(tokenizer).__name__}, not "
+            "a callable tokenizer"
+        )
+    hidden = getattr(getattr(model, "config", None), "hidden_size", None)
+    if not callable(model) or isinstance(hidden, bool) or not isinstance(hidden, int):
+        raise ValueError(
+            f"{want}; its model (second item) is {type(model).__name__}, not a "
+            "transformers model (callable, with config.hidden_size)"
+        )
+    return tokenizer, model
 
 
 def _check_texts(texts) -> list[str]:
@@ -284,6 +330,11 @@ def encode_texts(
 
     Returns:
         float32 array ``(len(texts), hidden)`` (384 for the course model).
+
+    Raises:
+        ValueError: bad ``texts``, ``batch_size``, ``normalize`` or ``cache_dir``; an
+            ``encoder`` that is not a ``(tokenizer, model)`` pair (checked before it
+            is used; a cache hit does not use it).
     """
     texts = _check_texts(texts)
     batch_size = check_int(batch_size, "batch_size", low=1)
@@ -308,7 +359,7 @@ def encode_texts(
         if model_name not in _LOADED:
             _LOADED[model_name] = load_text_encoder(model_name)
         encoder = _LOADED[model_name]
-    tokenizer, model = encoder
+    tokenizer, model = _check_encoder(encoder)  # a cache hit never touches it
     order = np.argsort([-len(t) for t in texts], kind="stable")  # longest first
     out = np.empty((len(texts), model.config.hidden_size), dtype=np.float32)
     with torch.no_grad():
@@ -361,8 +412,14 @@ def token_states(
     Returns:
         ``(hidden, attention_mask)``: float32 ``(len(texts), seq_len, hidden_size)``
         and int64 ``(len(texts), seq_len)``, 1 for a real token and 0 for padding.
+
+    Raises:
+        ValueError: bad ``texts``, or an ``encoder`` that is not a
+            ``(tokenizer, model)`` pair.
     """
     texts = _check_texts(texts)
+    if encoder is not None:
+        encoder = _check_encoder(encoder)
     import torch
 
     if encoder is None:

@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from ._extras import extra_needed
-from ._seed import import_tensorflow_quietly, seed_everything, seed_framework
+from ._seed import (
+    check_threads,
+    import_tensorflow_quietly,
+    seed_everything,
+    seed_framework,
+    threads_from_env,
+)
 from .batching import (
     History,
     check_score_args,
@@ -35,6 +41,7 @@ seed_framework("tensorflow")  # seeded as seed_everything asked, before any draw
 
 __all__ = [
     "seed_everything",
+    "configure_threads",
     "to_tensor",
     "to_numpy",
     "batches",
@@ -44,6 +51,62 @@ __all__ = [
 ]
 
 FRAMEWORK = "tensorflow"
+
+#: Variables TensorFlow itself reads for its thread pools (intra-op, inter-op).
+NATIVE_THREADS_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+#: TensorFlow's intra- and inter-op threads when no variable asks otherwise (see
+#: recsys_utils.torch.DEFAULT_THREADS; benchmarks/threads.md has the measurements).
+DEFAULT_THREADS = 1
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set TensorFlow's intra- and inter-op threads; return the intra-op number in
+    effect.
+
+    Runs when this module is imported, with ``threads=None``: when
+    ``$TF_NUM_INTRAOP_THREADS`` or ``$TF_NUM_INTEROP_THREADS`` is set, TensorFlow
+    reads them itself (they are only checked here); else :data:`DEFAULT_THREADS` for
+    both pools. TensorFlow fixes its pools when it runs its first operation: after
+    that, this changes nothing (a ``threads`` given then raises). Its twin in
+    :mod:`recsys_utils.torch` follows ``$RECSYS_TORCH_THREADS`` and
+    ``$OMP_NUM_THREADS`` the same way.
+
+    Args:
+        threads: a positive int to set now, or None for the rule above.
+
+    Returns:
+        The intra-op threads TensorFlow uses (0: its own default, one per core).
+
+    Raises:
+        ValueError: ``threads``, ``$TF_NUM_INTRAOP_THREADS`` or
+            ``$TF_NUM_INTEROP_THREADS`` is not a positive int; or ``threads`` was
+            given after TensorFlow started its pools.
+    """
+    native = {name: threads_from_env(name) for name in NATIVE_THREADS_ENV}
+    explicit = threads is not None
+    if explicit:
+        threads = check_threads(threads, "threads")
+    elif any(v is not None for v in native.values()):
+        return native["TF_NUM_INTRAOP_THREADS"] or 0
+    else:
+        threads = DEFAULT_THREADS
+    current = tf.config.threading.get_intra_op_parallelism_threads()
+    if current != threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError as err:  # TensorFlow already ran an operation
+            if explicit:
+                started = current or "its default number of"
+                raise ValueError(
+                    f"TensorFlow already started its thread pools with {started} "
+                    "threads; set threads before running any TensorFlow operation "
+                    "(or set $TF_NUM_INTRAOP_THREADS)"
+                ) from err
+    return tf.config.threading.get_intra_op_parallelism_threads()
+
+
+configure_threads()
 
 
 def _numpy_dtype(arr: np.ndarray, dtype: Any) -> np.dtype:

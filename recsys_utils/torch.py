@@ -10,13 +10,14 @@ bad argument fails the same way in both.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from ._extras import extra_needed
-from ._seed import seed_everything, seed_framework
+from ._seed import check_threads, seed_everything, seed_framework, threads_from_env
 from .batching import (
     History,
     check_score_args,
@@ -33,6 +34,7 @@ seed_framework("torch")  # seeded as seed_everything asked, before any draw
 
 __all__ = [
     "seed_everything",
+    "configure_threads",
     "to_tensor",
     "to_numpy",
     "batches",
@@ -42,6 +44,48 @@ __all__ = [
 ]
 
 FRAMEWORK = "pytorch"
+
+#: The course's variable for PyTorch's intra-op threads (it wins over the others).
+THREADS_ENV = "RECSYS_TORCH_THREADS"
+#: Variables PyTorch itself reads at start-up for its intra-op threads.
+NATIVE_THREADS_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+#: PyTorch's intra-op threads when no variable asks otherwise. One: the chapters'
+#: models are small, a second thread gains little on an idle machine, and on a machine
+#: whose other core is busy every parallel operation waits for the thread that shares
+#: a core with the other work (benchmarks/threads.md has the measurements).
+DEFAULT_THREADS = 1
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set PyTorch's intra-op threads; return the number in effect.
+
+    Runs when this module is imported, with ``threads=None``: then
+    ``$RECSYS_TORCH_THREADS`` if set; else, when ``$OMP_NUM_THREADS`` or
+    ``$MKL_NUM_THREADS`` is set, what PyTorch read from them at start-up (untouched);
+    else :data:`DEFAULT_THREADS`. Its twin in :mod:`recsys_utils.tf` follows
+    ``$TF_NUM_INTRAOP_THREADS`` / ``$TF_NUM_INTEROP_THREADS`` the same way.
+
+    Args:
+        threads: a positive int to set now, or None for the rule above.
+
+    Returns:
+        ``torch.get_num_threads()`` afterwards.
+
+    Raises:
+        ValueError: ``threads`` or ``$RECSYS_TORCH_THREADS`` is not a positive int.
+    """
+    if threads is not None:
+        threads = check_threads(threads, "threads")
+    else:
+        threads = threads_from_env(THREADS_ENV)
+        if threads is None and not any(os.environ.get(v) for v in NATIVE_THREADS_ENV):
+            threads = DEFAULT_THREADS
+    if threads is not None and threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+configure_threads()
 
 
 def _numpy_dtype(arr: np.ndarray, dtype: Any) -> np.dtype:

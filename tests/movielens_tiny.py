@@ -98,6 +98,27 @@ def build_zip(extra_members=None, ratings=RATINGS, **overrides) -> bytes:
     return buf.getvalue()
 
 
+def zip_of(members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> bytes:
+    """An archive holding ``ml-100k/<name>`` for each member (bytes as given)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
+        for name, data in members.items():
+            zf.writestr(f"ml-100k/{name}", data)
+    return buf.getvalue()
+
+
+def damaged_zip(member: str = "u.item") -> bytes:
+    """The tiny archive, deflated, with the start of one member's stream garbled:
+    reading that member raises ``zlib.error``."""
+    files = {n: t.encode("latin-1") for n, t in tiny_files().items()}
+    data = bytearray(zip_of(files, zipfile.ZIP_DEFLATED))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(f"ml-100k/{member}")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for k in range(4):
+        data[start + k] ^= 0xFF
+    return bytes(data)
+
+
 class Server:
     """Serves a byte string at /ml-100k.zip on 127.0.0.1 and counts requests;
     ``delay`` seconds before each answer (a slow network)."""

@@ -1,25 +1,22 @@
-"""benchmarks/run_notebooks.py: what it times and what it counts as a changed number."""
+"""benchmarks/run_notebooks.py (make bench): what it runs, what it counts as a
+changed number, and how it reports medians, budgets and the load ratio."""
 
-import importlib.util
+from __future__ import annotations
+
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
-import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTER = ROOT / "chapters" / "00_getting_started.ipynb"
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location(
-        "run_notebooks", ROOT / "benchmarks" / "run_notebooks.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import harness  # noqa: E402
+import run_notebooks as bench  # noqa: E402
 
 
 def test_fingerprint_masks_timings_and_addresses_but_not_numbers():
-    bench = _bench()
     # each string is one output of a cell: a print, then a styled table's repr
     run_a = ["trained in 3.2 s; recall 0.412", "<pandas...Styler at 0x7f1a>"]
     run_b = ["trained in 4.9 s; recall 0.412", "<pandas...Styler at 0x7f2b>"]
@@ -28,17 +25,87 @@ def test_fingerprint_masks_timings_and_addresses_but_not_numbers():
     assert bench._fingerprint(run_a) != bench._fingerprint(run_c)
 
 
-def test_edition_holds_the_frameworks_cells_and_no_parity_cell(tmp_path):
-    bench = _bench()
-    chapter = nbformat.read(CHAPTER, as_version=4).cells
-    for framework, other in (("pytorch", "tensorflow"), ("tensorflow", "pytorch")):
-        path = bench.write_edition(CHAPTER, framework, tmp_path)
-        assert tmp_path in path.parents and path.parent.name == framework
-        sources = {c.source for c in nbformat.read(path, as_version=4).cells}
-        tagged = {
-            tag: [c.source for c in chapter if tag in c.metadata.get("tags", [])]
-            for tag in (framework, other, "parity")
-        }
-        assert tagged[framework] and tagged[other] and tagged["parity"]
-        assert all(s in sources for s in tagged[framework]), framework
-        assert not any(s in sources for s in tagged[other] + tagged["parity"])
+def test_env_options_set_and_unset():
+    assert bench.parse_env(["RECSYS_TORCH_THREADS=2", "OMP_NUM_THREADS="]) == {
+        "RECSYS_TORCH_THREADS": "2",
+        "OMP_NUM_THREADS": None,
+    }
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        bench.parse_env(["no equals sign"])
+
+
+def test_it_times_every_framework_section_of_the_course_but_no_parity_section():
+    sections = harness.sections_from()
+    chosen = bench.select(sections, [])
+    assert chosen and all(not s.is_parity for s in chosen)
+    assert len(chosen) == sum(not s.is_parity for s in sections)
+    assert {s.chapter for s in chosen} == {s.chapter for s in sections}
+    only = bench.select(sections, ["02_protocol"])
+    assert [s.rel for s in only] == ["00_getting_started/02_protocol.ipynb"]
+    with pytest.raises(SystemExit, match="no section"):
+        bench.select(sections, ["no such section"])
+
+
+def _section(chapter_dir, number):
+    return SimpleNamespace(
+        chapter_dir=chapter_dir, rel=f"{chapter_dir}/{number:02d}_s.ipynb"
+    )
+
+
+def _result(wall, ok=True, printed="recall 0.412\n"):
+    failures = [] if ok else [{"cell": 3, "error": "ValueError: x", "source": ""}]
+    return harness.RunResult(wall, 500.0, failures, "", [printed], cpu=3.0)
+
+
+def test_summary_takes_the_median_of_chapter_sums_and_flags_the_budgets():
+    a, b = _section("01_x", 1), _section("01_x", 2)
+    results = {
+        ("idle", "pytorch"): [
+            [(a, _result(10.0)), (b, _result(50.0))],
+            [(a, _result(12.0)), (b, _result(70.0))],  # b over 60 s in this run
+            [(a, _result(11.0)), (b, _result(52.0))],
+        ],
+        ("burner", "pytorch"): [
+            [(a, _result(15.0)), (b, _result(90.0))],
+            [(a, _result(14.0)), (b, _result(95.0, printed="recall 0.5\n"))],
+            [(a, _result(16.0)), (b, _result(91.0, ok=False))],
+        ],
+    }
+    modes, frameworks = ["idle", "burner"], ["pytorch"]
+    summary = bench.summarize(results, modes, frameworks)
+    chapter = summary["chapters"]["01_x"]
+    assert chapter[("idle", "pytorch")]["median"] == 63.0  # sums 60, 82, 63
+    assert chapter[("burner", "pytorch")] is None  # a run failed
+    section = summary["sections"]["01_x/02_s.ipynb"]
+    assert section[("idle", "pytorch")]["stats"]["median"] == 52.0
+    text = bench.render(summary, modes, frameworks, header=["# head"])
+    assert "| 01_x | 63.0 (60.0-82.0) | failed | n/a |" in text
+    row_a = "| 01_x/01_s.ipynb | 11.0 (10.0-12.0) | 15.0 (14.0-16.0) | 1.36 |"
+    assert row_a in text
+    assert "| 01_x/02_s.ipynb | 52.0 (50.0-70.0) | failed | n/a |" in text
+    assert (
+        "| 01_x/02_s.ipynb | 500 | 3.0 / 3.0 | PyTorch: no (1 lines differ) |" in text
+    )
+    assert "- 01_x/02_s.ipynb [PyTorch, burner]: cell 3: ValueError: x" in text
+
+
+def test_a_loaded_run_over_one_and_a_half_times_idle_is_flagged():
+    a = _section("01_x", 1)
+    results = {
+        ("idle", "tensorflow"): [[(a, _result(20.0))]],
+        ("burner", "tensorflow"): [[(a, _result(70.0))]],
+    }
+    text = bench.render(
+        bench.summarize(results, ["idle", "burner"], ["tensorflow"]),
+        ["idle", "burner"],
+        ["tensorflow"],
+        header=[],
+    )
+    assert "| 01_x | 20.0 (20.0-20.0) | 70.0 (70.0-70.0) | 3.50 **over 1.5** |" in text
+    assert "70.0 (70.0-70.0) **over 60 s**" in text
+
+
+def test_a_busy_machine_is_said_to_give_rough_times():
+    assert bench.busy_note("0.40") == ""
+    assert "the times are rough" in bench.busy_note("10.9")
+    assert bench.busy_note("n/a") == ""

@@ -11,8 +11,12 @@ from coursetools.claims import (
     Reviewed,
     check_notebook,
     claim_word,
+    contradictions,
     find_claims,
+    glued_values,
     normalize,
+    notebook_key,
+    quantitative_word,
     read_allowlist,
     split_sentences,
 )
@@ -188,3 +192,158 @@ def test_a_markdown_page_is_checked_too(tmp_path):
     findings, stale = check_notebook(page, [])
     assert [f.sentence for f in findings] == ["EASE clearly wins."]
     assert stale == []
+
+
+# --- quantitative words: each needs a glued number in its own sentence (issue 23) ---
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word"),
+    [
+        # a ratio in words
+        ("IVF-PQ needs eight times less memory.", "eight times less"),
+        ("Sharding is 10x faster here.", "10x faster"),
+        ("The memory per machine halves.", "halves"),
+        ("Here two processes share two cores, so at best it halves.", "at best"),
+        # how often
+        (
+            "Even popularity puts the test item in the top 10 of 101 most of the time.",
+            "most of the time",
+        ),
+        ("Almost all of them are masked out.", "almost all"),
+        # which is first
+        ("HNSW, on these vectors, is the weakest of the three.", "is the weakest"),
+        ("Of the three, the weakest of the three is HNSW.", "the weakest of the three"),
+        ("IVF-Flat remains the fastest on this machine.", "remains the fastest"),
+        # a bound written as a literal number
+        (
+            "The second block spreads its weight: no lag gets more than 0.06.",
+            "more than 0.06",
+        ),
+        # not claims of this kind
+        ("The tolerances are about twice the largest of them.", None),
+        ("The four trainings take about half a minute.", None),
+        ("RMSE worse by more than 0.01 (asserted in the cell above).", None),
+        ("A rarely rated movie has tiny gradients.", None),
+        ("The model has more than 0.5 million parameters.", None),
+        ("IVF-PQ needs {glue:text}`pq_ratio:.1f` times less memory.", None),
+    ],
+)
+def test_quantitative_word(sentence, word):
+    assert quantitative_word(sentence) == word
+
+
+def test_a_glued_number_elsewhere_in_the_paragraph_does_not_back_a_quantity():
+    nb = _notebook(
+        (
+            "md",
+            "IVF reaches a recall of {glue:text}`ivf_recall:.3f` and clearly beats "
+            "HNSW. IVF-PQ needs eight times less memory.",
+        )
+    )
+    assert find_claims(nb) == [
+        Finding(0, "eight times less", "IVF-PQ needs eight times less memory.")
+    ]
+
+
+def _words(findings):
+    return [f.word for f in findings]
+
+
+def test_a_ratio_in_words_is_checked_against_the_values_it_compares():
+    def check(sentence, glued=None):
+        return _words(contradictions(_notebook(("md", sentence)), glued))
+
+    assert check(
+        "IVF-PQ stores a vector in 24 bytes against 136 and 128, eight times less."
+    ) == ["'eight times less' but the values compared give 5.67, 5.33"]
+    assert (
+        check("IVF-PQ stores a vector in 24 bytes against 136, five times less.") == []
+    )
+    glued = "IVF-PQ stores {glue:text}`pq:.0f` bytes instead of {glue:text}`flat:.0f`"
+    ratio = glued + ": {glue:text}`ratio:.1f` times less memory."
+    assert check(ratio, {"pq": 24, "flat": 136, "ratio": 8.0}) == [
+        "'8 times less' but the values compared give 5.67"
+    ]
+    assert check(ratio, {"pq": 24, "flat": 136, "ratio": 5.67}) == []
+    assert check(ratio) == []  # values unknown: nothing to compare
+    halves = "Two workers take 4.9 ms per step against 18.4 ms for one: it halves."
+    assert check(halves) == ["'halves' but the values compared give 3.76"]
+    # no explicit comparison of two values: no check
+    assert check("IVF runs at 76 times the exact search (target 10 times, 0.95).") == []
+
+
+def test_a_share_word_is_checked_against_the_shares_of_its_sentence():
+    sentence = (
+        "Popularity puts the test item in the top 10 most of the time (sampled "
+        "HR@10 {glue:text}`pop_hr:.3f`)."
+    )
+    nb = _notebook(("md", sentence))
+    assert _words(contradictions(nb, {"pop_hr": 0.452})) == [
+        "'most of the time' needs a share above 0.5; the sentence has 0.452"
+    ]
+    assert contradictions(nb, {"pop_hr": 0.61}) == []
+    assert contradictions(nb) == []  # value unknown
+    rare = _notebook(("md", "Shoppers rarely buy twice (62% of them do)."))
+    assert _words(contradictions(rare)) == [
+        "'rarely' needs a share below 0.5; the sentence has 0.62"
+    ]
+
+
+def test_a_bound_is_checked_against_the_glued_values_beyond_it():
+    sentence = (
+        "No lag gets more than {glue:text}`bound:.2f` of the weight; lag 3 gets "
+        "{glue:text}`lag3:.2f`."
+    )
+    nb = _notebook(("md", sentence))
+    assert _words(contradictions(nb, {"bound": 0.06, "lag3": 0.09})) == [
+        "'no lag gets more than 0.06' but the sentence also glues 0.09"
+    ]
+    assert contradictions(nb, {"bound": 0.1, "lag3": 0.09}) == []
+    every = _notebook(
+        ("md", "Every variant stays above {glue:text}`b` (worst {glue:text}`w`).")
+    )
+    assert _words(contradictions(every, {"b": 0.3, "w": 0.25})) == [
+        "'every variant stays above 0.3' but the sentence also glues 0.25"
+    ]
+
+
+def test_check_notebook_reads_the_glued_values_of_the_executed_copies(tmp_path):
+    source = tmp_path / "chapters" / "06_seq" / "03_eval.ipynb"
+    source.parent.mkdir(parents=True)
+    sentence = "Popularity hits most of the time ({glue:text}`pop_hr:.3f`)."
+    nbformat.write(_notebook(("md", sentence), ("code", "glue('pop_hr', hr)")), source)
+    assert check_notebook(source, [], executed=tmp_path / "_executed") == ([], [])
+    executed = tmp_path / "_executed" / "pytorch" / "06_seq" / "03_eval.ipynb"
+    executed.parent.mkdir(parents=True)
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"application/papermill.record/text/plain": "0.452"},
+            metadata={"scrapbook": {"name": "pop_hr", "mime_prefix": ""}},
+        )
+    ]
+    nbformat.write(nb, executed)
+    assert glued_values(nb) == {"pop_hr": 0.452}
+    findings, _ = check_notebook(source, [], executed=tmp_path / "_executed")
+    assert _words(findings) == [
+        "'most of the time' needs a share above 0.5; the sentence has 0.452"
+    ]
+
+
+def test_sections_are_reviewed_by_section_or_by_chapter(tmp_path):
+    section = tmp_path / "chapters" / "07_scaling" / "02_faiss.ipynb"
+    section.parent.mkdir(parents=True)
+    nbformat.write(_notebook(("md", "EASE beats MF. IVF wins.")), section)
+    assert notebook_key(section) == "07_scaling/02_faiss"
+    assert notebook_key(tmp_path / "book" / "preface.md") == "preface"
+    allow = [
+        Reviewed("07_scaling/02_faiss", "EASE beats MF.", "reviewed"),
+        Reviewed("07_scaling/02_faiss", "Gone.", "reviewed"),
+        Reviewed("07_scaling", "IVF wins.", "chapter-wide"),
+        Reviewed("07_scaling", "In another section.", "chapter-wide"),
+    ]
+    findings, stale = check_notebook(section, allow, executed=tmp_path)
+    assert findings == []
+    assert [e.sentence for e in stale] == ["Gone."]  # chapter-wide: never stale here

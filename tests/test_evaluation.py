@@ -203,3 +203,46 @@ def test_shape_mismatch_train_test_and_unknown_metric(random_scores):
         evaluate_topk(scores, train, test, metrics=("auc",))
     with pytest.raises(ValueError, match="exclude must have the shape of scores"):
         topk_from_scores(scores, 2, exclude=train[:3])
+
+
+# --- test and train overlap ------------------------------------------------------
+
+
+def test_the_training_matrix_passed_as_test_is_refused(random_scores):
+    scores, train, _ = random_scores
+    # every test item would be excluded as seen: every metric 0, without a word
+    with pytest.raises(
+        ValueError,
+        match=r"test overlaps train entirely: all \d+ test interactions .*also in "
+        r"train .*training matrix passed as test",
+    ):
+        evaluate_topk(scores, train, train)
+    # the same matrices with nothing excluded: the overlap is then meant
+    result = evaluate_topk(scores, train, train, exclude_seen=False)
+    assert result.means["recall@10"] > 0
+
+
+def test_a_partial_overlap_is_named_in_a_warning(random_scores):
+    scores, train, test = random_scores
+    both = test.tolil()
+    user, item = train.nonzero()[0][0], train.nonzero()[1][0]
+    both[user, item] = 1.0  # one test interaction the user also has in train
+    with pytest.warns(UserWarning) as record:
+        res = evaluate_topk(scores, train, both.tocsr(), metrics="recall")
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert f"1 of the {test.nnz + 1} test interactions" in message
+    assert f"user {user}, item {item}" in message
+    # the overlapping item counts as a miss: that user's recall is below the
+    # recall without it, over one more relevant item
+    clean = evaluate_topk(scores, train, test, metrics="recall")
+    hits = clean.per_user.loc[user, "recall@10"] * test[user].nnz
+    assert res.per_user.loc[user, "recall@10"] == pytest.approx(
+        hits / (test[user].nnz + 1)
+    )
+
+
+def test_disjoint_train_and_test_give_no_warning(random_scores, recwarn):
+    scores, train, test = random_scores
+    evaluate_topk(scores, train, test)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]

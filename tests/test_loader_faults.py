@@ -23,10 +23,12 @@ from movielens_tiny import (
     Server,
     assert_kept,
     build_zip,
+    damaged_zip,
     leftovers,
     ratings_text,
     snapshot,
     tiny_files,
+    zip_of,
 )
 
 from recsys_utils import movielens as ML
@@ -460,3 +462,79 @@ def test_processes_downloading_at_once_download_once(tmp_path, serve):
         assert out.startswith("loaded 8 ")
     assert server.requests == 1  # the others waited for the lock, then read
     assert leftovers(tmp_path) == ["ml-100k", "ml-100k.zip"]
+
+
+# ---------------------------------------------------------------------------
+# Encodings, damaged and incomplete archives: decoded right, or a clear error
+# ---------------------------------------------------------------------------
+
+
+def _members(encoding="latin-1", **overrides) -> dict[str, bytes]:
+    return {n: t.encode(encoding) for n, t in tiny_files(**overrides).items()}
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-8"])
+def test_u_item_saved_as_utf8_is_read_without_mojibake(tmp_path, encoding):
+    # GroupLens ships latin-1; an editor may save it again as UTF-8. Read as latin-1,
+    # UTF-8 "Café" would become "CafÃ©".
+    members = _members()
+    members["u.item"] = tiny_files()["u.item"].encode(encoding)
+    (tmp_path / "ml-100k.zip").write_bytes(zip_of(members))
+    titles = load(tmp_path).items["title"].tolist()
+    assert titles == ["Café au lait (1995)", "Toy Story (1995)", "Amélie (2001)"]
+    assert not any("Ã" in t for t in titles)
+
+
+def test_the_encoding_is_told_by_the_bytes(tmp_path):
+    cases = {
+        "latin1.txt": ("Café", "latin-1", "latin-1"),
+        "utf8.txt": ("Café", "utf-8", "utf-8"),
+        "ascii.txt": ("Cafe", "ascii", "latin-1"),  # the same text either way
+    }
+    for name, (text, encoding, _) in cases.items():
+        (tmp_path / name).write_bytes(text.encode(encoding))
+    got = {name: ML._encoding_of(tmp_path / name) for name in cases}
+    assert got == {name: want for name, (_, _, want) in cases.items()}
+
+
+def test_a_damaged_deflated_archive_is_a_clear_error(tmp_path):
+    archive = tmp_path / "ml-100k.zip"
+    archive.write_bytes(damaged_zip("u.item"))  # u.item's stream garbled
+    before = snapshot(tmp_path)
+    with pytest.raises(
+        ValueError,
+        match=r"ml-100k\.zip is damaged: its member ml-100k/u\.item cannot be "
+        r"decompressed \(error: .*\); a complete MovieLens-100K archive is "
+        r"expected.*left in place",
+    ):
+        load(tmp_path)
+    assert_kept(before)
+    assert leftovers(tmp_path) == ["ml-100k.zip"]  # no half-extracted folder
+
+
+@pytest.mark.parametrize("member", ["u.item", "u.user", "u.data"])
+def test_an_archive_without_a_member_names_it(tmp_path, member):
+    members = _members()
+    members.pop(member)
+    (tmp_path / "ml-100k.zip").write_bytes(zip_of(members))
+    before = snapshot(tmp_path)
+    with pytest.raises(
+        ValueError,
+        match=rf"{tmp_path / 'ml-100k.zip'} is not the MovieLens-100K archive: it has "
+        rf"no ml-100k/{member} \(expected ml-100k/u\.data, ml-100k/u\.item, "
+        r"ml-100k/u\.user; it holds ml-100k/.*left in place",
+    ):
+        load(tmp_path)
+    assert_kept(before)
+    assert leftovers(tmp_path) == ["ml-100k.zip"]
+
+
+def test_a_folder_extracted_by_hand_without_u_item_names_it(tmp_path):
+    for name, data in _members().items():
+        if name != "u.item":
+            (tmp_path / "ml-100k").mkdir(exist_ok=True)
+            (tmp_path / "ml-100k" / name).write_bytes(data)
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError, match=r"ml-100k has no u\.item: a copy of"):
+        load(tmp_path)
+    assert_kept(before)

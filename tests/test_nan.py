@@ -25,6 +25,7 @@ _rng = np.random.default_rng(1)
 _dense = (_rng.random((6, 7)) < 0.5) * _rng.integers(1, 6, (6, 7)).astype(float)
 _dense[np.arange(6), np.arange(6)] = 3.0
 TRAIN = sp.csr_matrix(_dense)
+TEST = sp.csr_matrix((_dense == 0).astype(float))  # the items each user has not seen
 MODELS = {
     "Popularity": B.Popularity,
     "BiasesOnly": B.BiasesOnly,
@@ -145,7 +146,7 @@ CASES = {
     "ndcg gains": (lambda: M.ndcg_at_k([[0, 1]], [{0: np.nan}], 2), "gains"),
     "topk_from_scores": (lambda: ru.topk_from_scores([[0, np.nan]], 1), "scores"),
     "evaluate_topk": (
-        lambda: ru.evaluate_topk(_nan_scores, TRAIN, TRAIN, 2),
+        lambda: ru.evaluate_topk(_nan_scores, TRAIN, TEST, 2),
         "scores",
     ),
     "popularity_groups": (

@@ -62,16 +62,37 @@ def test_pad_sequences_errors():
 def test_next_item_examples_by_hand():
     # 1 2 3 4 5 6 with windows of 3: targets 2..6 cut from the end into (4 5 6), (2 3)
     seqs = [np.array([1, 2, 3, 4, 5, 6]), np.array([7]), np.array([8, 9])]
-    x, y = sq.next_item_examples(seqs, 3, pad_id=0)
-    np.testing.assert_array_equal(x, [[3, 4, 5], [0, 1, 2], [0, 0, 8]])
-    np.testing.assert_array_equal(y, [[4, 5, 6], [0, 2, 3], [0, 0, 9]])
+    x, y = sq.next_item_examples(seqs, 3, pad_id=10)  # 10 items: pad with 10
+    np.testing.assert_array_equal(x, [[3, 4, 5], [10, 1, 2], [10, 10, 8]])
+    np.testing.assert_array_equal(y, [[4, 5, 6], [10, 2, 3], [10, 10, 9]])
     # every transition appears exactly once
-    assert (y != 0).sum() == 5 + 0 + 1
+    assert (y != 10).sum() == 5 + 0 + 1
 
 
 def test_next_item_examples_errors():
     with pytest.raises(ValueError, match="nothing to predict"):
-        sq.next_item_examples([np.array([1]), np.array([], dtype=np.int64)], 3, 0)
+        sq.next_item_examples([np.array([1]), np.array([], dtype=np.int64)], 3, 2)
+
+
+@pytest.mark.parametrize("make", [sq.pad_sequences, sq.next_item_examples])
+def test_a_pad_id_that_is_a_real_item_is_refused(make):
+    # with pad_id 0, a padded slot and item 0 would read the same: the model would
+    # learn (and be scored on) padding as if it were the item
+    seqs = [np.array([3, 0, 2]), np.array([1, 4])]
+    with pytest.raises(
+        ValueError,
+        match=r"pad_id=0 is a real item id \(sequences\[0\] holds item 0\).*"
+        r"num_items.*at least 5",
+    ):
+        make(seqs, 3, 0)
+    # an id below the largest item is a real item even if no sequence holds it
+    with pytest.raises(ValueError, match="pad_id=3 is a real item id .*up to 4"):
+        make([np.array([0, 4]), np.array([1, 2])], 3, 3)
+    with pytest.raises(ValueError, match="pad_id must be a non-negative int"):
+        make(seqs, 3, -1)
+    with pytest.raises(ValueError, match="pad_id must be a non-negative int"):
+        make(seqs, 3, 5.0)
+    make(seqs, 3, 5)  # num_items: accepted
 
 
 def test_markov_chain_counts_and_tie_break():
@@ -152,15 +173,46 @@ def test_sampled_ranks_by_hand():
         sq.sampled_ranks(scores, [1], [[0.0, 2.0]])
 
 
+def test_nan_scores_are_refused_not_ranked_first():
+    # a NaN compares false with everything: the target would count nobody above it
+    # and get rank 0, a perfect hit rate and nDCG of 1.0
+    scores = np.array([[0.0, 0.5, 0.2, 0.5, 0.9], [0.1, 0.2, 0.3, 0.4, 0.5]])
+    scores[1, 2] = np.nan
+    match = r"scores must not contain NaN; row 1 has NaN at item 2"
+    with pytest.raises(ValueError, match=match):
+        sq.full_ranks(scores, [4, 2])
+    with pytest.raises(ValueError, match=match):
+        sq.sampled_ranks(scores, [4, 2], [[0, 1], [0, 1]])
+    with pytest.raises(ValueError, match=match):  # NaN among the negatives too
+        sq.sampled_ranks(scores, [4, 0], [[0, 1], [2, 3]])
+    # without the NaN, the same call ranks: target 2 has 2 items above it
+    scores[1, 2] = 0.3
+    np.testing.assert_array_equal(sq.full_ranks(scores, [4, 2]), [0, 2])
+
+
 def test_rank_metrics_by_hand():
     out = sq.rank_metrics(np.array([0, 1, 9, 10]), k=10)
     assert out["hit_rate@10"] == pytest.approx(3 / 4)
     expected = (1 / np.log2(2) + 1 / np.log2(3) + 1 / np.log2(11) + 0) / 4
     assert out["ndcg@10"] == pytest.approx(expected)
-    with pytest.raises(ValueError, match="ranks must be >= 0"):
+    with pytest.raises(ValueError, match="ranks must be >= 0; got -1 at position 0"):
         sq.rank_metrics(np.array([-1]))
     with pytest.raises(ValueError, match="k must be a positive int"):
         sq.rank_metrics(np.array([0]), k=0)
+    # whole-number floats are ranks; NaN, infinity and fractions are named
+    assert sq.rank_metrics([0.0, 10.0], k=10) == sq.rank_metrics([0, 10], k=10)
+    with pytest.raises(
+        ValueError, match=r"ranks must be finite .*got nan at position 1"
+    ):
+        sq.rank_metrics([1.0, np.nan])
+    with pytest.raises(
+        ValueError, match=r"ranks must be finite .*got inf at position 0"
+    ):
+        sq.rank_metrics([np.inf])
+    with pytest.raises(ValueError, match="ranks must be whole numbers.*0.5"):
+        sq.rank_metrics([0.5])
+    with pytest.raises(ValueError, match=r"non-empty 1-D array.*shape \(1, 2\)"):
+        sq.rank_metrics([[0, 1]])
 
 
 class _Ratings:

@@ -218,3 +218,34 @@ def test_a_cache_with_nan_is_recomputed(tmp_path):
             texts, normalize=False, cache_dir=tmp_path, encoder=FAKE
         )
     np.testing.assert_allclose(out, [[97.5, 1.0, 0.0]])
+
+
+def test_mean_pooling_names_numpy_arguments():
+    h, mask = np.ones((1, 2, 3), dtype=np.float32), np.ones((1, 2), dtype=np.int64)
+    with pytest.raises(
+        ValueError, match=r"token_embeddings must be a torch tensor .*numpy.ndarray"
+    ):
+        text.mean_pooling(h, torch.as_tensor(mask))
+    with pytest.raises(ValueError, match="attention_mask must be a torch tensor"):
+        text.mean_pooling(torch.as_tensor(h), mask)
+    # the conversion the message names works, and gives the mean by hand
+    out = text.mean_pooling(torch.as_tensor(h), torch.as_tensor(mask))
+    np.testing.assert_allclose(out.numpy(), np.ones((1, 3)))
+
+
+@pytest.mark.parametrize(
+    "encoder, match",
+    [
+        ((None, None), r"tokenizer \(first item\) is NoneType"),
+        (text.load_text_encoder, r"got function \(a function: call it"),
+        ((_FakeTokenizer(),), "got tuple"),
+        ((_FakeTokenizer(), object()), r"model \(second item\) is object"),
+        ("minilm", "got str"),
+    ],
+)
+def test_encode_texts_names_a_bad_encoder(encoder, match):
+    want = r"encoder must be None or the \(tokenizer, model\) pair"
+    with pytest.raises(ValueError, match=want + ".*" + match):
+        text.encode_texts(["a"], encoder=encoder)
+    with pytest.raises(ValueError, match=want):
+        text.token_states(["a"], encoder=encoder)
