@@ -75,7 +75,9 @@ __all__ = [
 _BLOCK_VALUES = (CATEGORIES, COLOURS, STYLES, PATTERNS, MATERIALS, PRICE_BANDS)
 _WORD_OF_VALUE = {"mid": "mid-range"}  # "you like mid" would not read
 #: The words of the attribute values, block by block (the order of REASON_NAMES).
-VALUE_WORDS = tuple(_WORD_OF_VALUE.get(v, v) for values in _BLOCK_VALUES for v in values)
+VALUE_WORDS = tuple(
+    _WORD_OF_VALUE.get(v, v) for values in _BLOCK_VALUES for v in values
+)
 #: The grammar's other words.
 FUNCTION_WORDS = (
     "because",
@@ -225,7 +227,7 @@ def parse(text: str | Sequence[str]) -> frozenset[str] | None:
         if body[i] != "and":
             return None
         i += 1
-    if body[i:i + 4] == ["it", "goes", "with", "your"] and len(body) == i + 5:
+    if body[i : i + 4] == ["it", "goes", "with", "your"] and len(body) == i + 5:
         if body[i + 4] in _CATEGORY_WORDS:
             return _unique(found + [f"complement={body[i + 4]}"])
     return None
@@ -289,7 +291,9 @@ def _bool_matrix(x, name: str, shape=None) -> np.ndarray:
             f"reason name; got shape {arr.shape}"
         )
     if shape is not None and arr.shape != shape:
-        raise ValueError(f"{name} must have the shape of claims {shape}; got {arr.shape}")
+        raise ValueError(
+            f"{name} must have the shape of claims {shape}; got {arr.shape}"
+        )
     if arr.dtype != bool and not np.isin(arr, (0, 1)).all():
         raise ValueError(f"{name} must hold booleans (or 0/1)")
     return arr.astype(bool)
@@ -389,9 +393,13 @@ def decode(ids) -> list[str]:
     """
     arr = np.asarray(ids)
     if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"ids must be a 2-D integer array; got {arr.dtype} {arr.shape}")
+        raise ValueError(
+            f"ids must be a 2-D integer array; got {arr.dtype} {arr.shape}"
+        )
     if arr.size and (arr.min() < 0 or arr.max() >= len(VOCAB)):
-        raise ValueError(f"ids must lie in [0, {len(VOCAB)}); got {arr.min()}..{arr.max()}")
+        raise ValueError(
+            f"ids must lie in [0, {len(VOCAB)}); got {arr.min()}..{arr.max()}"
+        )
     out = []
     for row in arr:
         words = []

@@ -1,4 +1,4 @@
-"""The true reasons of a (shopper, item) pair, read from the generator's hidden state."""
+"""The true reasons of a (shopper, item) pair, from the generator's hidden state."""
 
 from __future__ import annotations
 
@@ -87,7 +87,9 @@ def test_agrees_with_an_independent_reading_of_the_truth(seq):
     users = rng.integers(0, seq.num_users, 60)
     items = rng.integers(0, seq.num_items, 60)
     last = rng.integers(0, seq.num_items, 60)
-    hist = np.stack([[seq.num_items, int(a), int(b)] for a, b in zip(items[::-1], last)])
+    hist = np.stack(
+        [[seq.num_items, int(a), int(b)] for a, b in zip(items[::-1], last)]
+    )
     got = reason_sets(true_reasons(seq, users, items, hist))
     for k in range(60):
         want = _independent_reasons(seq, users[k], items[k], last[k])
