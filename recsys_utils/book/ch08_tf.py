@@ -59,7 +59,9 @@ class ReasonDecoderTF(keras.Model):
     def call(self, ids):
         """ids (B, memory_len + max_len) -> logits (B, max_len, vocab)."""
         w = self.w
-        x = tf.gather(w["tok"], ids) + w["pos"][: ids.shape[1]]
+        # a one-hot product, not tf.gather: its gradient is dense, like PyTorch's
+        # (Keras's Adam applies a gather's sparse gradient once per repeated token)
+        x = tf.one_hot(ids, self.config.vocab) @ w["tok"] + w["pos"][: ids.shape[1]]
         for i in range(self.config.layers):
             x = self.block(x, i)
         x = layer_norm_tf(x, w["lnf_g"], w["lnf_b"])
