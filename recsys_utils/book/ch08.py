@@ -82,10 +82,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recsys_utils import explain
 from recsys_utils.batching import History, minibatch_indices
 from recsys_utils.convergence import EarlyStop, epoch_budget
-
-from recsys_utils import explain
 from recsys_utils.marketplace.reasons import (
     ATTRIBUTE_BLOCKS,
     attribute_codes,

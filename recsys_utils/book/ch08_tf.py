@@ -59,8 +59,7 @@ class ReasonDecoderTF(keras.Model):
     def call(self, ids):
         """ids (B, memory_len + max_len) -> logits (B, max_len, vocab)."""
         w = self.w
-        # a one-hot product, not tf.gather: its gradient is dense, like PyTorch's
-        # (Keras's Adam applies a gather's sparse gradient once per repeated token)
+        # one-hot, not tf.gather: a dense gradient like PyTorch's (section 8.3)
         x = tf.one_hot(ids, self.config.vocab) @ w["tok"] + w["pos"][: ids.shape[1]]
         for i in range(self.config.layers):
             x = self.block(x, i)
