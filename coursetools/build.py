@@ -139,7 +139,7 @@ def staged_notebooks(
                 header=False,
             )
             out.append(Staged(framework, section, _stamp(edition, framework, section)))
-            if section.is_exercises:
+            if section.is_graded:
                 kind = f"student-{framework}"
                 student = student_edition(
                     nb, framework, chapter=section.chapter, bib=bib

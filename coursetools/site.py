@@ -363,7 +363,7 @@ def _downloads(framework: str, sections: list[Section], *, classroom: bool) -> d
                     f"{section.path.stem}_{suffix}.ipynb",
                 ]
             )
-        if section.is_exercises:
+        if section.is_graded:
             links.append(
                 [
                     ".ipynb (student)",
@@ -561,7 +561,7 @@ def write_source(
         if not (classroom and section.is_exercises):
             edition = learner_edition(section, framework, nb, bib=bib, website=website)
             write_notebook(edition, extra / f"{_docname(section)}.ipynb")
-        if section.is_exercises:
+        if section.is_graded:
             source = nbformat.read(section.path, as_version=4)
             student = student_edition(
                 source, framework, chapter=section.chapter, bib=bib

@@ -20,7 +20,7 @@ from recsys_utils.checks import CHECK_MIME
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = discover(ROOT / "chapters")
 FRAMEWORK_SECTIONS = [s for s in SECTIONS if not s.is_parity]
-EXERCISE_SECTIONS = [s for s in SECTIONS if s.is_exercises]
+EXERCISE_SECTIONS = [s for s in SECTIONS if s.is_graded]
 EXECUTED = ROOT / "_executed"
 
 

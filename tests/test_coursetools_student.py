@@ -23,7 +23,7 @@ from coursetools.student import (
 ROOT = Path(__file__).parents[1]
 # every exercises section, and the chapters not yet split (chapters/_legacy)
 CHAPTERS = [
-    *(s.path for s in discover(ROOT / "chapters") if s.is_exercises),
+    *(s.path for s in discover(ROOT / "chapters") if s.is_graded),
     *sorted((ROOT / "chapters" / "_legacy").glob("*.ipynb")),
 ]
 

@@ -32,7 +32,7 @@ def test_executed_completely_from_the_current_sources(item):
     assert not problems, "\n".join(problems) + "\n(make test stages and runs them)"
 
 
-SOLVED = [i for i in STAGED if i.section.is_exercises and "-" not in i.kind]
+SOLVED = [i for i in STAGED if i.section.is_graded and "-" not in i.kind]
 STUDENT = [i for i in STAGED if i.kind.startswith("student-")]
 
 

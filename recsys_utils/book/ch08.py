@@ -157,7 +157,7 @@ def decoder_stop(epochs=None):
     return EarlyStop(patience=3, max_epochs=max_epochs, mode="min", capped=capped)
 
 
-def epoch_batches(n, config, seed, epoch):
+def reason_epoch_batches(n, config, seed, epoch):
     """The same shuffled batches, in the same order, for both twins."""
     return minibatch_indices(n, config.batch_size, seed=seed, epoch=epoch)
 

@@ -8,8 +8,8 @@ here.
 
 from .ch08 import (
     decoder_stop,
-    epoch_batches,
     new_history,
+    reason_epoch_batches,
     sentences,
 )
 
@@ -21,7 +21,7 @@ from tensorflow import keras
 from recsys_utils import tf as rtf
 
 
-def layer_norm_tf(x, g, b):
+def layer_normalize_tf(x, g, b):
     mean = tf.reduce_mean(x, -1, keepdims=True)
     var = tf.reduce_mean((x - mean) ** 2, -1, keepdims=True)
     return (x - mean) / tf.sqrt(var + 1e-5) * g + b
@@ -41,7 +41,7 @@ class ReasonDecoderTF(keras.Model):
     def block(self, x, i):
         w, c = self.w, self.config
         B, T, d = tf.shape(x)[0], x.shape[1], x.shape[2]
-        h = layer_norm_tf(x, w[f"l{i}_ln1_g"], w[f"l{i}_ln1_b"])
+        h = layer_normalize_tf(x, w[f"l{i}_ln1_g"], w[f"l{i}_ln1_b"])
         q, k, v = (
             tf.transpose(
                 tf.reshape(h @ w[f"l{i}_{n}"], (B, T, c.heads, -1)), (0, 2, 1, 3)
@@ -52,7 +52,7 @@ class ReasonDecoderTF(keras.Model):
         att = tf.nn.softmax(tf.where(self.mask[:T, :T], att, float("-inf")), -1)
         o = tf.reshape(tf.transpose(att @ v, (0, 2, 1, 3)), (B, T, d))
         x = x + o @ w[f"l{i}_wo"]
-        h = layer_norm_tf(x, w[f"l{i}_ln2_g"], w[f"l{i}_ln2_b"])
+        h = layer_normalize_tf(x, w[f"l{i}_ln2_g"], w[f"l{i}_ln2_b"])
         h = tf.nn.relu(h @ w[f"l{i}_w1"] + w[f"l{i}_b1"])
         return x + h @ w[f"l{i}_w2"] + w[f"l{i}_b2"]
 
@@ -63,7 +63,7 @@ class ReasonDecoderTF(keras.Model):
         x = tf.one_hot(ids, self.config.vocab) @ w["tok"] + w["pos"][: ids.shape[1]]
         for i in range(self.config.layers):
             x = self.block(x, i)
-        x = layer_norm_tf(x, w["lnf_g"], w["lnf_b"])
+        x = layer_normalize_tf(x, w["lnf_g"], w["lnf_b"])
         return x[:, self.config.memory_len :] @ w["head"] + w["head_b"]
 
     def weights_numpy(self):
@@ -89,7 +89,7 @@ def fit_reason_decoder_tf(weights, data, config, *, seed, progress=False, epochs
     vx, vy = data["valid"]["inputs"], data["valid"]["target"]
     stop, history, best = decoder_stop(epochs), new_history(), model.weights_numpy()
     for epoch in range(stop.max_epochs):
-        order = tf.concat(epoch_batches(len(x), config, seed, epoch), 0)
+        order = tf.concat(reason_epoch_batches(len(x), config, seed, epoch), 0)
         ds = tf.data.Dataset.from_tensor_slices(
             (tf.gather(x, order), tf.gather(y, order))
         )

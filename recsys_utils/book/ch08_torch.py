@@ -8,8 +8,8 @@ here.
 
 from .ch08 import (
     decoder_stop,
-    epoch_batches,
     new_history,
+    reason_epoch_batches,
     sentences,
 )
 
@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from recsys_utils import torch as rt
 
 
-def layer_norm_pt(x, g, b):
+def layer_normalize_pt(x, g, b):
     mean = x.mean(-1, keepdim=True)
     var = ((x - mean) ** 2).mean(-1, keepdim=True)
     return (x - mean) / torch.sqrt(var + 1e-5) * g + b
@@ -42,7 +42,7 @@ class ReasonDecoderPT(nn.Module):
     def block(self, x, i):
         w, c = self.w, self.config
         B, T, d = x.shape
-        h = layer_norm_pt(x, w[f"l{i}_ln1_g"], w[f"l{i}_ln1_b"])
+        h = layer_normalize_pt(x, w[f"l{i}_ln1_g"], w[f"l{i}_ln1_b"])
         q, k, v = (
             (h @ w[f"l{i}_{n}"]).view(B, T, c.heads, d // c.heads).transpose(1, 2)
             for n in ("wq", "wk", "wv")
@@ -50,7 +50,7 @@ class ReasonDecoderPT(nn.Module):
         att = q @ k.transpose(-1, -2) / (d // c.heads) ** 0.5  # (B, heads, T, T)
         att = att.masked_fill(~self.mask[:T, :T], float("-inf")).softmax(-1)
         x = x + (att @ v).transpose(1, 2).reshape(B, T, d) @ w[f"l{i}_wo"]
-        h = layer_norm_pt(x, w[f"l{i}_ln2_g"], w[f"l{i}_ln2_b"])
+        h = layer_normalize_pt(x, w[f"l{i}_ln2_g"], w[f"l{i}_ln2_b"])
         h = torch.relu(h @ w[f"l{i}_w1"] + w[f"l{i}_b1"])
         return x + h @ w[f"l{i}_w2"] + w[f"l{i}_b2"]
 
@@ -60,7 +60,7 @@ class ReasonDecoderPT(nn.Module):
         x = w["tok"][ids] + w["pos"][: ids.shape[1]]
         for i in range(self.config.layers):
             x = self.block(x, i)
-        x = layer_norm_pt(x, w["lnf_g"], w["lnf_b"])
+        x = layer_normalize_pt(x, w["lnf_g"], w["lnf_b"])
         return x[:, self.config.memory_len :] @ w["head"] + w["head_b"]
 
     def weights_numpy(self):
@@ -89,7 +89,7 @@ def fit_reason_decoder_pt(weights, data, config, *, seed, progress=False, epochs
     stop, history, best = decoder_stop(epochs), new_history(), model.weights_numpy()
     for epoch in range(stop.max_epochs):
         losses = []
-        for idx in epoch_batches(len(x), config, seed, epoch):
+        for idx in reason_epoch_batches(len(x), config, seed, epoch):
             idx = rt.to_tensor(idx)
             loss = reason_loss_pt(model(x[idx]), y[idx])
             opt.zero_grad()

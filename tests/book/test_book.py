@@ -187,7 +187,7 @@ def test_each_page_offers_its_notebooks(site):
         assert [c.get("outputs") for c in code] == [
             c.get("outputs") for c in _code(executed)
         ], f"{page}: the edition's outputs are not the page's"
-        if section.is_exercises:
+        if section.is_graded:
             student = f"{up}notebooks/student/{section.rel}"
             assert student in links, (page, links)
             _assert_no_solution(site / "notebooks" / "student" / section.rel, section)
