@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib.util
 import json
 import subprocess
 import sys
@@ -153,6 +154,15 @@ def _ruff_format(source: str) -> str:
     return done.stdout
 
 
+def has_checks(path: Path) -> bool:
+    """Whether a grading module defines self-checked exercises (a non-empty
+    ``EXERCISES``); a chapter with written exercises only has none to publish."""
+    spec = importlib.util.spec_from_file_location(f"_has_checks_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return bool(getattr(module, "EXERCISES", None))
+
+
 def load_specs_of(path: Path):
     """The specs of one grading module (load_specs reads a folder)."""
     import tempfile
@@ -169,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     stale = 0
     for path in sorted(GRADING.glob("ch*.py")):
         target = TARGET / path.name
+        if not has_checks(path):  # only written exercises (rubrics): nothing to publish
+            continue
         text = render(path)
         if target.exists() and target.read_text() == text:
             continue
