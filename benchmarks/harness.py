@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
 
 from coursetools.build import kind_env, staged_notebooks  # noqa: E402
 from coursetools.notebooks import Bibliography, write_notebook  # noqa: E402
+from coursetools.record import cpu_model  # noqa: E402
 from coursetools.sections import Section, by_chapter, discover  # noqa: E402
 
 __all__ = [
@@ -513,14 +514,7 @@ def read_log(path: Path) -> list[dict]:
 
 def machine() -> str:
     """One line naming the machine: CPU model, cores, memory, Python."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    model = cpu_model()
     try:
         pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         memory = f", {pages / 2**30:.0f} GiB"

@@ -66,16 +66,20 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
-def _machine() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what platform knows."""
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, {platform.system()}"
+    return model
+
+
+def _machine() -> str:
+    return f"{cpu_model()}, {os.cpu_count()} cores, {platform.system()}"
 
 
 def provenance(seconds: float) -> dict:
