@@ -17,7 +17,9 @@ executing anything:
 5. no function reads a global that the notebook binds more than once at top level
    (run out of order, such a function silently computes on the wrong data);
 6. a name bound only in parity cells is used only in parity cells (the editions drop
-   them).
+   them);
+7. no framework cell is empty: the page drops an empty cell, and the runs of framework
+   cells (``#fw-cell-k``, the twin cells of the two sites) would no longer match.
 """
 
 from __future__ import annotations
@@ -255,6 +257,16 @@ def lint_notebook(nb) -> list[Problem]:
         )
         if _writes_a_file(source):
             continue
+        # 7. no empty framework cell
+        empty_in = [t for t in FRAMEWORK_TAGS if t in cell_tags(cell)]
+        if empty_in and not source.strip():
+            problems.append(
+                Problem(
+                    index,
+                    f"an empty {empty_in[0]} cell: the page drops it, so the twin "
+                    "cells of the two sites no longer match; give it code or delete it",
+                )
+            )
         try:
             tree = ast.parse(_strip_magics(source))
         except SyntaxError as err:

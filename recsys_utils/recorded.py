@@ -35,6 +35,7 @@ __all__ = [
     "record_path",
     "load_record",
     "show_recorded",
+    "missing_shown",
 ]
 
 #: ``make movielens-results`` sets it to the folder a section writes its record to.
@@ -66,6 +67,26 @@ def _plain(value: Any):
     )
 
 
+#: What a table cell shows where a value is missing (a change with nothing before it).
+MISSING = "–"
+
+
+def missing_shown(frame: pd.DataFrame, mark: str = MISSING) -> pd.DataFrame:
+    """A copy of ``frame`` to display: in each column with a missing value, the
+    numbers are written with pandas' ``display.precision`` digits and the missing
+    ones as ``mark`` (a page must not print "NaN")."""
+    digits = pd.get_option("display.precision")
+    shown = frame.copy()
+    for column in frame.columns[frame.isna().any().to_numpy()]:
+        shown[column] = [
+            mark
+            if pd.isna(v)
+            else (f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else v)
+            for v in frame[column]
+        ]
+    return shown
+
+
 class Record:
     """What a MovieLens section prints, kept to be shown where the data is absent.
 
@@ -87,7 +108,9 @@ class Record:
         }
 
     def table(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        """Keep a results table (returned unchanged, to display it)."""
+        """Keep a results table; returns it ready to display (:func:`missing_shown`).
+
+        The record keeps missing values as missing (``null``)."""
         if not isinstance(frame, pd.DataFrame):
             raise ValueError(f"table {name!r} must be a DataFrame; got {type(frame)}")
         split = frame.to_dict(orient="split")
@@ -98,7 +121,7 @@ class Record:
                 "data": split["data"],
             }
         )
-        return frame
+        return missing_shown(frame)
 
     def curve(self, name: str, values, *, label: str = "validation") -> None:
         """Keep a per-epoch curve (e.g. validation recall@10 of one trial)."""
@@ -179,7 +202,7 @@ def show_recorded(chapter: int, framework: str, *, plot: bool = True) -> dict | 
     display(Markdown(f"*{provenance_line(record)}*"))
     for name in record["tables"]:
         display(Markdown(f"**{name}** (recorded)"))
-        display(table_frame(record, name))
+        display(missing_shown(table_frame(record, name)))
     if plot and record["curves"]:
         import matplotlib.pyplot as plt
 

@@ -153,6 +153,7 @@ def test_lint_accepts_a_clean_chapter():
         (4, "result = fit_pt([1.0])", (), "names 'fit_pt' outside a pick line"),
         (4, "import torch\nresult = 1", (), "untagged cell imports a framework"),
         (4, "result = torch.ones(3)", (), "calls the framework API 'torch'"),
+        (2, "  \n", ("pytorch",), "an empty pytorch cell"),
     ],
 )
 def test_lint_finds(index, source, tags, message):

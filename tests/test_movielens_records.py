@@ -48,7 +48,10 @@ def test_a_record_keeps_tables_curves_and_values(tmp_path, monkeypatch):
     monkeypatch.setenv("RECSYS_RECORD_DIR", str(tmp_path))
     record = Record(chapter=3, framework="tensorflow", protocol="STRATIFIED")
     frame = pd.DataFrame({"ndcg@10": [0.4, float("nan")]}, index=["EASE", "two-tower"])
-    assert record.table("results", frame) is frame
+    shown = record.table("results", frame)
+    digits = pd.get_option("display.precision")
+    assert shown["ndcg@10"].tolist() == [f"{0.4:.{digits}f}", "–"]
+    assert frame["ndcg@10"].isna().sum() == 1, "the caller's frame is left as it was"
     record.curve("two-tower", [0.1, 0.2])
     record.value("best_epoch", 7)
     path = record.save()

@@ -8,6 +8,7 @@ here, named. The build itself runs with warnings as errors (``-W -n --keep-going
 
 from __future__ import annotations
 
+import ast
 import re
 
 import nbformat
@@ -199,9 +200,21 @@ def _solution_lines(section) -> list[str]:
     lines = []
     for cell in nb.cells:
         if cell.cell_type == "code" and "solution" in cell_tags(cell):
-            for line in cell.source.splitlines():
+            # The student stub keeps each signature (over several lines when long)
+            # and a docstring right after it: those lines are not the solution.
+            kept = set()
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    body = node.body[0]
+                    end = body.lineno - 1
+                    if isinstance(body, ast.Expr) and isinstance(
+                        getattr(body, "value", None), ast.Constant
+                    ):
+                        end = body.end_lineno
+                    kept.update(range(node.lineno, end + 1))
+            for number, line in enumerate(cell.source.splitlines(), start=1):
                 line = line.strip()
-                if len(line) > 20 and not line.startswith(("def ", "class ", "#")):
+                if number not in kept and len(line) > 20 and not line.startswith("#"):
                     lines.append(line)
     return lines
 
