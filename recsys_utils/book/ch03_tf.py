@@ -191,7 +191,10 @@ class EarlyStopTF(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         trained = self.model.weights_numpy()
-        vectors = lambda: two_tower_vectors_tf(trained, self.model.config, self.data)  # noqa: E731
+
+        def vectors():  # computed only when validation needs them
+            return two_tower_vectors_tf(trained, self.model.config, self.data)
+
         self.model.stop_training = self.watch.end_epoch(self.losses, trained, vectors)
         self.losses = []
 
