@@ -59,7 +59,7 @@ class ReasonDecoderTF(keras.Model):
     def call(self, ids):
         """ids (B, memory_len + max_len) -> logits (B, max_len, vocab)."""
         w = self.w
-        # one-hot, not tf.gather: a dense gradient like PyTorch's (section 8.3)
+        # one-hot, not tf.gather: a dense gradient like PyTorch's (section 8.4)
         x = tf.one_hot(ids, self.config.vocab) @ w["tok"] + w["pos"][: ids.shape[1]]
         for i in range(self.config.layers):
             x = self.block(x, i)
