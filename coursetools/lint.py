@@ -445,6 +445,9 @@ def lint_notebook(nb) -> list[Problem]:
 #: Limits of a section (CONTRIBUTING.md, "Sections"): what a reader takes in at once.
 MAX_EDITION_LINES = 350
 MAX_CELL_LINES = 40
+#: The website's code column shows 88 characters without a horizontal scroll; ruff's
+#: E501 checks the same width but skips a line that ends in its pragma.
+MAX_COLUMNS = 88
 MIN_SECTIONS, MAX_SECTIONS = 3, 6
 _TITLE = re.compile(r"^# (?P<chapter>\d+)\.(?P<section>\d+) \S")
 _EXERCISE_BLOCK = re.compile(r"^(`{3,}|:{3,})\{exercise\}", re.MULTILINE)
@@ -535,6 +538,16 @@ def lint_section(nb, section) -> list[Problem]:
                         index,
                         f"{len(source.splitlines())} lines; a code cell holds at most "
                         f"{MAX_CELL_LINES}: split it, or move plumbing to recsys_utils",
+                    )
+                )
+            long = [line for line in source.splitlines() if len(line) > MAX_COLUMNS]
+            if long:
+                problems.append(
+                    Problem(
+                        index,
+                        f"a code line of {len(long[0])} characters "
+                        f"({long[0][:40]}...); the page shows {MAX_COLUMNS} "
+                        "without scrolling: wrap it",
                     )
                 )
             if PARITY in tags and not section.is_parity:

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from coursetools.export import exported_cells, render_modules, write_modules
-from coursetools.lint import MAX_CELL_LINES, lint_chapter, lint_course, lint_section
+from coursetools.lint import (
+    MAX_CELL_LINES,
+    MAX_COLUMNS,
+    lint_chapter,
+    lint_course,
+    lint_section,
+)
 from coursetools.sections import discover
 from recsys_utils.artifacts import artifact_key, cached_arrays
 
@@ -206,9 +212,14 @@ def test_section_limits_and_title(chapter):
     nb = nbformat.read(sections[0].path, as_version=4)
     nb.cells[0].source = "# 1.9 Wrong number"
     nb.cells.append(_code(long_cell))
+    nb.cells.append(_code("fits = 1  # " + "x" * (MAX_COLUMNS - 12)))
     messages = "\n".join(p.message for p in lint_section(nb, sections[0]))
     assert "'# 1.1 Title'" in messages
     assert f"{MAX_CELL_LINES + 1} lines; a code cell holds at most" in messages
+    assert "characters" not in messages  # a line of exactly MAX_COLUMNS fits
+    nb.cells.append(_code("wide = 1  # noqa: E501 " + "x" * MAX_COLUMNS))
+    messages = "\n".join(p.message for p in lint_section(nb, sections[0]))
+    assert f"a code line of {MAX_COLUMNS + 23} characters (wide = 1" in messages
 
 
 def test_cached_arrays_computes_once_then_loads(tmp_path):

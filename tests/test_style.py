@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,17 +42,3 @@ def test_ruff_lint():
         text=True,
     )
     assert proc.returncode == 0, "ruff found problems:\n" + proc.stdout[-4000:]
-
-
-def test_notebook_code_lines_fit_the_column():
-    """ruff's E501 does not count a trailing ``# noqa`` pragma; the website does (a
-    99-character line scrolled sideways on the desktop column)."""
-    long = [
-        f"{path.relative_to(ROOT)} cell {index}: {len(line)} characters: {line[:60]}"
-        for path in sorted((ROOT / "chapters").glob("*/*.ipynb"))
-        for index, cell in enumerate(nbformat.read(path, as_version=4).cells)
-        if cell.cell_type == "code"
-        for line in cell.source.splitlines()
-        if len(line) > 88
-    ]
-    assert not long, "\n".join(long)
