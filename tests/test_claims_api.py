@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import recsys_utils as ru
-from recsys_utils.claims import LOG_ENV, MEASURE_ENV
+from recsys_utils.claims import CLAIMS_MEASURE_ENV, LOG_ENV, MEASURE_ENV
 
 
 def test_assert_claim_returns_the_room_left():
@@ -76,3 +76,17 @@ def test_records_go_to_the_log_and_measure_mode_does_not_raise(tmp_path, monkeyp
         "room": pytest.approx(0.05),
     }
     assert lines[1]["kind"] == "parity" and lines[1]["used"] == pytest.approx(5.0)
+
+
+def test_claims_measure_mode_records_a_failing_claim_and_goes_on(tmp_path, monkeypatch):
+    log = tmp_path / "claims.jsonl"
+    monkeypatch.setenv(LOG_ENV, str(log))
+    with pytest.raises(AssertionError, match="not at least 0.5"):
+        ru.assert_claim("a beats b", 0.1, at_least=0.5)
+    monkeypatch.setenv(MEASURE_ENV, "1")  # the parity switch does not cover claims
+    with pytest.raises(AssertionError):
+        ru.assert_claim("a beats b", 0.1, at_least=0.5)
+    monkeypatch.setenv(CLAIMS_MEASURE_ENV, "1")
+    assert ru.assert_claim("a beats b", 0.1, at_least=0.5) == pytest.approx(-0.4)
+    rooms = [json.loads(line)["room"] for line in log.read_text().splitlines()]
+    assert rooms == pytest.approx([-0.4, -0.4, -0.4])
