@@ -250,15 +250,12 @@ def lint_notebook(nb) -> list[Problem]:
     for index, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue
-        source = (
-            cell["source"]
-            if isinstance(cell["source"], str)
-            else "".join(cell["source"])
-        )
+        source = _source(cell)
         if _writes_a_file(source):
             continue
+        tags = cell_tags(cell)
         # 7. no empty framework cell
-        empty_in = [t for t in FRAMEWORK_TAGS if t in cell_tags(cell)]
+        empty_in = [t for t in FRAMEWORK_TAGS if t in tags]
         if empty_in and not source.strip():
             problems.append(
                 Problem(
@@ -274,7 +271,7 @@ def lint_notebook(nb) -> list[Problem]:
                 Problem(index, f"does not parse: {err.msg} (line {err.lineno})")
             )
             continue
-        trees.append((index, cell_tags(cell), tree))
+        trees.append((index, tags, tree))
 
     # 1. the switch
     switch_cells = [
