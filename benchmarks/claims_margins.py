@@ -276,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scratch", type=Path, default=ROOT / "_build" / "claims")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args(argv)
+    args.scratch = args.scratch.resolve()  # the kernels run in other folders
     sections = [s for s in harness.sections_from(args.chapters) if not s.is_parity]
     if args.only:
         sections = [s for s in sections if any(o in s.rel for o in args.only)]
