@@ -138,15 +138,12 @@ def _search_ties_large(q, v, k, exclude):
 
 
 def _search_case(rng, n, d, queries):
-    # small integers: equal cosines are exactly equal in any order of summation
-    base = rng.integers(-3, 4, (n, d)).astype(float)
-    base[np.abs(base).sum(1) == 0, 0] = 1.0  # no zero vector
-    scale = 2.0 ** rng.integers(0, 4, (n, 1))  # very different lengths
-    v = base * scale
+    v = rng.normal(size=(n, d)) * rng.uniform(0.2, 5.0, (n, 1))  # different lengths
     half = n // 2
-    v[half : half + 3] = base[:3] * 4.0  # longer copies of items 0-2: exact ties
-    q = rng.integers(-3, 4, (queries, d)).astype(float)
-    q[np.abs(q).sum(1) == 0, 0] = 1.0
+    # copies of items 0-2 scaled by a power of 2: their cosines equal the originals'
+    # exactly when summed in the same order (no other ties: continuous vectors)
+    v[half : half + 3] = v[:3] * 2.0 ** rng.integers(1, 4, (3, 1))
+    q = rng.normal(size=(queries, d))
     exclude = [
         sorted(int(i) for i in rng.choice(n, int(rng.integers(0, 4)), replace=False))
         for _ in range(queries)
