@@ -275,6 +275,14 @@ def test_gate(capsys):
         result, out = _check("ch5-ex-gate", nan_rows, capsys)
     assert result.status == HINT and "NaN" in out
 
+    def large_negative(logits, available, temperature):
+        z = np.where(available > 0, logits / temperature, -1e9)
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    result, out = _check("ch5-ex-gate", large_negative, capsys)
+    assert result.status == HINT and "equal weights" in out
+
     def unmasked(logits, available, temperature):
         e = np.exp(logits / temperature)
         return e / e.sum(1, keepdims=True)

@@ -194,6 +194,12 @@ def _gate_nan_rows(logits, available, temperature):  # -inf everywhere: 0 / 0
         return _softmax_rows(np.where(available > 0, logits / temperature, -np.inf))
 
 
+def _gate_uniform_rows(logits, available, temperature):  # -1e9 instead of -inf
+    out = gate_reference(logits, available, temperature)
+    out[~(available > 0).any(axis=1)] = 1.0 / logits.shape[1]
+    return out
+
+
 def _gate_no_temperature(logits, available, temperature):
     return gate_reference(logits, available, 1.0)
 
@@ -349,6 +355,12 @@ EXERCISES = {
                 _gate_nan_rows,
                 "an item with no available modality gives NaN (every logit -inf): "
                 "return a row of zeros for it",
+            ),
+            (
+                _gate_uniform_rows,
+                "an item with no available modality gets equal weights: a large "
+                "negative logit is not -inf when every logit of the row has it. "
+                "Return a row of zeros for it",
             ),
             (
                 _gate_unmasked,
