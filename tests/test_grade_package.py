@@ -211,12 +211,17 @@ def test_references_agree_with_the_package_functions_they_replace(seed):
     np.testing.assert_array_equal(
         ch02.neighbours_reference(Q, 3), topk_cosine(Q, Q, 3, exclude_self=True)[0]
     )
-    sequences, num_items = ch06._markov_hidden(rng)
+    sequences, num_items, alpha = ch06._markov_hidden(rng)
     counts = MarkovChain().fit(sequences, num_items).transitions_.toarray()
     rows = counts.sum(axis=1, keepdims=True)
-    expected = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    expected = np.divide(
+        counts + alpha,
+        rows + alpha * num_items,
+        out=np.zeros_like(counts),
+        where=rows > 0,
+    )
     np.testing.assert_allclose(
-        ch06.transition_reference(sequences, num_items), expected
+        ch06.transition_reference(sequences, num_items, alpha), expected
     )
 
 

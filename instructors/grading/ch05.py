@@ -9,105 +9,220 @@ from __future__ import annotations
 import numpy as np
 
 
-def shrink_reference():
-    real, padded = 3, 5  # a 3-token text padded to the batch's 5 positions
-    return real / padded
+def shrink_reference(lengths, padded_length):
+    """Per text: the share of the padded positions that are real tokens."""
+    return np.array([n / padded_length for n in lengths], dtype=float)
 
 
-def pool_reference(h: np.ndarray, m: np.ndarray) -> np.ndarray:
-    out = np.empty((h.shape[0], h.shape[2]))
+def _shrink_inverse(lengths, padded_length):
+    return padded_length / np.asarray(lengths, dtype=float)
+
+
+def _shrink_padding_share(lengths, padded_length):
+    return (padded_length - np.asarray(lengths, dtype=float)) / padded_length
+
+
+def _shrink_one(lengths, padded_length):
+    return np.ones(len(lengths))
+
+
+def _shrink_inputs(rng):
+    lengths = rng.integers(1, 12, int(rng.integers(3, 8)))
+    lengths[0] = 3  # at least one padded text (the padded length is at least 12)
+    return lengths, int(lengths.max()) + int(rng.integers(0, 4))
+
+
+def pool_reference(h: np.ndarray, m: np.ndarray, w: np.ndarray) -> np.ndarray:
+    out = np.zeros((h.shape[0], h.shape[2]))
     for row in range(h.shape[0]):
-        real = h[row, m[row] > 0]  # (real tokens, hidden)
-        vec = real.mean(axis=0) if len(real) else np.zeros(h.shape[2])
+        keep = m[row] > 0
+        weights = w[row, keep]  # the real tokens' weights
+        if weights.sum() == 0:
+            continue  # nothing to average: zeros
+        vec = (weights[:, None] * h[row, keep]).sum(axis=0) / weights.sum()
         out[row] = vec / np.linalg.norm(vec)
     return out
 
 
-def _pool_no_mask(h, m):
-    out = h.mean(axis=1)
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+def _normalised(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _pool_not_normalised(h, m):
-    mask = m[:, :, None].astype(h.dtype)
-    return (h * mask).sum(1) / mask.sum(1)
+def _pool_unweighted(h, m, w):
+    mask = m[:, :, None].astype(float)
+    with np.errstate(all="ignore"):
+        return np.nan_to_num(_normalised((h * mask).sum(1) / mask.sum(1)))
+
+
+def _pool_padding_counted(h, m, w):  # the weights alone, the mask forgotten
+    weights = w[:, :, None]
+    with np.errstate(all="ignore"):
+        return np.nan_to_num(_normalised((h * weights).sum(1) / weights.sum(1)))
+
+
+def _pool_not_normalised(h, m, w):
+    weights = (m * w)[:, :, None]
+    total = weights.sum(1)
+    with np.errstate(all="ignore"):
+        return np.where(total > 0, (h * weights).sum(1) / total, 0.0)
+
+
+def _pool_nan_rows(h, m, w):  # right, but 0 / 0 on a row without weight
+    weights = (m * w)[:, :, None]
+    with np.errstate(all="ignore"):
+        return _normalised((h * weights).sum(1) / weights.sum(1))
+
+
+def _pool_case(rng, batch, length, hidden):
+    h = rng.normal(size=(batch, length, hidden))
+    lengths = rng.integers(1, length + 1, batch)
+    lengths[:2] = 2, 1  # padded rows, so the mask always matters
+    m = (np.arange(length)[None, :] < lengths[:, None]).astype(np.int64)
+    w = rng.uniform(0.2, 3.0, (batch, length))  # e.g. IDF, padding's too
+    w[0, :2] = 0.0  # a text of stop words only: its real weights sum to 0
+    return h, m, w
 
 
 def _pool_inputs(rng):
-    h = rng.normal(size=(4, 6, 5))
-    lengths = rng.integers(1, 7, 4)
-    lengths[0] = 2  # at least one padded row, so the mask always matters
-    m = (np.arange(6)[None, :] < lengths[:, None]).astype(np.int64)
-    return h, m
+    return _pool_case(rng, 4, 6, 5)
 
 
 def _pool_hidden(rng):
-    B, L, d = int(rng.integers(2, 7)), int(rng.integers(3, 9)), int(rng.integers(2, 7))
-    h = rng.normal(size=(B, L, d))
-    lengths = rng.integers(1, L + 1, B)
-    lengths[0] = 1
-    m = (np.arange(L)[None, :] < lengths[:, None]).astype(np.int64)
-    return h, m
+    b, L, d = int(rng.integers(3, 7)), int(rng.integers(3, 9)), int(rng.integers(2, 7))
+    return _pool_case(rng, b, L, d)
 
 
-def search_reference(q, v, k):
-    cosine = [float(row @ q) / (np.linalg.norm(row) * np.linalg.norm(q)) for row in v]
-    return np.array(sorted(range(len(v)), key=lambda i: (-cosine[i], i))[:k])
+def _cosines(q, v):
+    return [
+        [float(row @ qi) / (np.linalg.norm(row) * np.linalg.norm(qi)) for row in v]
+        for qi in q
+    ]
 
 
-def _search_dot(q, v, k):
-    return np.argsort(-(v @ q), kind="stable")[:k]
+def search_reference(q, v, k, exclude):
+    out = []
+    for cos, banned in zip(_cosines(q, v), exclude):
+        allowed = [i for i in range(len(v)) if i not in set(banned)]
+        out.append(sorted(allowed, key=lambda i: (-cos[i], i))[:k])
+    return np.array(out, dtype=np.int64).reshape(len(q), k)
 
 
-def _search_worst(q, v, k):
-    cos = (v @ q) / (np.linalg.norm(v, axis=1) * np.linalg.norm(q))
-    return np.argsort(cos, kind="stable")[:k]
+def _search_by(scores, v, k, exclude, reverse=False, ties_large=False):
+    out = []
+    for s, banned in zip(scores, exclude):
+        s = np.asarray(s, dtype=float).copy()
+        s[list(banned)] = -np.inf
+        if ties_large:  # the stable ascending order, reversed: larger ids first
+            order = np.argsort(s, kind="stable")[::-1]
+        else:
+            order = np.argsort(-s, kind="stable")
+        top = order[:k]
+        out.append(top[::-1] if reverse else top)
+    return np.array(out, dtype=np.int64).reshape(len(scores), k)
+
+
+def _search_dot(q, v, k, exclude):
+    return _search_by(q @ v.T, v, k, exclude)
+
+
+def _search_increasing(q, v, k, exclude):
+    return _search_by(_cosines(q, v), v, k, exclude, reverse=True)
+
+
+def _search_exclusions_kept(q, v, k, exclude):
+    return _search_by(_cosines(q, v), v, k, [[] for _ in q])
+
+
+def _search_ties_large(q, v, k, exclude):
+    return _search_by(_cosines(q, v), v, k, exclude, ties_large=True)
+
+
+def _search_case(rng, n, d, queries):
+    v = rng.normal(size=(n, d)) * rng.uniform(0.2, 5.0, (n, 1))  # different lengths
+    half = n // 2
+    # copies of items 0-2 scaled by a power of 2: their cosines equal the originals'
+    # exactly when summed in the same order (no other ties: continuous vectors)
+    v[half : half + 3] = v[:3] * 2.0 ** rng.integers(1, 4, (3, 1))
+    q = rng.normal(size=(queries, d))
+    exclude = [
+        sorted(int(i) for i in rng.choice(n, int(rng.integers(0, 4)), replace=False))
+        for _ in range(queries)
+    ]
+    for j in range(1, queries):  # each other query excludes its best item
+        best = int(np.argmax([row @ q[j] / np.linalg.norm(row) for row in v]))
+        exclude[j] = sorted(set(exclude[j]) | {best})
+    exclude[0] = []  # a query without exclusions
+    return q, v, int(rng.integers(3, 7)), exclude
 
 
 def _search_inputs(rng):
-    lengths = rng.uniform(0.2, 5.0, (30, 1))  # very different lengths
-    return rng.normal(size=8), rng.normal(size=(30, 8)) * lengths, 5
+    return _search_case(rng, 24, 6, 4)
 
 
 def _search_hidden(rng):
-    n, d = int(rng.integers(20, 50)), int(rng.integers(4, 10))
-    lengths = rng.uniform(0.1, 6.0, (n, 1))
-    return (
-        rng.normal(size=d),
-        rng.normal(size=(n, d)) * lengths,
-        int(rng.integers(3, 9)),
-    )
+    n, d = int(rng.integers(16, 40)), int(rng.integers(3, 8))
+    return _search_case(rng, n, d, int(rng.integers(2, 6)))
 
 
-def gate_reference(logits, available):
+def gate_reference(logits, available, temperature):
     out = np.zeros_like(logits, dtype=float)
     for i in range(len(logits)):
         on = np.flatnonzero(available[i] > 0)
-        e = np.exp(logits[i, on] - logits[i, on].max())
+        if len(on) == 0:
+            continue  # no modality at all: zeros
+        z = logits[i, on] / temperature
+        e = np.exp(z - z.max())
         out[i, on] = e / e.sum()
     return out
 
 
-def _gate_unmasked(logits, available):
-    e = np.exp(logits - logits.max(1, keepdims=True))
+def _softmax_rows(z):
+    e = np.exp(z - z.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
 
 
-def _gate_zeroed_after(logits, available):
-    return _gate_unmasked(logits, available) * (available > 0)
+def _gate_unmasked(logits, available, temperature):
+    return _softmax_rows(logits / temperature)
+
+
+def _gate_zeroed_after(logits, available, temperature):
+    return _gate_unmasked(logits, available, temperature) * (available > 0)
+
+
+def _gate_nan_rows(logits, available, temperature):  # -inf everywhere: 0 / 0
+    with np.errstate(all="ignore"):
+        return _softmax_rows(np.where(available > 0, logits / temperature, -np.inf))
+
+
+def _gate_uniform_rows(logits, available, temperature):  # -1e9 instead of -inf
+    out = gate_reference(logits, available, temperature)
+    out[~(available > 0).any(axis=1)] = 1.0 / logits.shape[1]
+    return out
+
+
+def _gate_no_temperature(logits, available, temperature):
+    return gate_reference(logits, available, 1.0)
+
+
+def _gate_times_temperature(logits, available, temperature):
+    return gate_reference(logits * temperature, available, 1.0)
+
+
+def _gate_case(rng, n, modalities):
+    available = rng.integers(0, 2, (n, modalities))
+    available[0] = 0  # an item without any modality
+    available[1] = 1
+    available[1, 0] = 0  # an item without its first modality
+    temperature = float(rng.choice([0.25, 0.5, 2.0, 3.0]))
+    return rng.normal(size=(n, modalities)) * 2, available, temperature
 
 
 def _gate_inputs(rng):
-    available = np.c_[rng.integers(0, 2, 10), np.ones((10, 2))]
-    available[0, 0] = 0  # at least one item without its first modality
-    return rng.normal(size=(10, 3)), available
+    return _gate_case(rng, 10, 3)
 
 
 def _gate_hidden(rng):
-    n = int(rng.integers(5, 15))
-    available = np.c_[rng.integers(0, 2, (n, 2)), np.ones((n, 1))]
-    available[0, :2] = 0
-    return rng.normal(size=(n, 3)) * 2, available[:, rng.permutation(3)]
+    return _gate_case(rng, int(rng.integers(5, 15)), int(rng.integers(2, 5)))
 
 
 def late_reference(user_parts, item_parts, late_logits):
@@ -146,15 +261,27 @@ def _late_hidden(rng):
 
 EXERCISES = {
     "ch5-ex-mask": {
-        "kind": "value",
-        "name": "the shrink factor",
+        "kind": "function",
+        "name": "shrink_factor",
         "points": 1,
         "reference": shrink_reference,
-        "rtol": 1e-3,
+        "inputs": _shrink_inputs,
         "hints": [
-            (5 / 3, "that is the inverse: the plain mean divides by 5, not 3"),
-            (2 / 5, "that is the padding's share; the real tokens keep the rest"),
-            (1.0, "without the mask the real tokens are divided by 5 positions"),
+            (
+                _shrink_inverse,
+                "that is the inverse: the plain mean divides the real tokens' sum by "
+                "padded_length, the masked mean by the text's own length",
+            ),
+            (
+                _shrink_padding_share,
+                "that is the padding's share of the positions; the real tokens keep "
+                "the rest",
+            ),
+            (
+                _shrink_one,
+                "the plain mean does not keep the masked mean's scale: it divides the "
+                "real tokens' sum by every position, padding included",
+            ),
         ],
     },
     "ch5-ex-pool": {
@@ -167,13 +294,23 @@ EXERCISES = {
         "atol": 1e-6,
         "hints": [
             (
-                _pool_no_mask,
-                "you averaged over padding positions too: multiply by the attention "
-                "mask and divide by its sum",
+                _pool_nan_rows,
+                "a row whose real tokens all weigh 0 gives 0 / 0 = NaN: return zeros "
+                "for it",
+            ),
+            (
+                _pool_unweighted,
+                "you took the plain masked mean: weight each real token by its weight "
+                "and divide by the sum of the real tokens' weights",
+            ),
+            (
+                _pool_padding_counted,
+                "padding positions are in your weighted mean: multiply the weights by "
+                "the attention mask first",
             ),
             (
                 _pool_not_normalised,
-                "the masked mean is right; now divide each row by its L2 norm",
+                "the weighted masked mean is right; now divide each row by its L2 norm",
             ),
         ],
     },
@@ -191,8 +328,18 @@ EXERCISES = {
                 "Divide by the norms to get the cosine",
             ),
             (
-                _search_worst,
-                "you returned the least similar items: sort by minus the cosine",
+                _search_increasing,
+                "the right items in the wrong order: best first, highest cosine first",
+            ),
+            (
+                _search_exclusions_kept,
+                "some returned items are in the query's exclude list: leave them out "
+                "before taking the top k",
+            ),
+            (
+                _search_ties_large,
+                "equal cosines must be broken by the smaller item id first (a stable "
+                "sort of minus the cosine, not a reversed ascending sort)",
             ),
         ],
     },
@@ -205,6 +352,17 @@ EXERCISES = {
         "hidden": _gate_hidden,
         "hints": [
             (
+                _gate_nan_rows,
+                "an item with no available modality gives NaN (every logit -inf): "
+                "return a row of zeros for it",
+            ),
+            (
+                _gate_uniform_rows,
+                "an item with no available modality gets equal weights: a large "
+                "negative logit is not -inf when every logit of the row has it. "
+                "Return a row of zeros for it",
+            ),
+            (
                 _gate_unmasked,
                 "a missing modality still gets weight: set its logit to -inf (or a "
                 "huge negative number) before the softmax",
@@ -213,6 +371,16 @@ EXERCISES = {
                 _gate_zeroed_after,
                 "zeroing after the softmax leaves rows that no longer sum to 1: mask "
                 "the logits before the softmax",
+            ),
+            (
+                _gate_no_temperature,
+                "the temperature is ignored: divide the logits by it before the "
+                "softmax",
+            ),
+            (
+                _gate_times_temperature,
+                "you multiplied the logits by the temperature: divide by it (a high "
+                "temperature flattens the weights)",
             ),
         ],
     },

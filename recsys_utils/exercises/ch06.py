@@ -6,58 +6,40 @@ do not edit by hand. See ``recsys_utils/exercises/__init__.py`` for the fields.
 
 CHECKS = {
     "ch6-ex-mask-count": {
-        "kind": "value",
-        "name": "the number of allowed pairs",
-        "hashed": {
-            "shape": [],
-            "powers": [
-                -5,
-            ],
-            "hashes": [
-                "1809444cc3920d8952fb443c3f25003b",
-            ],
-        },
+        "kind": "function",
+        "name": "allowed_pairs",
+        "rtol": 1e-06,
+        "atol": 1e-08,
+        "tensors": False,
+        "framework": None,
         "hints": [
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -5,
-                    ],
-                    "hashes": [
-                        "2bb31aac6e189c11f9dd78e270fcef7c",
-                    ],
-                },
-                (
-                    "that counts the padding positions too: a padding "
-                    "key is never allowed"
-                ),
-            ],
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -5,
-                    ],
-                    "hashes": [
-                        "9e3b5776b049633af516fa5ed5d28fa5",
-                    ],
-                },
-                ("that ignores the causal mask: a query never sees a later key"),
-            ],
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -5,
-                    ],
-                    "hashes": [
-                        "d006373f1171463dd7e08be4c967ea44",
-                    ],
-                },
-                ("a position may attend to itself (s <= t, not s < t)"),
-            ],
+            (
+                "that counts the padding positions too: a pair is "
+                "counted only when both its query and its key are "
+                "real"
+            ),
+            ("a position may attend to itself (s <= t, not s < t)"),
+            ("that ignores the causal mask: a query never sees a later key"),
+            (
+                "you summed the chapter's mask, whose padding "
+                "queries still attend to the real keys before them:"
+                " count only real queries"
+            ),
         ],
+        "cases": (
+            "eNrlV01Pg0AQ/SvNxmMPYoohxh4G2Bgbv9C0F8LBFmybNpUIaJ"
+            "vKf5dFmB1a4sG2K7Ekm915E/bN7O7bjzU7idlFi82nUczaLfae"
+            "Ge66AP3pSIIumy7CJI4yoPTHSTgPtv5a+ALy41UYCPNzqAk7mj"
+            "zntqu3W4aXAcPzjnADgAkOFwWwRkw0c1vUZl4E5nS7LPXSrBuX"
+            "BcswGMWBT+LaiODyxahGUKXPv7t+2YLEKVuWjqDFqT+nF+Qfb6"
+            "+LMWGuHcZfhOPMypZpYTi8B/V+Ec5O2d9gdzCT2T8iaNgG8e9M"
+            "J6MHHensOYKcU//OdGRua+muJV2nmNvU8wjn3+mAf2O49jnRga"
+            "jV6MBeQs1K0Y5EB/YAwd7WLrB3HYz5BMH7/l6zq9PBWKyi0n8q"
+            "Bd8wHQC1izMgL4WtSAeDY9YBOQ0V6IBmp0AHYEvZPcjszhp6Hg"
+            "DVAjkflN+LyFhpx3cvqo7Oge9FFjxxBTrQkc7pb17DmqMDWco3"
+            "AuoDlOnAnPywI/57HYDM/orDwd8HlszuVsH7gOxxJPsV0YGXfg"
+            "HzL/rT"
+        ),
     },
     "ch6-ex-mask": {
         "kind": "function",
@@ -68,37 +50,38 @@ CHECKS = {
         "framework": None,
         "hints": [
             (
-                "padding keys must be forbidden too: combine the "
-                "triangle with real[:, None, :] (the key axis)"
+                "that is the chapter's mask: keys further back than"
+                " the window must be forbidden too (t - window < s)"
+            ),
+            (
+                "off by one: a query sees window keys, itself "
+                "included (t - window < s <= t, not t - window <= "
+                "s)"
             ),
             (
                 "you masked padding queries (real[:, :, None]); it "
                 "is the padding keys that must get no weight: "
                 "real[:, None, :]"
             ),
-            (
-                "the diagonal is allowed: a position attends to its"
-                " own purchase (np.tril with k=0)"
-            ),
         ],
         "cases": (
-            "eNrtm0FvgkAQhf+K2fRo0jRtWtP0gpG7ngmHKrQ1MUoq1jbW/1"
-            "5ASUmlQWEXWPZ7F2URye7AvJn3sjtxFYrHnljM16Ho98RHdODs"
-            "joPefPY76Ij5MtiE62ggPR9ugoV/ctXSi4e88Cvw48Pv6U18vH"
-            "57To6d237vwY0Gpvd38WnrgKE1ST/t9HMo9u4++qkj/M/An4W+"
-            "l7n3n7s8vQxO7pJ7I6ANRtvxVtJfja3r9OtgNGBpFULe+mbin4"
-            "mfvPhLfL50R9X1zY1/1fXNj3+p56so/tF5caCa7ftq+ZrhmVxi"
-            "LE0+XX85/lvcy+dfdP0F87/g+qL5l7pedfKRSG6l1rdq/CS8vO"
-            "fOv2r8qj6f8ta3W8lXfn4pmn/V+EnMLwn50NloXzm1h1yA2vhp"
-            "RC7ED3KBXEDTsgCoC8imOkJXZSjxaNwMw9RmGk3s1DSKYKdfMI"
-            "14OuXrXmQ/YFxrBQrzD6aRhWmEaYRpdN78MY2k5Rd0PXQ9yAXT"
-            "CCggF6B9ZwK5IDtoVPkDAExBc6ZRjMQ4so87jWx2GoEaW89Osj"
-            "e6XRdbK3wHNdIQppGFaYRpBPnUTj6YRphG6HoAcoFczOhsIBfI"
-            "BQAqX72Tk5GguGKnkbmtCbolIPsDgGnUuuSLaYSuZ4iuR+uMro"
-            "euB7mw0wi0rrgAjXcmkAuyg0aVPwDAFLTJNGKnkfrWS01pq6Q0"
-            "aqS1BFRv5rUmSqQdJa2z3NYL08jCNMI0wjQ6b/6YRip0L3n5Bd"
-            "Oow50L5EJnY0hngmkEuUAuyA76VP4AgPLvn17K0NE0cvc/FYLD"
-            "sg=="
+            "eNrtm9FOwjAUhl9labwkIQoqMd7U4D1eL7sQNpWE4CJDNLh3d4"
+            "MZFiCZbCvd2u8kJFtHt7ac9tv5D12Li0jcOWI2XUSi44jP5MRd"
+            "Z4X+dLIrdMV0Hi6jRVLwdz1ahrPgoNbcT4v86DsM0tOf8WV6vn"
+            "h73py7vY5z6yUF45t+elk+PT5sP1Jmx8mB3JSJuOP0vDj5tiuC"
+            "rzCYRIGfe/zeg+5fBgcP2ntWZoPhQNZjw9VolR2OZLfSrXL1d+"
+            "3L3b/G9lXt/9H2WdR/LVZ1fIt+P/zLbsO/umKLmtXH+/w1x5mj"
+            "bAQ+JSfv//tfVP+E/p9Qv6j/peoDn2YvDlX9q6p/AB/r/SsNdo"
+            "DL2eCiZvKXgpfu/jP5WwMX1f4FXIALshmyWSvhYvv4IpvhX5pk"
+            "s9jzcoTRmDdKbJs36pM3IroiuuLtl+gKU7x+kzeS5I3IGwGfKv"
+            "OLvBHwKQcfIpt2wkX15AcuwAW4ABfggmyGbFa+/UaOL7IZptm/"
+            "mpM3ysrYb0Rim/1GlkRXrfSvE8anxt+f+ct+I6Q98kbAB2nPYv"
+            "g0U5ovuz4g7SG9GC/tARdTpD3g0qb1C7ggaxgvmyFrtFs2Y3zZ"
+            "b1TbfqNr8kZmSHeqpRWkO6Krxkl3mNoXxHrXb/JGkrwReSPgA3"
+            "yw88OHyMZ6uFRtH3ABLsAFuAAXZDPrZDPT/5HUSv/CzvbypMu/"
+            "GpQ32u03urIlb6Tk7bfIweg/0RX+RXSBf5E3Qtr7V//JGyHt2R"
+            "x9sX6pir6Q9vRMfiXSUzv7D1zwL+Bi3vplLlyQNZDNGF9kM8ZX"
+            "p2yW5o28+BclkNN8"
         ),
     },
     "ch6-ex-loss": {
@@ -115,78 +98,91 @@ CHECKS = {
                 "averaging"
             ),
             "that is the sum over real positions; take the mean",
+            (
+                "you spread epsilon over the num_items - 1 other "
+                "items: spread it over all num_items, the target "
+                "included (epsilon / num_items each)"
+            ),
+            (
+                "label_smoothing is ignored: the target "
+                "distribution is (1 - epsilon) on the target plus "
+                "epsilon / num_items on every item"
+            ),
         ],
         "cases": (
-            "eNrFmFuzosoZhv/KrlW5613VoMghlVw0NCcBaQRU3DUXgooIct"
-            "RuIbX/e5zsJGuSrNSkpmay+6r7a78+6MfD+/qXtz/c3/7401tV"
-            "DPe3n396o6/BL3/5e/BYZO/BX96Kun3ch1fgH/P3R1ud/iOrPn"
-            "4OHe9je/o8/NNZ+DweLoe/jX+Z//zT4uefpE+vWCoKnz+RugCR"
-            "WjEvkqjInQfnymZLOv1SpFCxryU8ncpb4O8n+QrBUgrh5lxemN"
-            "/5taQ81odSiYZZzHzmCK6ATxeIBGsrUUGJC0lO5MKEJDNC8lw/"
-            "1Vjb1Y0P1o/8EeCV0/XyBUQe5Mq6JsJ2GWBJ2KQi9GjaU9amhx"
-            "5uTg8dONOgMlUe+V4qNNEHs3nokEVPZtOilacYxqZZ07m2uLji"
-            "aRhyyLQcBkhu7UxVR91AbRwPAUr0EQNxn2fw3Dc5nY25X2pQ3L"
-            "UI7O+3wFhuHF1bg2sCXbE5MNJPejoC3OVQBWXJLHUVXuXE4Bmc"
-            "jWAk42xtyOpuf7jBbLc+06cjG5mWNvwCIXBRqLR5OBicExZCcl"
-            "CcYJmpTqzebNGGUX5YMSPO+IgjaidDztZRoOW07kG/mlVIyL2W"
-            "+cd9lypsB2R4fsxtEnl1rqO7JusAXW4FZUYQpODe5RSpzXBlzr"
-            "5oIsV+LgJo9kEVrPI7S8GwMi7oNAYRnQ5mGKO0qmawKQuZSnML"
-            "TmKj5ms03EFJrteqSuVtH77WM+OJrXyaY7jZnTnIT2NDh07XMu"
-            "15VmT49ut7Cf57sRXyfxTbF5WmMvSPZv2zh7J/9r6YV78y/2H+"
-            "F8363/Pf2+ebSZ9+fZ34l7fTsz1l99Px7b9f9vyvl/3ionxY3N"
-            "38ijGH/vz223qsb+r8i8U+fOL/9x2s2hGDXHPU8vMO33LGZiWo"
-            "NpeGy9/O+OunT18s839Cz8NXQ3IPMJAUbX03YdPqmLkcKSUoRb"
-            "snwrf9kvDGppLo0j9QtHD2QrDUUmuai88FRvkm2JL6acyxtNis"
-            "nwj2C4msE2rLaMadMgD4jUGfy3zlaSBcD1A4ZjTASwomcNi1Jt"
-            "SVp8KQseB6uSG8hW55otP2eZOu8nLvLdE+0A9ktO5mpuHNEYBF"
-            "um8J17tV+uweL5QZhnAmV7EwdNTqswN0VnZMlczuU8iudgB87W"
-            "4GyK6tCdQXvkXa/nYkHFdYHHqQfI8ez1VCRKAQDHqvcdHyvrgR"
-            "wY9XGM5njgkP3U2k0vXaTMCf9zIEwPbZcs2sfiEfbwAouckRPr"
-            "6vPCTvigi1s4NGF3PPlOBiaQGYHBZ6gMxxlPEtahtoNbOW0vWS"
-            "RYu5KZrQQDAmD+7U9tKmeK7QfqY/qKw3tY6rYrmF6y7hmUFDcZ"
-            "IHqczg1QsOwapbq6U6ymONdhgdya2bygiujmGKDCIeGLI24xVa"
-            "BjtA+eGkBGxktdR2HdnC+dWZU+anGqeSlGig8hc5mdLq4amB3R"
-            "1gK8xXZH59vTqUedOcoGRHHVEEXktFLm9L8F3QY74/8ME7Gt67"
-            "+EO0vM8b78H4vZt/hJbkI56hj/K/G3oUyMA2d066/qPQ0xZ2Ju"
-            "ar6LcdvuWM2fx+ujByD/XfDz1TAvaUVXNPAu2ZYSRlQUyeAR96"
-            "6rCiBxjkxZYR9jz1XB/1OYgsr2JGpN4jeNMNH1KzGF4qh5ul4B"
-            "leEpDOc4+Z1zXRkbtRJYSTYMl8wC96vg72JXA2YkvFWfOcFDBW"
-            "R2QIwSXQHGTEWs7CK2rX15DygpL0ikq9A/QtUNGy8CCGiSzmsA"
-            "eoDwhnJVdRXlUHCK2XCuGrFefKmFUSkpTGC1wo2IP2yCIfHJdh"
-            "TivfJhNsYTOT16bNMWuVVRiazyiQq1VXEOWeVhjQ2X2At3zImb"
-            "0+PiPOuNoQXS6dwBwOz6IF2KsTUsaXKmTXLZykFeaOaPb0umDZ"
-            "9WdZG0dvlBb2zSCyAMseQHvYAr3J7gwlQo4VV97bINJBGqi3fD"
-            "ng3eoQwyWGNrk9z5qM6aZokUCflBFIXB1bESxhfPM6hoeNqmN9"
-            "t8lgSTEis0L3PM3ryxrJ01RSPmmmSbrklQw6/qIxDSCsa1ywCS"
-            "CLuWegS8WA4d2Na5R3OR/onptd5VmDF2hUOIX0A7ftZ63BF1AY"
-            "zz2pqTHvlfK81+DY6jkVcuM6gXlM/O+ueoKP0GF8RbXgr6DrY9"
-            "XzHtQ+QtN3Q0+vxcGJ2zuo/FHo4R94ypaapX4zepKiHcMGRKvf"
-            "ET37HUeowsYLVhJtKUDl5RiIYkbbVH6uQwk9r8HIvPXWi9XowQ"
-            "gizcEgYDi+BLpeLQvYzZcGc/ENy3g+uTfw2IUyZTsZYPGoPCO0"
-            "uOKSgt30Kn0UlhTtY6ejzZnlqZzC7oK2kTgj9U5MJGWXzV9v8W"
-            "td0vLM1ljWbDGA3ewSBVaVPCcJO9YZjRTcAjVvyMvALV9owejB"
-            "ESE6NtKT3z1uSscJAQUR3/aLVSI0cDs0L8Nzo2iSdSYUkBdtHG"
-            "AtrqfFokURGqehCxwZkwEfD6cQKuBpvCTNyrmKyV18QFETCjpI"
-            "oTDJGb5tkEtXDzpPptqF2+TcAFeJK+aHZjbJKxxayI5WA5nLqd"
-            "8DfRuvEb/oBsrpBymSj7qng4t3ihkSlry7aC+jCB9aYgdkkxYp"
-            "e5DeBjEbOnIZb6qHjeLhwDTOfBouGMR8wo08QvPkSFjlKKm8uE"
-            "calFOUM6dUO1eaRV0MT778ZJbE+64StchFMjRNKmurIgLuKWdQ"
-            "qneACvF46gUIzxnU8HxGT4PZYtkXa105Yq4NlpaQvlBT7Tp4iT"
-            "qHGfeN6MryuUjRd0GP9qEACT5SRV9Dh/cV9Ogf7YR/qOHabcsb"
-            "BspG+2GGy0vX+2rddto3Gy51ULJw7qP174gecoojUqZ73lUei2"
-            "sGycY4Ewj9cIJ3AAAMttctgfskjNVNrLpovU16KjW162HRtgto"
-            "OvWelhKfY1lg2Qxm8QtFpo+FCS4rZsK56qYUardFBJJ4B9ERWQ"
-            "plhnspcZizG3QU22XmORUkWD+eFMlM9wl3OxUl0pfCGj1e2p82"
-            "2S5MZc86AzBeLgnDnmfIqHyWIwwHowp8udQwQHvLQLYk7ehkk2"
-            "Uky9gKgJtZiAz8ruq5Kj57cO89NQqoNk3K1AFdcRAs6GLKIw4t"
-            "94YHLGruCFcta1fpL3iDCJfwZB5yvAtqW3qAdM0ORKzIi4zb+p"
-            "rA+DyY5L5zRFd88U+HO7/dMv0WOJ52CbMGPvJmHZiq9sBKDdU9"
-            "Kl2GiHhPbqlcp/cYkAOpyKW3+asQe6oHQo2uiXSaWQPqRqODJ7"
-            "N26FU6VbF2tMLy9cOYN8JQWF9nnPEyUBHaBnTO7nqMmB+skdKQ"
-            "gUhoPaTgNhxfBrTMnMDMRyNTfV+XQU0uNpllr28Pg9u1g6Zywk"
-            "TmLWuSdncZgNnKD8iMbG0drR6FDY7QA8wO7lsJRjaMv4/qMT5E"
-            "T/4Vw4U+yk8+Qpf1kaH6Ak0fouu7oaddKtuNMun4h6me86zEjV"
-            "XU+JvR84AnFBziaP3+X8+nX/8Khi6J3Q=="
+            "eNrNmFuzoziSx79KxYl9U8cKbMxlYvZBIG4GjDDgW0c/GGxjDO"
+            "ZqS8BEf/dxTV9O7XTNTseJqe7Vk5RpEqUs/fRP/vb2X4+3v3x6"
+            "K/P+8fbdpzf6Gnz/t5+Npzx9N37/llfN89G/DL/4H8+mPP/mqe"
+            "r02XR6jM358/CvF+HzuL8e/zH+fv7dp8V3n6QfXrZEFD7/InEB"
+            "IpViXiVRkVsPzpXNlrT6NU+gYt8KeD4X98A/TPINgqUUws2luD"
+            "K/9StJea6PhRL1s5j5zBFcAZ+vEAnWVqKCEueSvJdzE5LUCMmw"
+            "HtRY21W1D9bP7BngldN28hVEHuSKqiLCdhlgSdgkIvRo0lHWJM"
+            "cObs5PHThTrzJVHvlOyjXRB7N56JBFR2bTopGnGMamWdG5tri6"
+            "4rnvM8i0DAZIbuxUVUfdQE0c9wHa6yMG4iFL4aWrMzobM7/QoL"
+            "hrEDg87oGx3Di6tga3PXTF+shIN+nJCHCbQRUUBbPUVXiT9wbP"
+            "4GwEIxlna0NWd4fjHaa79YUOjmykWlLzC4TAVaHS5ulgcNmzEJ"
+            "Kj4gTLVHVi9W6LNoyy44oZccpHHFFbGXK2jgIto1UHutWsRELm"
+            "Ncw/HdpEYTsgw8tzbpPIqzIdPTRZB+h6zykzgiABjzajSK37G3"
+            "MOeR0p9rAIoNkFZbDKHiwB/cq4ovMYRHQ6mmGMkrKcwbrIZSrN"
+            "LTiJtZqtUf8ABbndyjKRt134imfGE1v5NMNws7twkJ/Gmvatrq"
+            "XacFFk+Pbj+xb8582Wy7/ZbF/sNJWhX5r1aw+lv/a+8Bvv/vi9"
+            "G/za09+N3vvz2f8dH737v9o+ZyZ994n7b+GHH1/T/v7tPDTn9H"
+            "E+vf3rjC//O+MvshXuh4dqAh3r6H/eforHurrKvgj21WP/+99Q"
+            "hLG7dT1TKz6/4SNznAulklaCE+gfjXDIhoQw+Yk/HGGwd0ndzh"
+            "z8jyxeK//DF2H+IAY+fTUkjwADSdHWDxPWjY6Zy5FCglK0GxC+"
+            "H5aENzalRJf+kaKFcxCCpZZY01wcFhhlm2BLqsGYY2mxWQ8Idg"
+            "uJrPfUltGMO6cA8BuDDsts5WkgXPdQOKU0wEsKJnDcNSbUlUFh"
+            "yFhwnVwT3kL3bK/TZrhLN3l58JboEOhHMloPM9Xw5gTAIjk0hO"
+            "vcMhna54uphiFcyE3MDR01+uwInZUdUyW1uwSymx0AX3uYAbIr"
+            "awLVlW+QdrifCMflFoeeJDug57DaExEoBIPOq120fCzuRPDjFY"
+            "bzmWPCY3sXqXS71RPw550MAbB9tlwzq1vIpzsASmZyhI8fKw/J"
+            "uzxCzeyo0cXcMyW4WFoA7o8LPUDmOMr4HjU1tOpZQ+l6yaLF3B"
+            "RNaCAYkyd3bjppkw8rdJjpTyrrdaXjMl9u4brd88ygoTjJvVSk"
+            "8OYFx2DVrtVCHeWxQjuMTuTeTkUEV6cwQQYRjwxZm/EGLYMdof"
+            "x0EgI2slpou5Zs4fzmzCnzE41TSUI0UPqLjExJ+fTUwG6PsBHm"
+            "KzK/ve4wZV7XZyjZUUsUgdcSkcuaAvwhDNQ+wsgvGPjF8/t3/1"
+            "fJF/+Wgfx/goHd7exutNd1H38rBl7nZz54CrYWf5Q/cQH83ZBf"
+            "P87AcuPHk5M7+MNzWB/U+Irb4ed1+lMYOO3BgbJy7kmguTCMpD"
+            "SIyRDwoaf2K3qEQZZvGWHDueO6qMtAZHklMyL1EcG7bviQmnn/"
+            "0n3cLAFDeN2DZJ55zLytiY7cjSohvA+WzAf8ouOr4FAAZyM2VJ"
+            "zVw6SAsTwhQwiugeYgI9YyFt5Qs76FlBeUfaeo1DtC3wIlLXIP"
+            "YriXxQx2AHUB4az9TZRX5RFC66XL+HLFuTJmpYQkpfYCFwp2rz"
+            "3TyAenZZjR0rfJBBtYz+S1aXPMWqUlhuYQBXK5anOiPJISAzp7"
+            "9PCe9Rmz16ch4oybDdH12grM4fAsWoCDOiFlfOlkdtvCSVph7o"
+            "Rmg9cGy7a7yNo4eqO0sO8GkQVYdADa/RbodfpgaC9kWHHlgw0i"
+            "HSSBes+WPd6tjjFcYmiT+3DRZEw3eYMEOlBGIHF1bEWwgPHdax"
+            "nuN+pLUew2KSwoRmSW656neV1RIXmaCsrv62mSrlkpg5a/akwD"
+            "COsaF2wCyGJuCHQp7zF8uHGFsjbjA91z05s8q/ECjQqnkK7ntt"
+            "2sMfgcCuOlIxU15p1SXA4aHBs9o0Jm3CYwj4n/x+hA/d/4ra+J"
+            "Q/RvdOAXDPwqI39lILf4T0DQHEPWHQ8T4r4VBJ8nc5Ysn6b6YS"
+            "HoREdbterXxvhohEcyr+Daxz9l+ZEIWd3kk7rf/bxOfwoEDzuO"
+            "UIWNV6zstaUAlVc1RxQz2ibysA4lNNyCkXnrrRer0ZMRROqjQU"
+            "B/ehVPernMYTtfGszFdyzj+eTewXMXypTtZIDFkzJEaHHDBQW7"
+            "6XUIUVhQdIidltYXliVyAtsr2kbijFQ7cS8pu3T+Eja3qqDFha"
+            "2xrNliANvZNQqscj9MEnasCxopuAdqVpNXcb18QQ6jJ0eE6FRL"
+            "A7973pWWEwIKIr7pFqu9UMNtX7+K0TtFk6wzIYe8aOMAa3E1LR"
+            "YNitA49W3gyJj0+HQ8h1ABg/FSeSvnJu4f4hOKmpDTXgqFSU7x"
+            "fYNcunrS+X6qXLjdX2rgKnHJ/NBMJ3mFQwvZ0aoncznxO6Bv4z"
+            "XiF21POf0oRfJJ93Rw9c4xQ8KSdxfNdRThU9vbAdkkecKepLNB"
+            "zPqWXMe76mEjfzowiVOfhgsGMb/nRh6h+f5EWOkoibx4RBqUE5"
+            "Qxp1BbV5pFbQzPvjwwS+J9V4ka5CIZmiaVtVUeAfecMShVO0CF"
+            "eDx3AoSXFGp4PqPn3myw7IuVrpww1wRLS0he0Ct3LbxGrcOMx0"
+            "Z0ZfmSJ+gPgSD+/RBMf3cx/PX436oYbvRJLRe1qX8zIWi2ISho"
+            "utU+zJ9f5uh9mIHCmvJRpPX6h6XkqjKd+HV9638iA8k5jkiRHH"
+            "hXeS5uKSQb40Ig9MMJPgAAMNjetgQe9mGsbmLVRevtvqNSXbke"
+            "Fm07h6ZTHWgh8RmWBZbOYBq/mGj6WJjgsmQmnKtuQqF2X0RgH+"
+            "8gOiFLocxwrwUOM3aHjmK7zLwkggSr50CRzHSfcPdzXiB9KazR"
+            "81WX0TrdhYnsWRcAxut1z7DnGTIqhmKEYW+UgS8XGgboYBnIlq"
+            "QdnWyyjGQZWwFwUwuRnt+VHVfGFw8evEGjgGrTpEwt0BUHwZwu"
+            "pizi0PJgeMCi5o5w5bJyle6KN4hwe57MQ453QWVLT5Cs2ZGIJX"
+            "khelvd9jC+9CZ57BzRFV8g1uHOb7ZMvweOp13DtIbPrF4Hpqo9"
+            "sVJB9YAKlyEiPvb3RK6SRwzIkZTk2tn8TYg91QOhRtdEOs+sHr"
+            "Wj0cKzWTn0Jp3LWDtZYfH6Y8w7YSisbjPOeBW3EdoGdM4er7PG"
+            "/GCNlJr0RELrPgH3/nSETpE6gZmNRqr6vi6DilxtMktfq4fB/d"
+            "ZCUzljIvOWNUm7hwzAbOUHZEa2to5Wz9wGJ+gBZgePrQQjG8b/"
+            "P4Sg8TUh90WzvlosB18Tgt43Koa31l2DnDX/+UPXN2DgMjOHYT"
+            "XUHy9Et9VPcyQfVpJbqwzZOsrwxyPs7vnJMDX8zsAffvw7aRg9"
+            "hg=="
         ),
     },
     "ch6-ex-sampled-hit": {
@@ -268,10 +264,20 @@ CHECKS = {
         "tensors": False,
         "framework": None,
         "hints": [
+            (
+                "an item with no transition out must keep a row of "
+                "zeros: add alpha only to the rows that have at "
+                "least one transition"
+            ),
+            (
+                "alpha is ignored: add it to every cell of a row "
+                "with transitions, then normalise"
+            ),
             ("order matters: count only i -> j (seq[:-1] followed by seq[1:])"),
             (
-                "divide each row by the transitions out of that "
-                "item, not by all transitions"
+                "divide each row by its own total (transitions out "
+                "of that item plus alpha per cell), not by the "
+                "total of the whole matrix"
             ),
             (
                 "a pair that occurs twice in one sequence must "
@@ -280,39 +286,75 @@ CHECKS = {
             ),
         ],
         "cases": (
-            "eNrtWuFTokAU/1dumPvWzaCJRjfXh1WgdMZS07IaPyhwZSrnJQ"
-            "bZ9L8fFLTP8cnColg3rbMT8Hr73tvHPn78lmfhuy38/CaMhzNb"
-            "+PFNePRObp6Di8ZQpxdvhKE1ndsz70Iot+fTsbmihQ5lGf4lw3"
-            "6amv7pr6Hsn8/u+q/nNwc972xQknwZcUjYlPcjotLDJonbjoQX"
-            "6i3DhX3gQplgLhwlGU5mRtR5P8LN1ekh1dc43Sng0anYrCUYVo"
-            "LDNrEoCBblEacJcouZqGIT5ZnoeUZKvRdP/0Yw3amp26YhrLf7"
-            "e9luyVempi+CVmzLjJuuHPxn96LhrEolJdRXbjF52iYruH8ndc"
-            "P1+6Mi625B9fqx3HAXJ3rL6wNHDOUFqF8O5LojhpdySnT8IL4m"
-            "T3zr5kd4y6Pz8Me6BUmMVWyiM4tYJpjnDiOyHCOzrJlLm9kHmt"
-            "lZIx/chHoHZpZmHshHw1bN77l7fHwq3zuvqROvW+eNYnV0fu11"
-            "vSrG9b+0Zv6iakF05lp3hmGcapq9YK7JYy2fz+U6lxa0HOpPF4"
-            "eoPG1j+Yfaz111u912q9XXxVDuQn01kA+ofMoY3+aMjzU//Jlb"
-            "XXOshq+pXVXT8Gngtg/Daq/BNRXK8/BpoVH5B6imL70eSF92UK"
-            "+IQwYNBT5NDKkcccO6ZmoclUdu4hRAcwMBFnCPCDaJnw92bapQ"
-            "xG+Kw6Mv8/h3RkSy4xZZqMyOuD3YtSlAzY7svUSPt5PZSn9y7f"
-            "+sWmNRf/vt1fHM1v6+/udEH4mb8m9dm0zfvHqC8xvaN0diprCr"
-            "wBdZqN894YEtbhL/chRW7XpNovMbwj5dF3cPu76qKXc13RXskn"
-            "GYUEaf581ovgrWvt3hqAKO7AjmMS/wQQNFJ2oDlFYFnWvnM7Nm"
-            "yIJtxl6wpww50GcXtMoqd2FUce6jFpPbOCPp5AkKyjqQhBYcki"
-            "VrBuAZfQM2OsyZQeGJQuETKgdNU+auupi7zmLP3K9OjP2qddpw"
-            "mwezVv1gZtRFyx7WLGNYW0D9ciAfQHgG/GfdmVrM+Lje0JcZAn"
-            "ZmN7AmKV8ImGAcKQXyPlsO+EhW8JFM9CPGRPfT+5c2Y6h/OB+7"
-            "vcztuJqCVzKw5ikrFs16feJq+nFZM3Q7scwJz4o4R6WhO4fORk"
-            "k6YI7X+xI+HGFgWS0lcszjW77/BWxL0BoEobdZW2YJChXXeyKr"
-            "kLDec5O9x6LbA05kIV0CH1nANpJ8Y+Hs9h0wO3Az0FndLATyCg"
-            "Tc2bFuQO7EZxUj3+ANuHETN7OX+eXMZromy5J5cuf1B0l8/ev1"
-            "h3v57dpdaQ49B/JV/b8SM3Oh/uO9nNy/5fFR/xLII/1bFz86ft"
-            "G8HE/7l+PZVdaZ+6qmCJO9x1jTYM0XA6bbGO2SdVvzfVQFw1Gb"
-            "+D7KwUyQtCbWwDPeT+NKzG/R6pjH6A7xFzzbIg0vxf6iCS9IUp"
-            "KCAmjyLWz9XSThplj+ZwnP0pbaZfiCzgwLviFyKTZfCr6lw/2n"
-            "d06diHHtJ/oWLUH8mTzkW+rr79hNck+rgdasLaP6ceVOOwk8C7"
-            "R0VdyK/25wdaCKkfY9OdDfOquWbTVl3ZMsVuo/qKY+POu9/ANS"
-            "pfa5"
+            "eNrdW1mT2rga/SuprvvmqSsDNran7jzghbUNNpjNqX7ANpsBYz"
+            "ZvU/nvl9VSakSrG0hIRh0nQif6JPNp+Y6O+u+X/2xf/vzyMp9u"
+            "ti9/fHkJ9h++/n0udKY2LPz6MvX83XazL7jg250/H/6jFtaU5x"
+            "yKnG3sDw8f/zflD583k8Hx81fubf/JyjMHrBAWLklKcwUFZvXC"
+            "R9NfL99gbwldyCJdEKEJGbH2GXM8+kZjnDnkNUIcXoHZMe5r+F"
+            "R3csS3g+kTZhm8WQnrjfAmv7DEJvRHflFZvN+K35t72xvM//GF"
+            "/m/m7du+wteXYeQP7e3Qebne0Oj7hvbV80hbq/zqmBiXd6KcYk"
+            "e5kq1FubLdTMq2GQJWnjaYZNqgEzze4BTj8GQTnts01f2jWVqk"
+            "n/IDFRTlXaQku2iZ8O3T/y25KF7S9OKoXRyFMt8XCh1B74CCFr"
+            "m02MuIPb6A4KBY7hXLObHcQ/GWX5m1zMosNiijqixah0cLz16o"
+            "jxFcqM2mzepsalQ1Vj2W7R8gNQWeV5Wym/DVci4JQ32oaVGBoh"
+            "qSLAsMUGSOYSqqlnMRPJyNRposigwPCneml5Mfw/XSGyNO/NBi"
+            "RvDsKvWsDT2XpJ47ePXsWSzeWKeezUPPqqnnDl49e9aAnlX/NZ"
+            "7tzDvHFBlC95TrFbWMecrabSL+3uR/33Odc2INHjtmLnjmCn5J"
+            "jHzB5bEWfn5shrB+Ia2vFgAG76P4wl+Yh58Y7V91dSxbODMEpw"
+            "annFf9cP8asH34fo9Nt3tuOQVLCayk/Zgy4Zj30jFNR6NjPklA"
+            "9lgmSGUN9I/zgK7YIE9nguG2YSUuaC8EjvbdkaNR27qVWxsLng"
+            "FmS3nt2hNp7grzir41Y6XW1bLtiZTxKrrfB4uk6dOrZnWTUFa9"
+            "5LV8ZZForL4wzCU9sCsgu67OY7a/jRPQXWWGQW+dG2jshh44tV"
+            "nLUkHdrsZGrG6ihOrut5bJbjAUNW7lKabJlbYKggt9brFQWJPr"
+            "avu/SosS6zMKCHPjNRVFrXEC5KEUcOViTdaieWCagjzYVcDu9V"
+            "WrGD0xKyM4X2dqYGO3lyq4pHVyyVGBlmbb7+N5/o45N0s4//Bs"
+            "EiFh9XK1MXd2Wk6bF+xZvpNlQEDT0SBwLV8m4RQwjOKKqu9mKG"
+            "5TbTE2/J7lfqI+J9TV7prJ5nW0/XJm7cXjUku4gkP7rErlzf2z"
+            "9+xN/aNH3d2oVjBfadAUBiy/FGeBge//8+Ycsk9h96FP4Dftc5"
+            "Y0DZZWXApdYVOrUZOgYklaNlyu8yV+sqkgOEhKG39dq4Emit+7"
+            "z83iQ9n+cfH1re0uazm7LIPaR+o/IIL59vaGuO/n0bcrMbqCJT"
+            "P6Q2N0fHOfMpdBQ/77ySPygvID2Bre2eotbI0lkkAsJ30IlQp/"
+            "HpVCqBCW6pBwElUiUa3L221gWLZIw6rXAgaXQhQv205UVp3Ik/"
+            "FUD+LU+kQt1lON0hl3pzLuVsUvRPTq+G9VnYGLl7MyL6Zh42MX"
+            "oh9Epe7dYu71LAjSsIc6BztzDXBp2PNP/BAWQfzZnn0elfooVb"
+            "iXSnycasnhLVSMnMQzKezNtcw567Txc+pCxWxIxbKQipmP7N/t"
+            "nrv3+OIwns9jHuKUmo5pWB+4jQp3eAy0PhL2kcJCLI4NC+PFsY"
+            "xfLkFtcCyLpy6fndcdvTfTJmhYGHoXKsW/HhgUy0p5LQxKXcHz"
+            "Zq9LsOUuVIrKbTb8pG6X+xpf/RiVOqwZ58Qaj6ZSp3G0MDcG1T"
+            "/l5qzGTk+lvf2YI+HVU+mQXP+cW0RX6pPw29pPcaAmp5+Cxp5b"
+            "spQr9SF+rqOGMlof2v99qdSz9zlS+wgO2z/PY0XY4I9XkOMX7P"
+            "EMcvzyG1MpHh/6iwQqJRPkMel53OiK9FTA9fhG6Qn/oljJ8K9b"
+            "mxjjfKE/Ut3Cy4QVXBPSb0bJ4IQGa6Mr5Gk2aGhCy8oFrUVdoA"
+            "EWRyY0FscvCNj6MHAWdlnO3GY5a/Id5UkDZ/zZDHZBIvUf6d+9"
+            "6t6vS8l+e89KqWdn0LMN2P8UBz7s3xx69s7w+PmUDKFEeko5EH"
+            "UHi+MpFcTrsD4NKdm1+ufoS3NRHFKiGyghqf/7/j1K3fv54SFU"
+            "VNExwdJ0u93rOTqquOpa4I7HIRjiFNXASI8JVEhWNwh+sd8V0j"
+            "HXb4NRmPcl27Rig2Ig5YHqEUldEvSjIqdPEkSRzheCw5/xlkFw"
+            "0CyCgzpd1lBFGirGyPsj79fzjGaz6TgZGa8oP4+SlSul6Vq3NN"
+            "ugyrbF71a9eKnlOlXWbjA9zgZYPIrF5YouJTkFjzNOFMR5f1Qb"
+            "g0muBF5Xc34lk+rzhmV0GHcmiyjutL15yE1G2/1qNR7UtuJGiK"
+            "7Uhzip/0j/SPZh//H48+bcs/c5JAIZxEqlu/HlOYrD+nhFGnv0"
+            "iBwtQhzM0mMYBL93n/tXq1tYGiDeGKOzeC1JwbYc3q01XZGubu"
+            "19Hm+uQOCnyp1sMIPnUTd/71iqpeIuGj7ke/+JFw0/fjZD1Txn"
+            "WvUc10dx0kJFwkkaCJYqIQsRaSEmLYTYgBp73QwfPP26VOzpns"
+            "Wd9CNbAHYLQZSAZ3v2V6JipIRXr0hU6wNU7F0q9B1VKr6nbuGp"
+            "JC2/T7X232wHeg6H33eR8ieFhZ8I27CXkhB1io/WtUE8DWgDj2"
+            "MVYeR443QkYm7ZBK8YX8b05AoVvOzGiYyngozmCDngCAlKRSNF"
+            "0ZsFRe8XwDzbMeeLjrl1KcCBHcWBYIjiz7to6E1eZ7V2aWi71F"
+            "DZ6b5usrHGMi1WmoueVwEQF4KutittuxSD4hf1awXVLf8zOKl9"
+            "K+Nyk3Un2MkofrY0mKH1of2s0KeYQcbixmj7WPsf7z9f5X19bI"
+            "SehOLPm3Ok+zOk+zf37nOki4hYdS5ZpeoW3CcRxRuriOP3UdJF"
+            "RIj/sPs9z6Ji5N83UrAM5lbRJ/whv9L04NuC+c/cvsRe61Pvpl"
+            "wPUL8IVFcs3M1Nr9wb/eGU66MLFuvicdJvGyCBMTbIgOoScrbz"
+            "CfUJSywQuR4r5yPEAl6xQYIYoA7ixWa5FhTize1fl3Lde5J8r2"
+            "dJl6dIW8mzPfvrUy7+zguJCOVa4ihNBlKeDh5/mPp1hTJJJzKg"
+            "eHvicAocWk4FnAKLZjV0qQsupbj9zPAPG34h4RXpchRy4c8/js"
+            "OgVsP/ngjVzmTEoZ7z5ijlIh0zQPVJGDr1YrGYybXJxww49Q5f"
+            "f8+dRKXQFMeywHk7h/V2I1PLOHDOZFL7vdQ+O5l3TXPetfrg3v"
+            "D5ds8NJ61dkyrmHVnIF2tsmen5tJZbttez0WTo6aBWjLUwaC/X"
+            "V/CP1wfdZa4gSNuRjMf5Za8CJKE13dzdfjyxXf41U6uFCI63D3"
+            "EwPuVLeY0ST7asJb5/iP3nzbl79znSoS+MQJCL7wj+7H2OpLiT"
+            "9qkHUa63b/8HdMuU4A=="
         ),
     },
 }
