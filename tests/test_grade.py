@@ -51,9 +51,11 @@ CORRECT = {
         "    return np.tile(counts, (len(user_ids), 1))\n"
     ),
     "ch7-ex-owner": (
-        "def row_owner(ids, num_rows, world_size):\n"
-        "    per = -(-num_rows // world_size)\n"
+        "def row_owner(ids, num_rows, world_size, scheme):\n"
         "    ids = np.asarray(ids)\n"
+        "    if scheme == 'cyclic':\n"
+        "        return ids % world_size, ids // world_size\n"
+        "    per = -(-num_rows // world_size)\n"
         "    return ids // per, ids % per\n"
     ),
 }
@@ -64,10 +66,13 @@ MISTAKES = {
         "    n = np.asarray(train.sum(axis=1)).ravel()[user_ids, None]\n"
         "    return n * np.ones((1, train.shape[1]))\n"
     ),
-    "ch7-ex-owner": (
-        "def row_owner(ids, num_rows, world_size):\n"
+    "ch7-ex-owner": (  # the two schemes swapped
+        "def row_owner(ids, num_rows, world_size, scheme):\n"
         "    ids = np.asarray(ids)\n"
-        "    return ids % world_size, ids // world_size\n"
+        "    if scheme == 'block':\n"
+        "        return ids % world_size, ids // world_size\n"
+        "    per = -(-num_rows // world_size)\n"
+        "    return ids // per, ids % per\n"
     ),
 }
 KEY = "00_tiny/01_exercises.ipynb"
@@ -464,7 +469,7 @@ def test_feedback_gives_hints_per_hidden_case_never_the_cases(graded):
     bob = files["bob-mistakes.md"]
     assert "divide by the ideal DCG" in bob
     assert "popularity counts users per item (axis=0)" in bob
-    assert "round-robin (modulo) sharding" in bob
+    assert "the two schemes are swapped" in bob
     assert "Read by your instructor: Exercise 0.1 (Say why)." in bob
     alice = files["alice-honest.md"]
     assert alice.count(": passed") == 8  # two functions, four hidden cases each

@@ -40,15 +40,20 @@ NAMES = {
 ANSWERS = {
     "correct": {
         **CORRECT,
-        "ch7-ex-average": "share_weights = [300 / 512, 212 / 512]",
+        "ch7-ex-average": "def share_weights(shares):\n"
+        "    return [n / sum(shares) for n in shares]\n",
     },
-    "hint given": {**MISTAKES, "ch7-ex-average": "share_weights = [0.5, 0.5]"},
+    "hint given": {
+        **MISTAKES,
+        "ch7-ex-average": "def share_weights(shares):\n"
+        "    return [1 / len(shares)] * len(shares)\n",
+    },
     "error": {
         "ch0-ex-metrics": "ndcg3 = undefined_name",
         "ch0-ex-popularity": "def popularity_scores(train, user_ids):\n"
         "    raise ValueError('no')\n",
-        "ch7-ex-average": "share_weights = undefined_name",
-        "ch7-ex-owner": "def row_owner(ids, num_rows, world_size):\n"
+        "ch7-ex-average": "def share_weights(shares):\n    return undefined_name\n",
+        "ch7-ex-owner": "def row_owner(ids, num_rows, world_size, scheme):\n"
         "    return ids[999999]\n",
     },
 }

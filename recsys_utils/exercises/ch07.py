@@ -6,159 +6,88 @@ do not edit by hand. See ``recsys_utils/exercises/__init__.py`` for the fields.
 
 CHECKS = {
     "ch7-ex-average": {
-        "kind": "value",
-        "name": "the weights of the two workers' gradients",
-        "hashed": {
-            "shape": [
-                2,
-            ],
-            "powers": [
-                -7,
-                -7,
-            ],
-            "hashes": [
-                "d8871fda1d40cf0288188918ca5da917",
-                "bc03f9e18d678591a45547a07227e958",
-            ],
-        },
+        "kind": "function",
+        "name": "share_weights",
+        "rtol": 1e-06,
+        "atol": 1e-08,
+        "tensors": False,
+        "framework": None,
         "hints": [
-            [
-                {
-                    "shape": [
-                        2,
-                    ],
-                    "powers": [
-                        -7,
-                        -7,
-                    ],
-                    "hashes": [
-                        "eb1bbe52194fd045bcd7307e8e24c086",
-                        "15733b63cddbf4e8a4b316992391a98f",
-                    ],
-                },
-                (
-                    "that is DDP's plain average: it weights the "
-                    "examples of the smaller share more. Weight each "
-                    "worker by its share of the 512 examples."
-                ),
-            ],
-            [
-                {
-                    "shape": [
-                        2,
-                    ],
-                    "powers": [
-                        -4,
-                        -4,
-                    ],
-                    "hashes": [
-                        "8d5ea2d70d7854012ecf43d0e9fecc86",
-                        "74cbeb93cd1cfd58eeec003189f8a4d3",
-                    ],
-                },
-                (
-                    "those are the counts: divide by the global batch "
-                    "(512) so that the result is a mean"
-                ),
-            ],
-            [
-                {
-                    "shape": [
-                        2,
-                    ],
-                    "powers": [
-                        -7,
-                        -7,
-                    ],
-                    "hashes": [
-                        "6e8ff00158002b42e3a5fd82aa7c3fc8",
-                        "7607814f2de354c1cdc8d162a0ca1b42",
-                    ],
-                },
-                ("the worker with 300 examples gets the larger weight"),
-            ],
+            (
+                "that is DDP's plain average: it weights the "
+                "examples of the smaller shares more. Weight each "
+                "worker by its share of the global batch."
+            ),
+            (
+                "those are the counts: divide by the global batch "
+                "(their sum) so that the result is a mean"
+            ),
+            (
+                "the weights are in reverse order: the worker with "
+                "the most examples gets the largest weight"
+            ),
         ],
+        "cases": (
+            "eNrdVV2PmkAU/SuG9A2T4UuBpvuAgmJVHFhU0PggH6KigvKhuP"
+            "G/F7agNLtJs9Z96A4JOXduZu7MuSdnXpBvIfK9gmxWQYhUK0ic"
+            "BtOXfNJambfJKbLa+VEYpBNFPoz8jf1m1R9bEbVqBa/j1QqJZY"
+            "ihqhWqnkY0O7ukX7UyReyTb5uhbZU23mUBYoWJb2fhjwWTxcFy"
+            "/hpP6+k6xKhTWU5ZWpYltVqbM8oEAXdo0ucmpNklrcTjOBTAXB"
+            "mro3XLP6ms35pI4/54u4FHoo21uQ5v6QD5fYjjwds5pRO8y8cH"
+            "jjXKR1o2R1oL4jk0h+BveeRyFxtcPgbDHDQbrpxDQZSKNDfBCt"
+            "QQi3wgWtydZXndkHXOkfB1iWTCHbm4fpqnt4kJMWyzcxRTS03C"
+            "dE3TVEWZmFkTLrNZqfYDlEeSqdZqLJn+SDyTHvEPiqNKlxUMT/"
+            "O0QEnWjGtgMJFWqgZp11ybsRJJMpiPksEpGnkxzzw9UF3UO23G"
+            "eCZHvAyPOZQ4UMo/faClb0vwjiXke3VWzUIp206jKMtNXO7eEj"
+            "ei0JrYIXuYsR7CRIll0CF+SiYoEf30GQrB6cyX6lgqDpLOZJI6"
+            "FEGlIfUoczKcQUw+b7RYRff11s5fDHoDeHZUnEdJxzDBWrYbId"
+            "QSfM2YW9Q4gokhwPNYpGnbxbrclzSnhjMpzKnTIApJddqtwrEo"
+            "R7iaU1TkHWF5rzlJ+iIO66rs8SWSKUx0DBVnQh0MGnAI6bQR51"
+            "KTCIo/sJg/orFPMacaXssEl72GOJMiGnuQOQ15/7g5MxHGo4rT"
+            "IijBXMjw5KlJ17GUvgfcdTwgasDD1P/fnDj9qpRek7sqSfSvZZ"
+            "3h3eZUImouMCtPHKpdWGtzmuEoJ5YDN6I/yZxeLYlIfxRDpL5E"
+            "0w9SSNRGWUPvbiIe7Ptu3Ix6UIMJGPXt8fxgDQFzNne2v9gnX+"
+            "D54hy98BpxVVJIrfAX2bxfISWiYlwVN9s9OYKolzwzXSpgTXAj"
+            "+qqQ2eUXSSwkvg=="
+        ),
     },
     "ch7-ex-memory": {
-        "kind": "value",
-        "name": "gigabytes of the table with Adam's state",
-        "hashed": {
-            "shape": [],
-            "powers": [
-                -3,
-            ],
-            "hashes": [
-                "549fa8045d95977e59a8979cb6054e36",
-            ],
-        },
+        "kind": "function",
+        "name": "worker_table_gb",
+        "rtol": 1e-09,
+        "atol": 0.0,
+        "tensors": False,
+        "framework": None,
         "hints": [
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -3,
-                    ],
-                    "hashes": [
-                        "a3ef6e31a6107fb47c1d46fa1e8c7b1d",
-                    ],
-                },
-                (
-                    "that is the weights alone: Adam keeps two more "
-                    "values per weight (the first and second moments)"
-                ),
-            ],
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -3,
-                    ],
-                    "hashes": [
-                        "17ed9ea1d02eee18f7080da17089fb85",
-                    ],
-                },
-                ("Adam keeps two values per weight besides the weight: three in all"),
-            ],
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        6,
-                    ],
-                    "hashes": [
-                        "d21e6f27f2a605ad93337363857fefd3",
-                    ],
-                },
-                "that is in bytes: a gigabyte here is 10^9 bytes",
-            ],
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -3,
-                    ],
-                    "hashes": [
-                        "c10ade837fd691ef7c70ba3174f4bd79",
-                    ],
-                },
-                ("that is in GiB (2^30 bytes): the exercise asks for 10^9 bytes"),
-            ],
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -2,
-                    ],
-                    "hashes": [
-                        "1867c08214fd2883208080e3ab79dce1",
-                    ],
-                },
-                (
-                    "an embedding's gradient touches only the rows of a"
-                    " batch: count the weights and Adam's two moments"
-                ),
-            ],
+            (
+                "that is the weights alone: add the optimizer's "
+                "state (Adagrad keeps one more value per weight, "
+                "Adam two)"
+            ),
+            ("that is in GiB (2^30 bytes): a gigabyte here is 10^9 bytes"),
+            (
+                "the busiest worker holds ceil(num_rows / "
+                "world_size) rows, not num_rows / world_size"
+            ),
+            (
+                "an embedding's gradient touches only the rows of a"
+                " batch: count the weights and the optimizer's "
+                "state"
+            ),
         ],
+        "cases": (
+            "eNq1lU1vgkAQhv/KZtNb94CIdGnaAxa/CrahJbGGcEBAFAWpfI"
+            "nG/14QqZr00gW4zSz7zrz7ZDIHeBfCRwDXyyCECMA4C9TDOWku"
+            "jUtShUvPj8IgS5TnYeSvrd8fWIbqcAi0aQQeEGhl6cA2oXbUEF"
+            "ChtfMtI7TMq9teHkAzTH0rD5/mOI+DhX6K1ewanLFMfhS5bzPl"
+            "q7cb7/EzLPSS7cazr8T+7J+0AkmP/OkT7LFCqtAWRX8k4wo9lC"
+            "7k4p2OmnYl8z+YmKMwk1GkMQIdBOgaaY7NPc9u9chwmqJ5W4GY"
+            "Zq/rGsQ0PyxOlkS3Qg+lC9upTJOjqGweWywCuF6W3EwZ9FNpxT"
+            "fG8rYC+WS+THlilmaUbLsTwSbvoXTRc2qYTJaiL5OZDSnUTd2t"
+            "B+en7XnzUewJTeFUFoEefw9FuxrOQZd3iRWoIRPvJPnskkShdL"
+            "GpASdmaKbYmp1ia9ZGc7R4ldj7WJ40tjb7SZLilSXJ1Wi+C96E"
+            "eDjjlHUUc352SaJQupheaGrHH4R1bEQ="
+        ),
     },
     "ch7-ex-owner": {
         "kind": "function",
@@ -169,8 +98,9 @@ CHECKS = {
         "framework": None,
         "hints": [
             (
-                "that is round-robin (modulo) sharding: the chapter"
-                " gives each worker a contiguous block of rows"
+                "the two schemes are swapped: 'block' gives each "
+                "worker a contiguous block of rows, 'cyclic' deals "
+                "the rows out in turn (row j on worker j % W)"
             ),
             (
                 "a block holds ceil(num_rows / world_size) rows: "
@@ -179,73 +109,69 @@ CHECKS = {
             ),
         ],
         "cases": (
-            "eNrtnFtTG0kShf8KQezbEmFxNxs7D90tCTUXoWYQseDgwSMYxM"
-            "o2zAID4wn/98WOoc9h+FC2mttMhPup6KKqq7IqT57MytLv0/+4"
-            "mP7X1PSHk/OL6Zmp6V9v/nj3+x8vD08Gevlu+uTT2eXF+c2L2/"
-            "qLy7MPR/dafTr8+urw4rezo69//vvk7de/z4fvv/39brFxcPPn"
-            "T0sLXyvXiuT2+aUsJf2ylB2rWJZSvRzo5X5Z7DTK4nbZf7pTvs"
-            "zVvxql/ymLrfOyuFO2z1KNZI++r6I93XKo6Zz6v1Irlc7K4qqE"
-            "cqiu9NFE7Q9VbKr/Uw1V9eq/lZfFLYlyXv1v0lS2VWyVJQktVa"
-            "ftkURdfj+V0FdV31Wnb1T84YfpLzNTs/NvZ6YWD77cbJd300fX"
-            "Z0eDi6ND231/3mc/391nczeNfavddv62+fZWYle9q2Tip6XZ59"
-            "pdKUknofqM2ifYvijrexIPft8ezc/ae/8JtR/S/KL520P9u3xp"
-            "fvXkn5F8bfw2/zyoV/tsrXy3of77qsfdv0Dyb6v+F7WX9m0JnW"
-            "bL+ibuj8+q35VySpFG9P2c1qdp6KL6Bu3Prvq/ovottT9V/TWN"
-            "/zfNX0C7PqLxpyQf3N+av+0fQ+dNWj8bnz0mf+2PTiu5gZ9voH"
-            "P1v9NPx4Y4aCRrwhDCxANPADNFURWmTA2w/zsdUP/DpOr48fsM"
-            "Y/hEMBbBMMK8fT/D7wfysfYRzHvzQL45bdO8FcAo9d/cJ5hYJB"
-            "gyNVlS+21qf6n2i1JT1Q/w+yPCbvXfbUD/zpz6AFPNQzRDVG/P"
-            "Oe2fHGFa418bVTdDglk0I9e0vib/WTIz699g6O/EdvLXYDsMU3"
-            "9FthPD/MuxHW2zjVENtpOiGl0TTFh7wVCzS2xkltTYYOAjfT9S"
-            "0zX1Pxewmc/k6yHbMZjIiE1Z/QaypTRYv4jtIMweo69K69f8oP"
-            "UbfWM7Xw4ODGue3+/XXkvkbHf6oKuZnNF8E4IBiSA3y+Fl+ln1"
-            "fdohbe1F+c3/Vfv32srHpKDmwkrVUkHtDq3FTxQCkLPsfvuP+r"
-            "6Etqu9ZM7+gtTmChSwLZO7qfaXFNcwLP+kniQ/g7o3FAIxv3+J"
-            "4gI9xUWO7vn9C8szUwtP7vez3zmsbCkmeJDw8pOOR3punz/Wki"
-            "RV5xcRXqt3S0PzQ0v0gHyC/qP5I9PA7xsh62h+e7f1xy217xEh"
-            "NaTNR4L3sr61VplpKG6QGqGdvU8Yc+vfl2oEhNoJZ6NsnwRxox"
-            "WyZGZp3lC9ff+kAELcQkur/VeM7usny9/lgw7NvNavTUzhkixh"
-            "92X8flSTUI2G1QlnZRgK2weElWE0C/z+LAj/ZQFhjmAGYe4B+Q"
-            "YwEYyfzUQI4+i3btM2XbkPM1lSkBqww3FM4c1eC9SU5btEatQd"
-            "QXjPeFnRrxz30fiaF7B7HeYw7nNN4dGtETgMFvew+c0TDFn48Q"
-            "Qdgv54h6fXIIcqJZico/bdxpP4/c/NdiI1qcV2Qr/9b8l28r8M"
-            "2zEYyAEG3NoWYE1DtmNPJ4B5YzvGltLx4UOHmVYdtkNxEatHtu"
-            "P1ZySfEcU1WhjeOxsbF7rDdmj8BpObjfFsB8OPxpa6r+P3N+VC"
-            "y1lPye80vzxNguIVudASgIUQmgWEEFL9q41PupIskAuOwYhVFf"
-            "dofla/kYAozO/XSMzF76i+T+Nrq157MZUuZQXEFdLG+P49xKD2"
-            "A9rLFvfISP6WutH9s98/v/xyx/1pjQAvGwpszwG+wFDwORUa8g"
-            "kC7BHf5nO2OnyWiQbz7eEjA9zBkwYB+hSJwB7Nr119fYvggMGC"
-            "ahRg5/FZ/3t1zlFxfhMcMCBRMUPbgrCJ17dpfky0+kH/yfj5u/"
-            "yuCZxM/kMf30u4/a3KahrBzATHweEyIwwWlbOaovZYz+OPooMI"
-            "oyEMJoEaBjAdnUNG/kLkLyUBjKT1YDDIehlU97fSyjCeIAzU21"
-            "9kJlcRJobjYYL77wdhnaj/fmUzwf7e4IH98xJu/2PZDlvD7cps"
-            "J4lgrBbbGT4Z22kFMJfVYTusBhHbKSpHP51NJFXn7/LdTmh9A5"
-            "jsBzBr4xuOt8Z3OhgftmkHWWnZBPs/WJ8+9b9aHaYmMIPD8TAX"
-            "ppsE8kvv9P8abv/POu79qLXSVtZxdnJJDvi6oEKpIauWUS638l"
-            "fyVd+r3o6bKXXC3PZcjYYFuK0tjf+9ZL1PYQVzq3vqX25xR3sx"
-            "o71gsQKFcLIGyU/zbw7goxa2sPH1yEHvKKygSZn8bH0snWCD1l"
-            "dhj/R+mv/zHPc/j9/6SE2cIECdRZa6VmJZ9XPEWnGJMECe1CGU"
-            "OP4J0glyPKehAK4FgMsAtwdgDUktALtMAVYlnqUZBbij4/ItTJ"
-            "zDNHpZiqbmZ4l9FgBeofoGpRtYusN84JcfY/4sXQOwxL51DFAf"
-            "eoD6foDf5Nuj9clwf4wozX/zNdP8I5hJxhMa9jtDQlX9HCsgjB"
-            "GMTHBcXl2NQ5ipfo45wTkl+tWhXx+cs5oablF+qx1nKx3AYITT"
-            "6BcJptYQZqRGHdofLSK0Oqfzcyq+rXRGalyMvy2UJkGa/EIAM4"
-            "H8PM1/kcZf4DUH1b+hrKEOwbzB0CalI9j69J7muL8W20mj8E5a"
-            "Wc2/s51nYDtpreTJnNhEL8iKWcPvSw0tDX8F2Q4d19txNLOdXV"
-            "Kzt6RmxnYGmC7Qr8x25pHtjABGLd2hTVlTGc7/M7ENZjtDmr+x"
-            "pWsanynVGenPR2Q7jVfx+83v01pn56TK8lvt5NliIIZK8mvter"
-            "/2elv1u3LMpD/tgvz2NrnIBfrd9PMBfpNfa7VBP1+AcQ+bVJv8"
-            "8mSXxm+hdt1YaKNfrjN8yxHYV1wmJ9S1dIlrcOaTjoo7FLfY0f"
-            "zP7/n9jaWZqfmnT/NPqhLeen57aCnrRLgjwj2BpY0OsqKDvOoR"
-            "/Lh98ShLHucnVz5hcCQmS2JIu4YX4taIkM4TIbb5XwaE8vS+Jb"
-            "uT2JbT+PA83ert+4vBhT5kAl2ydCY/YwKnZKktf/Y4SJxrUNzC"
-            "nitqb+u3QPLZDByi/IX8/up+6wThxQnCj9FTB+YiGK2XZl/rXm"
-            "yt20YTHHRGZiKEaTJDngYu+Z8TId4YkZpfEEkYUPjMYGaFCG+X"
-            "CLen+Tfo+7ukhqcEg/Yc473ghMJ7SHiX6ZpEB8ePMLpEv7Ji1x"
-            "T+SfPfwnwA+pWRFPOrV/E2l2Bs44nO+7+zne9sZwzb2aAzToOB"
-            "dfyxo/2xbMfVJEO/tk3hzXNqj7eFbHyreFtqMWA7+yT/U7xtQ3"
-            "ERvxRI4zcY7tGPMWXXNL85ilvY+JDtbCCMIdtZfuCaxq3ff/Dl"
-            "/8iV4S8="
+            "eNrtXF1TGkkU/SsWtW+xKhgBydbmoWcYcESQwcIELR8MGjRoNB"
+            "GCbsr/vmqtc07Cce7MhJA8ME/DtP11u/vccz/ab4W/xoW/Vwrn"
+            "Z9fjwupK4ev9j4Nv/388Phvg40Hh7NPVZHx9/+GpfDy5Oj+Zqf"
+            "Xp+OHT8fj26uTh5z9n1Yff16dHj78PysXD+5/vK6WHwubQPT31"
+            "+M1d4hXl/fhtE8Vvo6c373X8MejFr73p05uP9htxJbcXl3vbqF"
+            "9E9/jTC9X/OyeeGoZ6HI/fa+EP0OgRxj9C+yhvoBLqbw7wFeNv"
+            "4uN1/NZE+z7GB/m2p/iqphJgKB5WCpV2Ubwfv/oY6h7Kr9ATGu"
+            "1gfbbQ65s3hbvVlbX16upK+WGvnF8ORoXDu/t9c1A4ubk6GYxP"
+            "jmkb/rjhPny/4V7dt8J77qmXaq3qMj8exOAHWFAlJifLT1V9p+"
+            "oHcXltGstJ94+n417O1uf2naofRmJ+1vz5Ue2zfNX8csmf5OfU"
+            "+Gn+vlEu18e/wTZH+UiNf0fJ3+vi7OFEf47r18Y4e4CpqdofLc"
+            "DQGuoDxrZU/75cnwrWF+231fxrOLEtWY76TZQP5Pgx/wvI90qO"
+            "X8lH7m+aP+0fwHTNU+s3UPuT5F+CfLD+Oz13j0OPoDP9cvlpSI"
+            "gjtWVOGHKBseMNmAmC1DAVRsntcwOq/dCAOaN/DWPysWDMgmGq"
+            "j21C/TOMuLTy4foWzLvk9XFeshrwPQNGZfuvFEzs9BQMEYzhmB"
+            "ZV/W2UT1B+DjYi+99SkwaM1o5V+3TM9xRMrUs1pcrp2Tbk25Qw"
+            "tZ9eDeG5VWqk1RMwRPInGIJ8fLS/U3SPdOgPZzv+72A7z8Dgn8"
+            "h2TJhfHNvpYZuV87CdSB0j2uYTWR/l/0o20hPHmGBga6T6N46p"
+            "DzbWHiWzmZYy+jTbuVD7u63KCQaahprKwHYuFMyGgTJaT9X6lS"
+            "NldAWPbOfu8JCw5tc7AGB1e2vqrH7Ex5ryCviY65n6OICtei5P"
+            "OPbiZ8gSld7CgA9V/Y9ky+IrDPRgKtaiUVUqqaUM+AD9Qyh1nJ"
+            "UjVJpg2wzEAfSgcmto6v1QODhI/vtgPNiLBHUfpsIXQlM5GQoH"
+            "Qa2ESkOxfk8OgNLG6krpfq8MbgfnZ4P5ewDooEHnMGYa1NCiZp"
+            "L6Zqhv6QyqHybrXE19NSc4Te5fy8dFidToGfkqnS0xUY9fmzan"
+            "eai7Uzql05vF1GGAcxAZnIYw+QyYDZ0QjpLlG1Pz0ANO1faVhY"
+            "2B0vgs04vGtzG7/3wX9ZJNL9L55KG4Ujr7s1rfNnTupfIAkHyG"
+            "yvSQnKP2WnEaql9WnGCiTJMwWIgHQB9jl96CNx4LhsxjbNT3f5"
+            "baurTzs46xCeMumRo/Ix+jfWv+fpC2fyYmgIlGEMMAOcrWFPUc"
+            "KmqHY+z56U2froK517MW7Pcw4cQxIwufLOA26htqhmBYUt9OUZ"
+            "WXFYzcShhTMBRszarJZ+RP469IC78oYJzUDMkH1LzW5fWbhwdg"
+            "yXaWbGfJdpZsx2A7i/YAIC7t3qq9jr3AqCFfW8oCpQMAZ4IrKm"
+            "cCINeVlDNhxwljXLolPLw21Pyo3J/SHhQeAHI7wNj3AGWUN0Hj"
+            "gweAou3kLRsJD4M7Nto/UvU3lTeWPCAkFZJ/X42v9aMHYH1jYR"
+            "kAFjFKTUx1fenzs4ipDl3J0FAGn7uhEXXoLZfGkRpba0SjfdPn"
+            "bT1RMqPRjKUhNUo39foGRszBVz55Lb++ar+RJ7Qq55ch5qAZ20"
+            "DNryHLuy7t/q4b7Ttj/iS/gRGz6qvxBYux/61jasFMhgixSXyV"
+            "mIP0iU5WfVkux2/Z5xpGTRh0ycfQgGkrNGkTb2fAmAEj/VwwaC"
+            "TCbKYPnbr0MC5hIMq1v5SapNBhXR5jK0NDwYw2vKz266nVhFYz"
+            "m/b+mXMGQDg/tiO1YS8123EWjOViO+Hc2I5nwJxuP32+oW4/NG"
+            "DA8k/0UrMdyTapPq+vAZN1A2bp6Rva2LlkGAif0dZp1z9MDRPy"
+            "mHP909QwlUENhgbMmRkohvz6z7T/O+z/fdiHXzEW+Dq2h8IS92"
+            "Efv8Nc4CvxkOK+PRVGawPlm+hfZlPAfvdhioc9Yb96yABooFFc"
+            "USD/AtnXNaTAw5XgwT8RDcVakdMAKf5uLOWHP10XnbL/oqvKYa"
+            "l7LzC/SMiP1ocyDHanYn3J/0EZBN0f7f9fnwGQPmtKUmfLgjEx"
+            "LUPoyiV6CCyffQafcobQmKVT0ocus4QmXR5qHaaOWZDPlXy6a8"
+            "pnHqFcJrdS1ltf1Sefb0XloGN+ntQpsc+aQ1P6DkFF+dQDI4c/"
+            "UuU1mRVIWW/d1PJrKp+0kzpzorLyKPRXVvKj9blUoUMaX1/51B"
+            "fkAZijI+1nqYH2EDjDUWdQ+wzJr+lDj7kcpflg1rJw5fgzwKhO"
+            "/sQ23pLHbCsOG0TKQo0j7I855LMwQMcUx4Qj3EYEnY4hwdwrdd"
+            "WHqOsLlXxMoa2XqrwtMxAoA6KY7CgMDZii0OK6ysFvyeRkGcGv"
+            "zMrvu/W5VPuD1rekYLY1pwyAJdtZsp0l21mynWS2s2gPwB5k8U"
+            "VtdbJg60ql0J8iB53+CcAuZIXy+oBOUFzeUxZ8NxLGMnVKFvi5"
+            "spCdisD7yDBwhgcEg/akhV6P1PiJEgCqpYV+hPYhlAbs/l2JSt"
+            "iLrUiY9R7GhzsQ7A3D/OkOyNGMB6BYWV1Z/3UpAJZKysWcTWae"
+            "y+ltqMRnYgfW+JwZe0iO/WRg/lEO+WRICnRWbnRq+RNzpdhYVU"
+            "F6XSa9ydxPOX99u1ZdO0P9YSApVzU5xE7lnHSnbp+SfGRSG+Wm"
+            "kkovqWt7TXXtjJPeAtE+za+tLAd6Wqo+rd+Okg9bRpKyeGwZLP"
+            "YKQIbc0QzHIN//2sgDcxaM5suNzXV7NtcVgAyxT0tNmDBtMHty"
+            "ANAl9jVlIFP/GwoGNtUleWaWPWVgo34HMOQp5k/9r6lj2FRXGN"
+            "hropgvPQSTVeWgIAdHUTHjjgGj9E8Q8L9YKLe4M1Lzl7G5SKmB"
+            "SKkJT1oeFXV7uDOaswNgyXaWbGcWRkLlZ/PlNr9IZDt8TJz0o9"
+            "2oFPdtBTMyxZ/G58lMthcG27lQ8mlKA3xfsaGyYjvb6ooB+SnJ"
+            "z3et5tdWflgan2Y7NwrGqoYfWN4Ua8MBcHj3H8sV7eQ="
         ),
     },
     "ch7-ex-global-loss": {
@@ -339,21 +265,83 @@ CHECKS = {
         ),
     },
     "ch7-ex-nprobe": {
-        "kind": "table",
-        "name": "the smallest nprobe with recall >= 0.95",
-        "column": "recall",
-        "threshold": 0.95,
-        "setting": "value",
-        "filter": {
-            "index": "IVF-Flat",
-            "items": "1,000,000",
-        },
-        "hints": {
-            "largest": (
-                "that is the largest setting of the sweep: look for"
-                " the SMALLEST one that reaches 0.95"
+        "kind": "function",
+        "name": "smallest_setting",
+        "rtol": 1e-06,
+        "atol": 1e-08,
+        "tensors": False,
+        "framework": None,
+        "hints": [
+            (
+                "that is the largest setting that reaches the "
+                "target: look for the SMALLEST one"
             ),
-            "fraction": ("nprobe counts cells (an integer), it is not a recall"),
-        },
+            (
+                "that is the first row in the table's order: the "
+                "rows are not sorted by setting, take the smallest "
+                "setting that reaches the target"
+            ),
+            ("a recall equal to the target reaches it: compare with >=, not >"),
+        ],
+        "cases": (
+            "eNrtmluTokoSx7/KiY598+wBuxFwY/eBixe0VWh1+jLRD16QFi"
+            "8oiNiemO9+ECqryulqxcvszu7OTExMUVlZmUBZ9Yt/8ufN31Y3"
+            "//jtZjoOVje//3azji++/ok6h+MB6fx6M54vwlUQd4B9FS6m9g"
+            "evkd+bJb3j+dDexD1gmA93vcPV+8LeXf5zLO+ug7decv31Vn6N"
+            "L/uisDMq5I9KmgZpRrhVIp1d4uTgZpXYSadm4Wad2APc0klnkz"
+            "QFYifxyUwqSaVEQnWInQwtk+YjsQ9ws0KCvhC7R+wk/r9uvsXP"
+            "beBNw9k8gDe1e/LkRQUrP8Dv6cb4Uv67ae2u91vlaW+131ttth"
+            "8/t7LHsWY+bbbjuXwcB9bjMeje70a8fotXYPz0VvYs+PTp5fnf"
+            "eT75t+vL710cMmUa9ZlL1pCfG869On1YtseR6Qq9kHVvGtrUCz"
+            "lpI7EYu0eJuaWQnyzlRA3VWJ0qq1libjlMJ42ZCtUkkzGzZnZq"
+            "rDuhorK31HgjSR63bw960+mB5z068LzbrbJYrheqQifXm73s/s"
+            "4X5l2pqK1sd9DiubzYjEzLfxK3ctefjN7st87M5N34/3b4kJtw"
+            "O5t3pxRFNzcZ6Hw9L5qeCZtdy+GK47eBK9/nRV2GrTi2pz5aKH"
+            "P1L+9mtO56ko7nD03Jsd/s1UPYeuZe0qRmBZdDMatLM18Xqt6T"
+            "37UVLhmnimVxyzW3jeTvxNzsxsX3FfsPOrucmlGhI4/SsdLURA"
+            "MbuYBLY7ZDacsF3f4u7vqNZS9sZXjey0Vw5sNOX7ab00poGdz3"
+            "+/DC3doG3nArglWihpyFVsBoBKtAnwcTdL611hz4z5Z58O9EPB"
+            "y6HRvsleUUFs7zGw+rUXuy0PnJrcppX0PVBTS/pc/fkN2SR0NI"
+            "ypig/KKS5IC/b8LBq4lLdLBHuvkM8Z17OBg1bYHs3UZfArvYL8"
+            "D8WjhJFvfrt73TYG/b4f8oCGi7sTcLe7Cyh9lfCgNcZB2/38j3"
+            "5g41GZO1To/QLaVH/6U5XjJDKcnhNX20/yFslH5hY2ZsPAcVv0"
+            "esw0B3eNRxcMyGeYcjfoZ530PiMWhM2tmgMBv4/buGXNR/0aCz"
+            "5zkT9egfv3qEr6jf/JGhmsLaJqifrMPypwZrrL3HUg77q8yhxu"
+            "H8qKkMZlIO9eM/D+/oZ7yoKgnKCTqnF9sJik3NYox2O1SL8SZB"
+            "vyevK7kYzxxTTPv8cIDtBVeuIxRcm+/TBOnqrYjr+imqxfMT/N"
+            "qmyGXaHpdgZBxL2sqLJ4PTim13Ysp36cjYn+AjlyLhauQSu0Xh"
+            "G2Wn8I+yQ/yA4KfCSeVKMlak/blnL8kl9j8L6T6cYIbe2wJSKe"
+            "M5rAZj+YbPqR46tJzyHUYyLUAv3tA4Hg615vsD2Gs1hEQN93aH"
+            "D4m/PserbdqHQ0MXxii+p7hjsJeMDV5gHqz16ngEdrPfhJXYlZ"
+            "C/U68+AHJKQ/DXRwL46+022N/DMj6yXLj/Rm8G9k1zo7AwjjCc"
+            "eHdNhlNKyk/PcNbFM/wEDHfH/2K4c6Q/4qTyV2e8z4SyLJJb1r"
+            "6fuX1WvudIiPzFGuKZkmQWCe/CxDKQYVY19MzbYuVzHmzu7VJ7"
+            "3GcxZDuL0WJzJZMLSZMNc0xdj20vseI7R7iXqZsaRyZl3gobxs"
+            "+E0b13ALAo6sUUIMvbNdHqBA7v3Tp3Wy/vdMEnj8CmRcEo1uoW"
+            "NMwlOmC+IsSwSrRKSoskMIq1SsfMIf0zhlXwl2j/TS7pq4Y8pR"
+            "ViGJ6bt0ihDAWslQrbXKJpxnktaa2T0krTe65Lc7OwTCewJzTM"
+            "AqyvaNg+B1Y/HtUl3eYncDaOyW/BaIL8Vs7B6dzKFcHerSGYNf"
+            "SXd7CXbnkLrZTyEOmLJVUW4XTTbyPQB4vDGnQaLvKvVLyGhQI0"
+            "gzzYAw/ZreZ6gPVBfwF2a4Tybxj6LYbZJeinalMA/bM2egT7sP"
+            "aAz+YF3H9LG0H+sryCH03vFu7vvrIB/y/9hz2YhaOEbJT5P/j8"
+            "VSXJ+x8tSaYRLs/xCnf5S5L8H5UkWdiZRTrMWsPOirVZq9tZkP"
+            "hE0fNSSfLaxHV9TrtCrB9AyNetUtObxLGCsXOYy+imelivZDfV"
+            "YwVxhwV5xmHaZdMouWAiMFsPvYZ0SWiOoilcGRa4iEv6NKmDCM"
+            "178mmanC1SMBM7RSORM2N6M8WHhNC8nENVjqn5ceW3QdMczO/S"
+            "tJcS7LspEOk0MoUnPyXTBq58CzqOvyD+zxzkJLq0dElo0Ub3Iu"
+            "lU5Zui4etIl4q+9OHwMjQHS49+GYuUE7DXbRnsQRVoTbmHarRa"
+            "MyygOaO4An953sXSoQ205QQ1oMkw6kLTd8AeDVZQLG7JQGuNsQ"
+            "b2xxDRqBmvRaim17kW2KctWI1qxcPVbhVLn20DV5t5nJ+2xPG5"
+            "gYppD/bz/F75Wboq6zV+uHQ5uFh4bFxJ/PzFev8vrHf4675zxM"
+            "vj/HecKg8TW/bcmESZUVA8rYJ8ovB3oXJ3ehonf1t46vAfVoPW"
+            "jtSgLXbhWGVsC8wmWysk/o5yWLYjA45pfexUDeUwnmpHPje8Bs"
+            "htByneFPSilEp4fmAKu1pwDEg5j6siaJI61CeAFGgR2Yz6hJAC"
+            "NdTaxiCX1oX7bkh/wgiyWjx/2qffjc27II0VRhx8AinS8Sk75C"
+            "/pVI2cqmGTTxQpWQ+DYED7o0xNlwbF64BcSa/kYd3V3vFnhYN6"
+            "AS8QLHs12muwRxVcg37nwb/ko8/+FOExKqIBauSQzxIxCDoGyH"
+            "qKN0HzR+X+C9i9KgK5e2WQg/iaugHQkgaQn3YXAKjVZnh+z8cn"
+            "o7VE8YX7fgB26R7LhjOoUdsaAdF1Y/gR5GiMuybFWf8FFNe90g"
+            "wJxb1++wu7kfRe"
+        ),
     },
 }
