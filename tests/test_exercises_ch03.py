@@ -314,3 +314,33 @@ def test_every_exercise_of_the_chapter_is_registered():
         "ch3-ex-nprobe",
     }
     assert checked <= set(ru.exercises.labels())
+
+
+# --- the hidden cases catch every typical mistake, whatever the grading seed ---------
+
+
+@pytest.mark.parametrize(
+    "label",
+    sorted(k for k, v in ch03.EXERCISES.items() if v["kind"] == "function"),
+)
+def test_every_mistake_fails_a_hidden_case(label):
+    from coursetools.grade import _check_spec, hidden_inputs
+
+    spec = _check_spec(label, ch03.EXERCISES[label])
+    for seed in range(20):
+        cases = hidden_inputs(spec, label, seed)
+        expected = [ru.checks.to_array(spec["reference"](*c)) for c in cases]
+        for wrong, message in spec["hints"]:
+            caught = False
+            for case, exp in zip(cases, expected, strict=True):
+                try:
+                    out = ru.checks.to_array(wrong(*case))
+                except (ValueError, TypeError, IndexError):
+                    caught = True
+                    break
+                if out.shape != exp.shape or not np.allclose(
+                    out, exp, rtol=spec["rtol"], atol=spec["atol"], equal_nan=True
+                ):
+                    caught = True
+                    break
+            assert caught, (seed, message)

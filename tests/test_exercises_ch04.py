@@ -330,3 +330,33 @@ def test_ipw(answer, status, words, capsys):
 def test_ipw_chapter_solution(capsys):
     answer, _ = _solution("ch4-ex-ipw", "ipw_weights")
     assert _status("ch4-ex-ipw", answer, capsys)[0] == CORRECT
+
+
+# --- the hidden cases catch every typical mistake, whatever the grading seed ---------
+
+
+@pytest.mark.parametrize(
+    "label",
+    sorted(k for k, v in ch04.EXERCISES.items() if v["kind"] == "function"),
+)
+def test_every_mistake_fails_a_hidden_case(label):
+    from coursetools.grade import _check_spec, hidden_inputs
+
+    spec = _check_spec(label, ch04.EXERCISES[label])
+    for seed in range(20):
+        cases = hidden_inputs(spec, label, seed)
+        expected = [ru.checks.to_array(spec["reference"](*c)) for c in cases]
+        for wrong, message in spec["hints"]:
+            caught = False
+            for case, exp in zip(cases, expected, strict=True):
+                try:
+                    out = ru.checks.to_array(wrong(*case))
+                except (ValueError, TypeError, IndexError):
+                    caught = True
+                    break
+                if out.shape != exp.shape or not np.allclose(
+                    out, exp, rtol=spec["rtol"], atol=spec["atol"], equal_nan=True
+                ):
+                    caught = True
+                    break
+            assert caught, (seed, message)

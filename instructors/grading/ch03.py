@@ -30,7 +30,7 @@ def _loss_hidden(rng):
         rng.standard_normal((B, d)),
         rng.standard_normal((B, d)),
         np.log(rng.dirichlet(np.ones(B))),
-        float(rng.choice([0.05, 0.2, 1.0])),
+        float(rng.choice([0.05, 0.2, 0.5])),  # never 1: the temperature must count
         float(rng.uniform(0.1, 1.0)),  # never 0: the margin must change the loss
     )
 

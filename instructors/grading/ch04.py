@@ -61,8 +61,9 @@ def _xquad_inputs(rng):
 
 
 def _xquad_hidden(rng):
-    p = float(rng.choice(_DYADIC)) if rng.random() < 0.5 else rng.uniform(0.02, 0.98)
-    return float(p), int(rng.integers(1, 13))
+    if rng.random() < 0.75:  # a dyadic share ties within 8 picks: go past it
+        return float(rng.choice(_DYADIC)), int(rng.integers(9, 13))
+    return float(rng.uniform(0.02, 0.98)), int(rng.integers(1, 13))
 
 
 def masked_softmax_reference(logits, mask):
@@ -139,7 +140,7 @@ def _recall_hidden(rng):
     n = int(rng.integers(25, 50))
     topk = np.stack([rng.permutation(n)[:12] for _ in range(15)])
     true_top = np.stack([rng.permutation(n)[:9] for _ in range(15)])
-    return topk, true_top, rng.random(n) < 0.25, _ks(rng, 12)
+    return topk, true_top, rng.random(n) < 0.2, _ks(rng, 12)
 
 
 def _tail_recalls(topk, true_top, tail_mask, k):
@@ -237,6 +238,7 @@ EXERCISES = {
         "reference": xquad_reference,
         "inputs": _xquad_inputs,
         "hidden": _xquad_hidden,
+        "hidden_trials": 8,  # a tie in most of them: ties to the tail get caught
         "rtol": 0.0,
         "atol": 0.0,
         "hints": [
@@ -305,6 +307,7 @@ EXERCISES = {
         "reference": true_tail_recall_reference,
         "inputs": _recall_inputs,
         "hidden": _recall_hidden,
+        "hidden_trials": 6,  # users without a tail item occur in nearly every one
         "hints": [
             (
                 _recall_all_true_top,
