@@ -4,8 +4,10 @@ its own hint, and a stub reports "not attempted"."""
 import importlib.util
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
+from notebook_runner import ROOT
 
 import recsys_utils as ru
 from recsys_utils.checks import CORRECT, HINT, NOT_ATTEMPTED
@@ -21,6 +23,27 @@ def _instructor(name: str):
 
 
 ch04 = _instructor("ch04")
+
+# the chapter's exercises section
+CHAPTER = ROOT / "chapters" / "04_long_tail_attention" / "06_exercises.ipynb"
+
+
+def _solution(label, name):
+    """The function ``name`` defined by the NumPy solution cell(s) of ``label``."""
+    nb = nbformat.read(CHAPTER, as_version=4)
+    inside, sources = False, []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "{solution-start}" in cell.source:
+            inside = label in cell.source
+        elif cell.cell_type == "markdown" and "{solution-end}" in cell.source:
+            inside = False
+        elif inside and cell.cell_type == "code":
+            if "solution" in cell.metadata.get("tags", []):
+                sources.append(cell.source)
+    assert sources, f"no solution cell for {label}"
+    scope = {"np": np}
+    exec("\n".join(sources), scope)
+    return scope[name], scope
 
 
 def _stub(*args):
@@ -58,24 +81,51 @@ def test_xquad_picks_agree_with_the_package_reranker():
 
     tail = np.r_[np.zeros(20, bool), np.ones(20, bool)]
     scores = np.linspace(1.0, 0.0, 40)[None, :]
-    for p in (0.3, 0.5, 0.8):
-        top = lt.xquad_rerank(scores, tail, np.array([p]), lam=1.0, k=8)
-        np.testing.assert_array_equal(tail[top[0]], ch04.xquad_reference(p, 8))
+    # shares whose ties (x = p) are exact in binary (0.5, 0.375, 0.75) or do not occur
+    # within 12 picks (0.41); a share like 0.8 ties at x = 4/5, which rounding decides
+    for p in (0.5, 0.375, 0.75, 0.41):
+        top = lt.xquad_rerank(scores, tail, np.array([p]), lam=1.0, k=12)
+        np.testing.assert_array_equal(tail[top[0]], ch04.xquad_reference(p, 12))
+    top = lt.xquad_rerank(scores, tail, np.array([0.3]), lam=1.0, k=8)
+    np.testing.assert_array_equal(tail[top[0]], ch04.xquad_reference(0.3, 8))
+
+
+def test_xquad_ties_go_to_the_head_item():
+    # p = 1/2: the first pick is a tie (0.5 against 0.5), so head; then the list
+    # alternates, every even step a tie at x = 1/2 won by the head item
+    np.testing.assert_array_equal(ch04.xquad_reference(0.5, 6), [0, 1, 0, 1, 0, 1])
+    np.testing.assert_array_equal(ch04._xquad_ties_to_tail(0.5, 6), [1, 0, 1, 0, 1, 0])
+    # p = 3/8: x = 3/8 after 8 picks is a tie, the 9th pick is a head item
+    picks = ch04.xquad_reference(0.375, 9)
+    assert picks[:8].mean() == 0.375 and picks[8] == 0
+    assert ch04._xquad_ties_to_tail(0.375, 9)[8] == 1
+
+
+def test_xquad_mistakes_by_hand():
+    np.testing.assert_array_equal(ch04._xquad_no_update(0.3, 5), [0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(ch04._xquad_first_inverted(0.3, 5), [1, 0, 0, 0, 1])
 
 
 @pytest.mark.parametrize(
     "answer, status, words",
     [
-        ([0, 1, 0, 0, 1], CORRECT, "correct"),
-        ([0, 0, 0, 0, 0], HINT, "the scores do not count"),
-        ([1, 0, 1, 0, 1], HINT, "compares p = 0.3 with 1 - p = 0.7"),
-        ([0, 1, 0, 1, 0], HINT, "at step 4"),
+        (ch04.xquad_reference, CORRECT, "correct"),
+        (ch04._xquad_no_update, HINT, "picks never change"),
+        (ch04._xquad_first_inverted, HINT, "only your first pick"),
+        (ch04._xquad_ties_to_tail, HINT, "on a tie"),
+        (_stub, NOT_ATTEMPTED, "still the stub"),
         (..., NOT_ATTEMPTED, "still the stub"),
     ],
 )
 def test_calibration(answer, status, words, capsys):
     got, out = _status("ch4-ex-calibration", answer, capsys)
     assert got == status and words in out
+
+
+def test_calibration_chapter_solution(capsys):
+    answer, scope = _solution("ch4-ex-calibration", "xquad_picks")
+    assert _status("ch4-ex-calibration", answer, capsys)[0] == CORRECT
+    assert scope["first_five"] == [0, 1, 0, 0, 1]
 
 
 # -- A masked softmax --
@@ -194,45 +244,31 @@ def test_masked_mean_stub_and_bad_framework(capsys):
 # -- True tail recall --
 
 
-def _true_tail_recall(topk, true_top, tail_mask, k):
-    recalls = []
-    for recommended, relevant in zip(topk[:, :k], true_top):
-        relevant_tail = relevant[tail_mask[relevant]]
-        if len(relevant_tail):
-            recalls.append(np.isin(relevant_tail, recommended).mean())
-    return float(np.mean(recalls))
-
-
 def test_true_tail_recall_by_hand():
     from recsys_utils import longtail as lt
 
-    topk = np.array([[1, 2, 3], [4, 5, 6]])
-    true_top = np.array([[2, 7], [4, 8]])
+    topk = np.array([[1, 2, 3], [4, 5, 6], [1, 2, 3]])
+    true_top = np.array([[2, 7], [4, 8], [1, 3]])
     tail = np.zeros(10, bool)
     tail[[2, 7, 8]] = True
-    # user 0: tail items {2, 7}, 2 is in the top 2 -> 1/2; user 1: tail {8} -> 0
-    assert lt.subset_recall(topk, true_top, 2, tail) == pytest.approx(0.25)
-    assert _true_tail_recall(topk, true_top, tail, 2) == pytest.approx(0.25)
+    # user 0: tail items {2, 7}, 2 is in the top 2 -> 1/2; user 1: tail {8} -> 0;
+    # user 2 has no tail item in true_top and does not count
+    got = ch04.true_tail_recall_reference(topk, true_top, tail, np.array([1, 2, 3]))
+    np.testing.assert_allclose(got, [0.0, 0.25, 0.25])
+    for k, value in zip([1, 2, 3], got, strict=True):
+        assert lt.subset_recall(topk, true_top, k, tail) == pytest.approx(value)
+    # counting user 2 as 0 gives a third less
+    wrong = ch04._recall_over_all_users(topk, true_top, tail, np.array([2]))
+    np.testing.assert_allclose(wrong, [1 / 6])
 
 
 @pytest.mark.parametrize(
     "answer, status, words",
     [
-        (_true_tail_recall, CORRECT, "correct"),
-        (
-            lambda topk, true_top, tail_mask, k: _true_tail_recall(
-                topk, true_top, np.ones_like(tail_mask), k
-            ),
-            HINT,
-            "true recall over ALL true top items",
-        ),
-        (
-            lambda topk, true_top, tail_mask, k: _true_tail_recall(
-                topk, true_top, tail_mask, topk.shape[1]
-            ),
-            HINT,
-            "only its first k entries count",
-        ),
+        (ch04.true_tail_recall_reference, CORRECT, "correct"),
+        (ch04._recall_all_true_top, HINT, "true recall over ALL true top items"),
+        (ch04._recall_whole_list, HINT, "only the first k entries"),
+        (ch04._recall_over_all_users, HINT, "averaged over every user"),
         (_stub, NOT_ATTEMPTED, "still the stub"),
     ],
 )
@@ -241,29 +277,86 @@ def test_true_tail_recall(answer, status, words, capsys):
     assert got == status and words in out
 
 
-# -- Inverse propensity weights --
+def test_true_tail_recall_chapter_solution(capsys):
+    answer, _ = _solution("ch4-ex-true-tail-recall", "true_tail_recall_at")
+    assert _status("ch4-ex-true-tail-recall", answer, capsys)[0] == CORRECT
 
 
-def _ipw(counts, power):
-    w = ((counts + 1.0) / (counts.max() + 1.0)) ** (-power)
-    return w / (np.dot(counts, w) / counts.sum())
+# -- Inverse propensity weights, clipped --
 
 
 def test_ipw_by_hand():
     # counts (3, 1, 0), power 1: 1/p = 4/4, 4/2, 4/1 = (1, 2, 4); mean over the four
-    # purchases (3 * 1 + 1 * 2) / 4 = 1.25, so w = (0.8, 1.6, 3.2)
-    np.testing.assert_allclose(_ipw(np.array([3.0, 1.0, 0.0]), 1.0), [0.8, 1.6, 3.2])
+    # purchases (3 * 1 + 1 * 2) / 4 = 1.25, so w = (0.8, 1.6, 3.2); clipped at 1.2:
+    # (0.8, 1.2, 1.2), mean over the purchases (2.4 + 1.2) / 4 = 0.9, so
+    # w = (8/9, 4/3, 4/3)
+    counts = np.array([3.0, 1.0, 0.0])
+    np.testing.assert_allclose(
+        ch04.ipw_reference(counts, 1.0, 1.2), [8 / 9, 4 / 3, 4 / 3]
+    )
+    np.testing.assert_allclose(
+        ch04._ipw_no_second_rescaling(counts, 1.0, 1.2), [0.8, 1.2, 1.2]
+    )
+    # the package clips 1/p = (1, 2, 4) at 1.2 first: (1, 1.2, 1.2) / 1.05
+    np.testing.assert_allclose(
+        ch04._ipw_clip_raw(counts, 1.0, 1.2), np.array([1, 1.2, 1.2]) / 1.05
+    )
+
+
+def test_ipw_inputs_clip_a_bought_item():
+    # the clip must bind on an item with purchases, or the second rescaling is a no-op
+    for t in range(20):
+        counts, power, max_weight = ch04._ipw_hidden(np.random.default_rng(t))
+        w = ch04._ipw_no_second_rescaling(counts, power, max_weight)
+        assert np.dot(counts, w) / counts.sum() < 1 - 1e-6
 
 
 @pytest.mark.parametrize(
     "answer, status, words",
     [
-        (_ipw, CORRECT, "correct"),
+        (ch04.ipw_reference, CORRECT, "correct"),
         (ch04._ipw_unscaled, HINT, "wrong scale"),
         (ch04._ipw_item_mean, HINT, "mean over the ITEMS"),
+        (ch04._ipw_no_second_rescaling, HINT, "rescale once more"),
+        (ch04._ipw_clip_raw, HINT, "you clipped the raw weights"),
         (_stub, NOT_ATTEMPTED, "still the stub"),
     ],
 )
 def test_ipw(answer, status, words, capsys):
     got, out = _status("ch4-ex-ipw", answer, capsys)
     assert got == status and words in out
+
+
+def test_ipw_chapter_solution(capsys):
+    answer, _ = _solution("ch4-ex-ipw", "ipw_weights")
+    assert _status("ch4-ex-ipw", answer, capsys)[0] == CORRECT
+
+
+# --- the hidden cases catch every typical mistake, whatever the grading seed ---------
+
+
+@pytest.mark.parametrize(
+    "label",
+    sorted(k for k, v in ch04.EXERCISES.items() if v["kind"] == "function"),
+)
+def test_every_mistake_fails_a_hidden_case(label):
+    from coursetools.grade import _check_spec, hidden_inputs
+
+    spec = _check_spec(label, ch04.EXERCISES[label])
+    for seed in range(20):
+        cases = hidden_inputs(spec, label, seed)
+        expected = [ru.checks.to_array(spec["reference"](*c)) for c in cases]
+        for wrong, message in spec["hints"]:
+            caught = False
+            for case, exp in zip(cases, expected, strict=True):
+                try:
+                    out = ru.checks.to_array(wrong(*case))
+                except (ValueError, TypeError, IndexError):
+                    caught = True
+                    break
+                if out.shape != exp.shape or not np.allclose(
+                    out, exp, rtol=spec["rtol"], atol=spec["atol"], equal_nan=True
+                ):
+                    caught = True
+                    break
+            assert caught, (seed, message)

@@ -6,14 +6,11 @@ The format of ``EXERCISES`` is described in instructors/README.md.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from recsys_utils.retrieval import (
-    exact_topk,
-    in_batch_softmax_loss,
-    nearest_history_item,
-)
+from recsys_utils.retrieval import nearest_history_item
 
-# -- ch3-ex-loss: the in-batch softmax loss with logQ, in NumPy --
+# -- ch3-ex-loss: the in-batch softmax loss with logQ and a margin, in NumPy --
 
 
 def _loss_inputs(rng):
@@ -23,6 +20,7 @@ def _loss_inputs(rng):
         rng.standard_normal((B, d)),
         np.log(rng.dirichlet(np.ones(B))),
         float(rng.choice([0.1, 0.5])),
+        float(rng.choice([0.25, 0.5, 1.0])),
     )
 
 
@@ -32,33 +30,58 @@ def _loss_hidden(rng):
         rng.standard_normal((B, d)),
         rng.standard_normal((B, d)),
         np.log(rng.dirichlet(np.ones(B))),
-        float(rng.choice([0.05, 0.2, 1.0])),
+        float(rng.choice([0.05, 0.2, 0.5])),  # never 1: the temperature must count
+        float(rng.uniform(0.1, 1.0)),  # never 0: the margin must change the loss
     )
 
 
-def in_batch_loss_reference(user_vecs, item_vecs, log_q_batch, temperature):
-    # one row per item: the batch's ids are 0..B-1 and log_q is the batch's own
-    return in_batch_softmax_loss(
-        user_vecs, item_vecs, np.arange(len(item_vecs)), log_q_batch, temperature
+def _mean_cross_entropy(logits):
+    top = logits.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+    return float(np.mean(log_norm - np.diag(logits)))
+
+
+def _margin_logits(user_vecs, item_vecs, log_q_batch, temperature, margin):
+    logits = user_vecs @ item_vecs.T / temperature - log_q_batch[None, :]
+    return logits - margin * np.eye(len(logits))  # the positive only
+
+
+def in_batch_loss_reference(user_vecs, item_vecs, log_q_batch, temperature, margin):
+    return _mean_cross_entropy(
+        _margin_logits(user_vecs, item_vecs, log_q_batch, temperature, margin)
     )
 
 
-def _loss_added_log_q(user_vecs, item_vecs, log_q_batch, temperature):
-    return in_batch_loss_reference(user_vecs, item_vecs, -log_q_batch, temperature)
+def _loss_margin_everywhere(user_vecs, item_vecs, log_q_batch, temperature, margin):
+    # margin subtracted from every logit of the row: the softmax does not change
+    logits = _margin_logits(user_vecs, item_vecs, log_q_batch, temperature, 0.0)
+    return _mean_cross_entropy(logits - margin)
 
 
-def _loss_log_q_on_rows(user_vecs, item_vecs, log_q_batch, temperature):
+def _loss_margin_added(user_vecs, item_vecs, log_q_batch, temperature, margin):
+    return in_batch_loss_reference(
+        user_vecs, item_vecs, log_q_batch, temperature, -margin
+    )
+
+
+def _loss_added_log_q(user_vecs, item_vecs, log_q_batch, temperature, margin):
+    return in_batch_loss_reference(
+        user_vecs, item_vecs, -log_q_batch, temperature, margin
+    )
+
+
+def _loss_log_q_on_rows(user_vecs, item_vecs, log_q_batch, temperature, margin):
     logits = user_vecs @ item_vecs.T / temperature - log_q_batch[:, None]
-    return float(np.mean(np.log(np.exp(logits).sum(1)) - np.diag(logits)))
+    return _mean_cross_entropy(logits - margin * np.eye(len(logits)))
 
 
-def _loss_without_temperature(user_vecs, item_vecs, log_q_batch, temperature):
-    return in_batch_loss_reference(user_vecs, item_vecs, log_q_batch, 1.0)
+def _loss_without_temperature(user_vecs, item_vecs, log_q_batch, temperature, margin):
+    return in_batch_loss_reference(user_vecs, item_vecs, log_q_batch, 1.0, margin)
 
 
-def _loss_summed(user_vecs, item_vecs, log_q_batch, temperature):
+def _loss_summed(user_vecs, item_vecs, log_q_batch, temperature, margin):
     return len(user_vecs) * in_batch_loss_reference(
-        user_vecs, item_vecs, log_q_batch, temperature
+        user_vecs, item_vecs, log_q_batch, temperature, margin
     )
 
 
@@ -131,70 +154,162 @@ def _mixed_no_batch_correction(u, v, n, log_q_batch, log_q_neg, tau):
     return mixed_negatives_reference(u, v, n, 0.0 * log_q_batch, log_q_neg, tau)
 
 
-# -- ch3-ex-topk: exact top-k with argpartition --
+# -- ch3-ex-topk: exact top-k with argpartition, leaving out what the user bought --
 
 
-def topk_reference(queries, item_vectors, k):
-    return exact_topk(queries, item_vectors, k)[0]
+def _excluded_scores(queries, item_vectors, exclude):
+    scores = (queries @ item_vectors.T).astype(np.float64)
+    for q, ids in enumerate(exclude):
+        scores[q, np.asarray(ids, dtype=np.int64)] = -np.inf
+    return scores
 
 
-def _unsorted_topk(queries, item_vectors, k):  # the typical mistake: argpartition only
-    return np.argpartition(-(queries @ item_vectors.T), k - 1, axis=1)[:, :k]
+def _sorted_best(scores, k):
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
 
 
-def _ascending_topk(queries, item_vectors, k):  # sorted, but worst first
-    return exact_topk(queries, item_vectors, k)[0][:, ::-1]
+def topk_reference(queries, item_vectors, k, exclude):
+    return _sorted_best(_excluded_scores(queries, item_vectors, exclude), k)
+
+
+def _unsorted_topk(queries, item_vectors, k, exclude):  # argpartition only
+    scores = _excluded_scores(queries, item_vectors, exclude)
+    return np.argpartition(-scores, k - 1, axis=1)[:, :k]
+
+
+def _ascending_topk(queries, item_vectors, k, exclude):  # sorted, but worst first
+    return topk_reference(queries, item_vectors, k, exclude)[:, ::-1]
+
+
+def _topk_exclusions_kept(queries, item_vectors, k, exclude):
+    return _sorted_best((queries @ item_vectors.T).astype(np.float64), k)
+
+
+def _exclusions(rng, queries, item_vectors):
+    """One id array per query: its best item, then others drawn at random (the
+    first query's list is empty: a user who bought nothing)."""
+    best = np.argmax(queries @ item_vectors.T, axis=1)
+    out = [np.array([], dtype=np.int64)]
+    for q in range(1, len(queries)):
+        drawn = rng.choice(len(item_vectors), int(rng.integers(5, 40)), replace=False)
+        out.append(np.unique(np.r_[best[q], drawn]).astype(np.int64))
+    return out
 
 
 def _topk_inputs(rng):
     # a long list (k = 300 of 1,000): NumPy's argpartition happens to return short
     # lists already sorted, which would hide the unsorted-result mistake
-    return (
-        rng.standard_normal((5, 8)).astype(np.float32),
-        rng.standard_normal((1000, 8)).astype(np.float32),
-        int(rng.choice([250, 300, 400])),
-    )
+    queries = rng.standard_normal((5, 8)).astype(np.float32)
+    items = rng.standard_normal((1000, 8)).astype(np.float32)
+    k = int(rng.choice([250, 300, 400]))
+    return queries, items, k, _exclusions(rng, queries, items)
 
 
 def _topk_hidden(rng):
     n = int(rng.integers(600, 1200))
-    return (
-        rng.standard_normal((int(rng.integers(2, 6)), 8)).astype(np.float32),
-        rng.standard_normal((n, 8)).astype(np.float32),
-        int(rng.integers(100, 400)),
-    )
+    queries = rng.standard_normal((int(rng.integers(2, 6)), 8)).astype(np.float32)
+    items = rng.standard_normal((n, 8)).astype(np.float32)
+    k = int(rng.integers(100, 400))
+    return queries, items, k, _exclusions(rng, queries, items)
 
 
-# -- ch3-ex-reason: reasons by cosine, not by dot product --
+# -- ch3-ex-reason: reasons by recency-weighted cosine, not by dot product --
 
 
-def reason_reference(candidate_ids, history_ids, item_vectors):
+def _unit(vectors):
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def reason_reference(candidate_ids, history_ids, item_vectors, weights):
+    v = _unit(np.asarray(item_vectors, np.float64))
+    sim = v[candidate_ids] @ v[history_ids].T * np.asarray(weights)[None, :]
+    return np.asarray(history_ids)[np.argmax(sim, axis=1)]
+
+
+def _by_dot(candidate_ids, history_ids, item_vectors, weights):  # lengths count
+    scores = item_vectors[candidate_ids] @ item_vectors[history_ids].T * weights
+    return history_ids[np.argmax(scores, axis=1)]
+
+
+def _reason_weights_ignored(candidate_ids, history_ids, item_vectors, weights):
+    # the package's nearest_history_item: the cosine alone
     return nearest_history_item(candidate_ids, history_ids, item_vectors)[0]
 
 
-def _by_dot(candidate_ids, history_ids, item_vectors):  # the typical mistake
-    scores = item_vectors[candidate_ids] @ item_vectors[history_ids].T
-    return history_ids[np.argmax(scores, axis=1)]
+def _recency(rng, n):
+    """A recency weight per history item: 0.8 ** (days ago / 7), newest last."""
+    days_ago = np.sort(rng.integers(0, 120, n))[::-1]
+    return 0.8 ** (days_ago / 7.0)
 
 
 def _reason_inputs(rng):
     vecs = rng.standard_normal((40, 6)) * rng.uniform(0.2, 5.0, (40, 1))  # norms vary
     ids = rng.permutation(40)
-    return ids[:8], ids[8:20], vecs
+    return ids[:8], ids[8:20], vecs, _recency(rng, 12)
 
 
 def _reason_hidden(rng):
     n = int(rng.integers(30, 60))
     vecs = rng.standard_normal((n, 5)) * rng.uniform(0.1, 6.0, (n, 1))
     ids = rng.permutation(n)
-    return ids[:10], ids[10:25], vecs
+    return ids[:10], ids[10:25], vecs, _recency(rng, 15)
 
 
-# -- ch3-ex-nprobe: read the serving table --
+# -- ch3-ex-nprobe: the smallest setting of a table that reaches a target --
 
 
-def nprobe_reference(table):
-    return int(table.index[table["recall"] >= 0.9].min())
+def _setting_table(rng):
+    """A serving table drawn at grading time: the settings as the index, the measured
+    column monotone in the setting or not, a share_scanned column beside it.
+
+    The target is the measured value of a row with at least three larger values (so
+    ``>`` and the largest setting give other answers), or one that no row reaches.
+    Half the tables have their rows shuffled, with the second-largest setting that
+    reaches the target as the first such row (so the first row in table order is
+    neither the smallest nor the largest)."""
+    n = int(rng.integers(5, 10))
+    settings = np.sort(rng.choice(np.arange(1, 257), n, replace=False))
+    measured = rng.choice(np.arange(30, 100), n, replace=False) / 100.0  # distinct
+    if rng.random() < 0.5:
+        measured = np.sort(measured)  # monotone in the setting
+    column = str(rng.choice(["recall", "recall_at_20"]))
+    if rng.random() < 0.2:
+        target = float(measured.max() + 0.01)  # no row reaches it
+    else:
+        target = float(np.sort(measured)[int(rng.integers(0, n - 3))])
+    order = np.arange(n)
+    if rng.random() < 0.5:
+        order = rng.permutation(n)
+        reach = np.flatnonzero(measured[order] >= target)  # positions, table order
+        if len(reach) >= 2:
+            by_setting = reach[np.argsort(settings[order][reach])]
+            second = by_setting[-2]  # second-largest reaching setting goes first
+            order[[reach[0], second]] = order[[second, reach[0]]]
+    table = pd.DataFrame(
+        {"share_scanned": np.round(settings / 256, 4), column: measured},
+        index=pd.Index(settings, name="value"),
+    )
+    return table.iloc[order], column, target
+
+
+def smallest_setting_reference(table, column, target):
+    reached = table.index[table[column] >= target]
+    return float(reached.min()) if len(reached) else float("nan")
+
+
+def _largest_setting(table, column, target):
+    reached = table.index[table[column] >= target]
+    return float(reached.max()) if len(reached) else float("nan")
+
+
+def _first_row_setting(table, column, target):  # table order, not the smallest
+    reached = table.index[table[column] >= target]
+    return float(reached[0]) if len(reached) else float("nan")
+
+
+def _strictly_above_setting(table, column, target):
+    reached = table.index[table[column] > target]
+    return float(reached.min()) if len(reached) else float("nan")
 
 
 EXERCISES = {
@@ -207,6 +322,17 @@ EXERCISES = {
         "hidden": _loss_hidden,
         "rtol": 1e-6,
         "hints": [
+            (
+                _loss_margin_everywhere,
+                "you lowered every logit of the row: the softmax does not change. "
+                "Subtract the margin from the positive's logit only (column b of "
+                "row b).",
+            ),
+            (
+                _loss_margin_added,
+                "you added the margin: LOWER the positive's logit by it, so the model "
+                "must beat the negatives by at least the margin.",
+            ),
             (
                 _loss_added_log_q,
                 "you added log q: the correction SUBTRACTS log q_j from each logit "
@@ -272,6 +398,11 @@ EXERCISES = {
                 _ascending_topk,
                 "your list is in increasing order of score: the best item comes first.",
             ),
+            (
+                _topk_exclusions_kept,
+                "your list still holds items of exclude[q]: leave them out (give "
+                "them a score of -inf before the top-k).",
+            ),
         ],
     },
     "ch3-ex-reason": {
@@ -286,23 +417,41 @@ EXERCISES = {
                 _by_dot,
                 "a dot product favours history items with long vectors: normalise the "
                 "vectors (cosine) before comparing.",
-            )
+            ),
+            (
+                _reason_weights_ignored,
+                "you picked the most similar history item: multiply each cosine by "
+                "the recency weight of its history item (weights[j] goes with "
+                "history_ids[j]) before taking the best.",
+            ),
         ],
     },
     "ch3-ex-nprobe": {
-        "kind": "table",
-        "name": "the smallest nprobe with recall >= 0.9",
+        "kind": "function",
+        "name": "smallest_setting",
         "points": 1,
-        "reference": nprobe_reference,
-        "column": "recall",
-        "threshold": 0.9,
-        "setting": None,  # the table's index
-        "filter": {},
-        "hints": {
-            "largest": "nprobe = nlist scans every cell: look for the SMALLEST setting "
-            "that reaches 0.9.",
-            "fraction": "nprobe counts cells (an integer); it is not a recall.",
-        },
+        "reference": smallest_setting_reference,
+        "inputs": _setting_table,
+        "hidden": _setting_table,
+        "public_trials": 8,
+        "hidden_trials": 8,
+        "hints": [
+            (
+                _largest_setting,
+                "you returned the LARGEST setting that reaches the target: the "
+                "cheapest one is the smallest.",
+            ),
+            (
+                _first_row_setting,
+                "you returned the first row (in the table's order) that reaches the "
+                "target, but the rows need not be sorted by setting: take the "
+                "smallest index value among the rows that reach it.",
+            ),
+            (
+                _strictly_above_setting,
+                "'reaches the target' includes equality: compare with >=, not >.",
+            ),
+        ],
     },
 }
 

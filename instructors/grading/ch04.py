@@ -5,20 +5,65 @@ The format of ``EXERCISES`` is described in instructors/README.md.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
-from recsys_utils.longtail import inverse_propensity_weights, subset_recall
+from recsys_utils.longtail import inverse_propensity_weights
 
 
-def xquad_reference(p: float = 0.3, steps: int = 5) -> np.ndarray:
-    """xQuAD with lambda = 1 over {head, tail}: 1 = a tail pick, 0 = a head pick."""
+def _xquad(p, steps, *, ties_to_tail=False, first_inverted=False, update=True):
+    """xQuAD with lambda = 1 over {head, tail}: 1 = a tail pick, 0 = a head pick.
+
+    The gains are compared in exact arithmetic (``Fraction``), so a tie (x = p) is a
+    tie whatever the float rounding. The keyword arguments are the typical mistakes.
+    """
+    p = Fraction(float(p))
     picks: list[int] = []
-    for _ in range(steps):
-        x = np.mean(picks) if picks else None  # tail share of the list so far
-        tail_gain = p * (1.0 if x is None else 1.0 - x)
-        head_gain = (1.0 - p) * (1.0 if x is None else x)
-        picks.append(int(tail_gain > head_gain))  # ties: the head item ranks first
+    for step in range(int(steps)):
+        if picks and update:
+            x = Fraction(sum(picks), len(picks))  # tail share of the list so far
+            tail_gain, head_gain = p * (1 - x), (1 - p) * x
+        else:  # the empty list: both coverage terms are 1
+            tail_gain, head_gain = p, 1 - p
+        tail = tail_gain >= head_gain if ties_to_tail else tail_gain > head_gain
+        if step == 0 and first_inverted:
+            tail = not tail
+        picks.append(int(tail))  # ties: the head item ranks first
     return np.array(picks, dtype=float)
+
+
+def xquad_reference(p, steps):
+    return _xquad(p, steps)
+
+
+def _xquad_no_update(p, steps):  # the coverage never changes: one pick repeated
+    return _xquad(p, steps, update=False)
+
+
+def _xquad_first_inverted(p, steps):
+    return _xquad(p, steps, first_inverted=True)
+
+
+def _xquad_ties_to_tail(p, steps):
+    return _xquad(p, steps, ties_to_tail=True)
+
+
+#: shares whose ties (x = p) fall within 12 picks and are exact in binary floats
+_DYADIC = [0.25, 0.375, 0.5, 0.625, 0.75]
+
+
+def _xquad_inputs(rng):
+    p = float(rng.choice([0.3, *_DYADIC])) if rng.random() < 0.7 else rng.uniform()
+    # p = 0.3 would tie at x = 3/10 after 10 picks, a tie that float rounding decides
+    # (0.3 is not 3/10 in binary): stop before it
+    return float(p), int(rng.integers(6, 10 if p == 0.3 else 13))
+
+
+def _xquad_hidden(rng):
+    if rng.random() < 0.75:  # a dyadic share ties within 8 picks: go past it
+        return float(rng.choice(_DYADIC)), int(rng.integers(9, 13))
+    return float(rng.uniform(0.02, 0.98)), int(rng.integers(1, 13))
 
 
 def masked_softmax_reference(logits, mask):
@@ -80,69 +125,138 @@ def _mean_hidden(rng):
     return rng.normal(size=(B, L, d)).astype(np.float32), mask
 
 
+def _ks(rng, length):
+    return np.sort(rng.choice(np.arange(1, length + 1), int(rng.integers(2, 5)), False))
+
+
 def _recall_inputs(rng):
     topk = np.stack([rng.permutation(30)[:10] for _ in range(20)])
     true_top = np.stack([rng.permutation(30)[:8] for _ in range(20)])
-    return topk, true_top, rng.random(30) < 0.5, 5
+    # a quarter of the items in the tail: some users have no tail item in true_top
+    return topk, true_top, rng.random(30) < 0.25, _ks(rng, 10)
 
 
 def _recall_hidden(rng):
     n = int(rng.integers(25, 50))
     topk = np.stack([rng.permutation(n)[:12] for _ in range(15)])
     true_top = np.stack([rng.permutation(n)[:9] for _ in range(15)])
-    return topk, true_top, rng.random(n) < 0.4, int(rng.integers(3, 10))
+    return topk, true_top, rng.random(n) < 0.2, _ks(rng, 12)
 
 
-def true_tail_recall_reference(topk, true_top, tail_mask, k):
-    return subset_recall(topk, true_top, k, tail_mask)
+def _tail_recalls(topk, true_top, tail_mask, k):
+    """Per user: (hits among the long-tail true top items, their number)."""
+    relevant = tail_mask[true_top]  # (users, m): which true top items are tail
+    found = (true_top[:, :, None] == topk[:, None, :k]).any(axis=2)  # (users, m)
+    return (relevant & found).sum(axis=1), relevant.sum(axis=1)
 
 
-def _ipw_unscaled(counts, power):  # the typical mistake: no rescaling
+def _recall_at(topk, true_top, tail_mask, k):
+    hits, count = _tail_recalls(topk, true_top, tail_mask, k)
+    has = count > 0
+    return float(np.mean(hits[has] / count[has]))
+
+
+def true_tail_recall_reference(topk, true_top, tail_mask, ks):
+    return np.array([_recall_at(topk, true_top, tail_mask, int(k)) for k in ks])
+
+
+def _recall_all_true_top(topk, true_top, tail_mask, ks):  # the tail mask ignored
+    everything = np.ones_like(tail_mask, dtype=bool)
+    return true_tail_recall_reference(topk, true_top, everything, ks)
+
+
+def _recall_whole_list(topk, true_top, tail_mask, ks):  # the same value for every k
+    whole = _recall_at(topk, true_top, tail_mask, topk.shape[1])
+    return np.full(len(ks), whole)
+
+
+def _recall_over_all_users(topk, true_top, tail_mask, ks):  # users without tail: 0
+    out = []
+    for k in ks:
+        hits, count = _tail_recalls(topk, true_top, tail_mask, int(k))
+        out.append(np.mean(np.where(count > 0, hits / np.maximum(count, 1), 0.0)))
+    return np.array(out)
+
+
+def _ipw_raw(counts, power):
     return ((counts + 1.0) / (counts.max() + 1.0)) ** (-power)
 
 
-def _ipw_item_mean(counts, power):  # the other one: mean 1 over items, not purchases
-    w = _ipw_unscaled(counts, power)
+def _mean_one(w, counts):  # rescaled: mean 1 over the interactions
+    return w / (np.dot(counts, w) / counts.sum())
+
+
+def ipw_reference(counts, power, max_weight):
+    w = _mean_one(_ipw_raw(counts, power), counts)
+    return _mean_one(np.minimum(w, max_weight), counts)  # one clip-and-rescale pass
+
+
+def _ipw_unscaled(counts, power, max_weight):  # no rescaling at all
+    return np.minimum(_ipw_raw(counts, power), max_weight)
+
+
+def _ipw_item_mean(counts, power, max_weight):  # mean 1 over items, not purchases
+    w = _ipw_raw(counts, power)
+    w = np.minimum(w / w.mean(), max_weight)
     return w / w.mean()
 
 
+def _ipw_no_second_rescaling(counts, power, max_weight):
+    return np.minimum(_mean_one(_ipw_raw(counts, power), counts), max_weight)
+
+
+def _ipw_clip_raw(counts, power, max_weight):  # the package's order: clip, rescale
+    return inverse_propensity_weights(counts, power, max_weight=max_weight)
+
+
+def _ipw_max_weight(rng, counts, power):
+    """A clip that binds on bought items (clipping an item nobody bought leaves the
+    mean over the interactions alone): between 1 and their largest rescaled weight."""
+    top = _mean_one(_ipw_raw(counts, power), counts)[counts > 0].max()
+    return float(1.0 + rng.uniform(0.3, 0.7) * (top - 1.0))
+
+
 def _ipw_inputs(rng):
-    return rng.integers(0, 50, 12).astype(float), float(rng.uniform(0.2, 1.0))
+    counts = rng.integers(0, 50, 12).astype(float)
+    power = float(rng.uniform(0.4, 1.0))
+    return counts, power, _ipw_max_weight(rng, counts, power)
 
 
 def _ipw_hidden(rng):
     n = int(rng.integers(5, 20))
-    return rng.integers(0, 80, n).astype(float), float(rng.uniform(0.1, 1.0))
-
-
-def ipw_reference(counts, power):
-    return inverse_propensity_weights(counts, power, max_weight=None)
+    counts = rng.integers(0, 80, n).astype(float)
+    counts[0] = 0.0  # an item nobody bought: the largest weight
+    power = float(rng.uniform(0.3, 1.0))
+    return counts, power, _ipw_max_weight(rng, counts, power)
 
 
 EXERCISES = {
     "ch4-ex-calibration": {
-        "kind": "value",
-        "name": "the first five picks (1 = tail)",
+        "kind": "function",
+        "name": "xquad_picks",
         "points": 1,
         "reference": xquad_reference,
+        "inputs": _xquad_inputs,
+        "hidden": _xquad_hidden,
+        "hidden_trials": 8,  # a tie in most of them: ties to the tail get caught
         "rtol": 0.0,
         "atol": 0.0,
         "hints": [
             (
-                [0, 0, 0, 0, 0],
-                "with lambda = 1 the scores do not count: at each step compare "
-                "p (1 - x) for a tail item with (1 - p) x for a head item, where x "
-                "is the tail share of the list so far",
+                _xquad_no_update,
+                "your picks never change: with lambda = 1 the scores do not count, "
+                "so at each step compare p (1 - x) for a tail item with (1 - p) x for "
+                "a head item, where x is the tail share of the list so far",
             ),
             (
-                [1, 0, 1, 0, 1],
-                "on the empty list both coverage terms are 1, so the first pick "
-                "compares p = 0.3 with 1 - p = 0.7",
+                _xquad_first_inverted,
+                "only your first pick is wrong: on the empty list both coverage "
+                "terms are 1, so the first pick compares p with 1 - p",
             ),
             (
-                [0, 1, 0, 1, 0],
-                "at step 4 the list holds 1 tail item out of 3, x = 1/3 > p: "
-                "compare 0.3 * 2/3 with 0.7 * 1/3",
+                _xquad_ties_to_tail,
+                "on a tie (x = p, both gains equal) the head item wins: a tail item "
+                "needs a strictly larger gain",
             ),
         ],
     },
@@ -188,23 +302,28 @@ EXERCISES = {
     },
     "ch4-ex-true-tail-recall": {
         "kind": "function",
-        "name": "true_tail_recall",
+        "name": "true_tail_recall_at",
         "points": 2,
         "reference": true_tail_recall_reference,
         "inputs": _recall_inputs,
         "hidden": _recall_hidden,
+        "hidden_trials": 6,  # users without a tail item occur in nearly every one
         "hints": [
             (
-                lambda topk, true_top, tail_mask, k: subset_recall(topk, true_top, k),
+                _recall_all_true_top,
                 "this is the true recall over ALL true top items: keep only the "
                 "true top items that are long-tail (relevant[tail_mask[relevant]]) "
                 "before counting",
             ),
             (
-                lambda topk, true_top, tail_mask, k: subset_recall(
-                    topk, true_top, topk.shape[1], tail_mask
-                ),
-                "you looked at the whole list: only its first k entries count",
+                _recall_whole_list,
+                "you looked at the whole list, the same for every k: for each k of "
+                "ks only the first k entries of topk count",
+            ),
+            (
+                _recall_over_all_users,
+                "you averaged over every user: a user without any long-tail true top "
+                "item has no tail recall; average over the users who have one",
             ),
         ],
     },
@@ -225,6 +344,16 @@ EXERCISES = {
                 _ipw_item_mean,
                 "that is the mean over the ITEMS: the weights must average 1 over "
                 "the interactions, sum_i n_i w_i / sum_i n_i",
+            ),
+            (
+                _ipw_no_second_rescaling,
+                "the clip lowered the mean over the interactions below 1: rescale "
+                "once more after clipping",
+            ),
+            (
+                _ipw_clip_raw,
+                "you clipped the raw weights 1 / p_i: rescale first, clip the "
+                "rescaled weights at max_weight, then rescale again",
             ),
         ],
     },

@@ -6,106 +6,41 @@ do not edit by hand. See ``recsys_utils/exercises/__init__.py`` for the fields.
 
 CHECKS = {
     "ch4-ex-calibration": {
-        "kind": "value",
-        "name": "the first five picks (1 = tail)",
-        "hashed": {
-            "shape": [
-                5,
-            ],
-            "powers": [
-                None,
-                None,
-                None,
-                None,
-                None,
-            ],
-            "hashes": [
-                "490939e8b549990c46ba08797364a757",
-                "698c8b663c598537c7b83f4323a90e89",
-                "45ba2b913592d489d221f46928c2610e",
-                "87ded35c632d20fd28fa2fb79b35cff4",
-                "1d3d1d000bdd461b90219c5d57073cc7",
-            ],
-        },
+        "kind": "function",
+        "name": "xquad_picks",
+        "rtol": 0.0,
+        "atol": 0.0,
+        "tensors": False,
+        "framework": None,
         "hints": [
-            [
-                {
-                    "shape": [
-                        5,
-                    ],
-                    "powers": [
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    ],
-                    "hashes": [
-                        "fef763dd7d760bd294eac71764060e76",
-                        "b64aa6831d6165b3d0cd692433093c64",
-                        "b88d5856510d2d6febc212cfa1323457",
-                        "ac11a2db40d5af009b3ba4431e274673",
-                        "48c9708b1ab9ca82bfdeba679d196754",
-                    ],
-                },
-                (
-                    "with lambda = 1 the scores do not count: at each "
-                    "step compare p (1 - x) for a tail item with (1 - "
-                    "p) x for a head item, where x is the tail share of"
-                    " the list so far"
-                ),
-            ],
-            [
-                {
-                    "shape": [
-                        5,
-                    ],
-                    "powers": [
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    ],
-                    "hashes": [
-                        "cc3e9c968bb0c564c83285499d0d60de",
-                        "bab51b798029a6b8bf8a7cc37d03a4bb",
-                        "d0883505776fb5765061136c9b7d4f98",
-                        "66f2d7a1bd30218f50ca2027c8b8d8f9",
-                        "095b28f903021e286f84184bbfad81d7",
-                    ],
-                },
-                (
-                    "on the empty list both coverage terms are 1, so "
-                    "the first pick compares p = 0.3 with 1 - p = 0.7"
-                ),
-            ],
-            [
-                {
-                    "shape": [
-                        5,
-                    ],
-                    "powers": [
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                    ],
-                    "hashes": [
-                        "3bf6b7ba93206d649d2a100800b1ec25",
-                        "c1bca9687c45a88a8b364ce462875410",
-                        "1a7050f78eb98e5f7d4005d2539f22a6",
-                        "57f05a2574400f3cc5b9fc5c922315d8",
-                        "e52894d6e5642345ba20a9820e7e056d",
-                    ],
-                },
-                (
-                    "at step 4 the list holds 1 tail item out of 3, x ="
-                    " 1/3 > p: compare 0.3 * 2/3 with 0.7 * 1/3"
-                ),
-            ],
+            (
+                "your picks never change: with lambda = 1 the "
+                "scores do not count, so at each step compare p (1 "
+                "- x) for a tail item with (1 - p) x for a head "
+                "item, where x is the tail share of the list so far"
+            ),
+            (
+                "only your first pick is wrong: on the empty list "
+                "both coverage terms are 1, so the first pick "
+                "compares p with 1 - p"
+            ),
+            (
+                "on a tie (x = p, both gains equal) the head item "
+                "wins: a tail item needs a strictly larger gain"
+            ),
         ],
+        "cases": (
+            "eNrVVstugzAQ/BXL6hG1tvGLqjlEygfkjji0gTZIUYqKU1pF/H"
+            "vtPl1hlRgMSve2u7aYnZ1dfIQXCl4DuCtrBSMAn7WTHj+Debn5"
+            "Caaw3FcHVevAV14dql3xfQBdsgiIrM0ikMLipSo2qsit03vjwF"
+            "y9VoVxb+6l8evt7bufCn0P3nFqcsuOrZp1043KlewG18sry1vA"
+            "D0DN0+P+wULjLHgUxMGmIY5iycmCN0vhIfz+RF8jTaPaLLNweM"
+            "uPCRxLxBBBnBAeR0AOVqOcpkib8pDK/BuuBceC65df+EhEnjrL"
+            "o9g7t2aOUy9hofXaV4LTnBTMotewNo1ARrE3UzNPaXYAvUqOKK"
+            "Y05kLQJBY8AhgNlq++6j+igxZc96cTStM9NYRYws68j7KcGPs2"
+            "cxie/4UWRq5wIllCuMAioUxiql8gGA+fCTz5Tp/1jdJTzxzmtY"
+            "WdeMP+FYK+cs5FL2aGsvYNMqy1Ug=="
+        ),
     },
     "ch4-ex-masked-softmax": {
         "kind": "function",
@@ -459,7 +394,7 @@ CHECKS = {
     },
     "ch4-ex-true-tail-recall": {
         "kind": "function",
-        "name": "true_tail_recall",
+        "name": "true_tail_recall_at",
         "rtol": 1e-06,
         "atol": 1e-08,
         "tensors": False,
@@ -470,86 +405,105 @@ CHECKS = {
                 "keep only the true top items that are long-tail "
                 "(relevant[tail_mask[relevant]]) before counting"
             ),
-            ("you looked at the whole list: only its first k entries count"),
+            (
+                "you looked at the whole list, the same for every "
+                "k: for each k of ks only the first k entries of "
+                "topk count"
+            ),
+            (
+                "you averaged over every user: a user without any "
+                "long-tail true top item has no tail recall; "
+                "average over the users who have one"
+            ),
         ],
         "cases": (
-            "eNrFnG1T20YQx79KxtN3zUxNSlLaaV/cSSfJD8KcHwA7wwsjE5"
-            "W6jWlMIqDNdy92YrSZ/nrrIU5DJjNCQtLd3t7uf/+7q78a31w3"
-            "fnrS+P1yed14+qTx7v6Xl399PDm7LOqTLxuXr6/eXi/vT2yuX7"
-            "+9+v3iX3e9nq1Oza5vry5Wv/58ebD6ffnrdP37y2fNp0/2mmf3"
-            "p85f7K/+wJRm89N9OLKLh8PEPxx2Ho5MfTKjk7aoD0v602X4+X"
-            "b+cBjVN7n6cP/hKK5Ptuv7xfPr64f0KItTyev76/GPcXz1/X2S"
-            "X1TfX9D9afVweFxfb9ZDqWjQJUm9oPeLPz2tT9ZTSev7RyQU8S"
-            "NEKURR0cn6MKmv2/r+Vv1+0j+zCKuakF+GgxrR+IWqzEmpZor+"
-            "4UPF+GulsY7044j0Ly3DUxHrL+TfpEl16f64fv6Q1if2pB8jGt"
-            "8R7Q8xv0l9vST9GJF8DK20eL4Y/zHJTwhlSvOPKpi/kJ8rSZSO"
-            "ppKRfRPyO6f9l3nS/yZdP0H7i/sLxyf2fy0/52lSOd1vyL4K+9"
-            "SlrSCU9hjH52F/if0t1ndEkhL616P9KUxVTkon5tcn/U7QKQj7"
-            "gPbZkP706P1if+D+Ff4hIqGxfc7JPozp+Qmu/5z8myX/I/wH2x"
-            "/yL+aXXxrva6SyBSY5EJBEqNSQXLrY0jNSXouQoCA5ayotVKpF"
-            "Is0Uk+tJ5WIffr7YcgJyHdD4e/h+mr/YBzGqxAG9PyWX4XD+LZ"
-            "L/AE1yGTbJYqgTuj9FlWsqqoCQYqBsuUOcX0n3l2QyhHwLkm9B"
-            "+zhFl+DJuiTbm4QxTfUU5VOByxeTRkghIR3JV5pEAyZZuByhVB"
-            "N6f6RA2ohcspQvmVwxvrgiVVqSSz5El0b6J8ZnynDIJOTXpUVL"
-            "yKXIOMvT/MYk/5Rcnph/H0MOhGyoyn1yOeKuIckXQyqhv8IPdZ"
-            "T9i5DVon4uaH96colif4fc3N/ne5+4ue8/Cbv9xjw4uz72bvV/"
-            "dWzXevPhnF09//nZ+/s7XzYubq4uiuuLWeO/PeurTz2reGE53z"
-            "9/0R3Yd78d3A96/bzqzeJ1KR6GLMT2b5j88eHfzfoNjxnj4s23"
-            "w71X3bQZr8f4/uxMPOZ/okMwnG8S9jhCuIhweEG6i7qHtl3CNb"
-            "JNFn1/h7xg4sP3Rzg+9M09sn0Z7q2C9l6fDAZiNzMOYwOLdA3G"
-            "mHEZtp3oGwQ2EuvTQ46kDIejBn3Xcvv3U7gn6QzyLUIUkYIdMt"
-            "QPpNO6JBQx/g5hA/FzQusvfPuMlCLySrhbEXZE7HWIMU5F4zMI"
-            "g3B9kC6qSP9TWh+OHRDbHSt0wEShKzK6KaXxWRy/w9gI6VYExG"
-            "2yHynqB65PTvJJUT+WyvqgfUdsz3TQGJkLpJuQrspJP4cKXd3C"
-            "/V2G55ci9vIk34T035UKHY+x7ZxUaUj6K4R2qnBUPVpKR3SV0E"
-            "+BbaeI7TzRjUsyym2Fjh3tiA5xaLLn5NLbiks2yPBvzzAfk8pE"
-            "VThcESpzSCrviOESLg0zSDIcxvm1wuGEpIPIpVtk4AsMR9Bkos"
-            "ud0qAj1O5m2CVIk1qGMyAWXV5O7++Ry0RIa9CkDhW6YIp0QUWQ"
-            "qBnOoFik1TMM9wkS2JYCWTBD57aGNAwphghJMVxdhPe3mLSh/a"
-            "Xuj5we1Q/fxCYvVcJ1GX2YMDrPMVwvt2awETKKXRMrJn+oQAKk"
-            "Yx3SkRhyZAipkYHHZGNC8xOHR2R/GNI6su99tJ9kFCzSLY+nQ9"
-            "bTcPYTSmRzzm/OG7MzOuTIvzldfG9+vP1idMgfVx/4kJvhY+mQ"
-            "28tvT75Lu+29u69Gh+AuFXsnrsJUuUO4vqS900IqFrPL+wpdUN"
-            "HejjFcwutGgcMHtLdThU7B7DDb/haNb4TyRzqjQpimUOFewW5t"
-            "Gj8j8wUZ7AFiD0p1yPVFugPh/ETxvTFS+WUYuUdYHeXp/aeI/T"
-            "yF8wuynU5JVRWEXR1S1Y5UAR2+iA0Q+yaUihHySTEcw5RxQfqb"
-            "KPrpyjAdwdg+J/2OSX84FYzVTadIF1ZkfzBVOCP9jhDwtEi+Xk"
-            "mlpIhNsHpqRPJLEZtjqjMnwD2i/WVw/TyNb6rEbj1a35j2t6wO"
-            "U1K9GdJV+2Qfxop9KWj/xojtxrR/W7R+4vnniH0RW++HmXVZim"
-            "DC3EKG1ZlVOB3ApRYnO6JDOBzLyaRg9jIjhkqqrLIkEbpMZKBi"
-            "tH4lQYKSVJoZLoXhTFHlcgpnRkjHYLg/JvlhuMiQbkHymZkw+k"
-            "CThCovISUyrEhnTcglxhjuUUmMtB5YkJiSy2MG1Cgmd06QAas3"
-            "kEHm6qMBzY/pLtzSkSK/gUJX9hRI2VcgTwsZaCyYRsifKDi5T+"
-            "A2QoYbTfqQ5h8pGb7MhCGnRaPiSD/OkcGv6FXI8CdkHyIsCMbq"
-            "iKmin2ifI6xewZAuJf1OFP3kDPeS7AM+HyE/u/zPoUPqapB1Zc"
-            "haRTc0iP14bXd0yIZquLn7UnTIXXGXr/7dxI+lQ8zz5rNmOo/3"
-            "hl+NDkHboO1t2WGCqRqPMEBJBWAzicNmCqweaCupCKyOMBjjNG"
-            "lvRygfpCoxXHMYjiMdUhK2GSvhDGKXiKhgi9UD6Luww4Vth1eo"
-            "7JTeb1B/MJU1ULBrQYN2WHmYUzgyoPdzqsfQ+2dKKuKY3s/YFi"
-            "tnjzAyReyG4TSmokwZHh9XxxQ0/zamCojVZ2zolOsz9G1Ip2J1"
-            "WYcm7YjuEdgjI/1h+4HNNlZJ1TGdvKDnYzOGo3DUauE6xoYYO3"
-            "CzZIsm3VHoppj0B6trpPxRvtgM5RS6HJsxU0wHIJ0yIGxkMVU5"
-            "CttvTmUh9mX/NA/HdpzqHyrYsU2xR4rYHFPF6Y7oEKOFi5jBWN"
-            "I4DpGhrsJkH/Z/ybSKwhAlBAnY5PQJErFL8vSoFsnHUvbfFopJ"
-            "wHB+rGyJcwXytWh+GKPJDBsybAu6HwuWY6U6yFK4ziYDXTJDHi"
-            "0D6JXxFbS+HYVO42YFQ3QUjh/pMu5/HSmQoSL9baPLxHAaqzNO"
-            "FZeDkDUzYbrN4fywIG6m0AVTWj/OkFQK84GQFKvHMAPL+pso9g"
-            "cZfot0SxHmmBiHcobFk32Zk8s8UnBWpIQsHYSMVXj9nFK9Eu2G"
-            "DvlIhXx8x4dmGVOfc+ummZ3RIdmsb1f/3w2/dLNM9ehmmeGfo1"
-            "+f37344Ss2yzi0bSPFNhja+10FTmlUe45UKmbXsbcdqw8MPd+i"
-            "bcdGNqzekN828GFsxo2Q2EyCdIrzYSoee+8Nhqv47QWs3rBGCX"
-            "dcOBVksdEXmzW4UVpbnwMa/5SwS+bD+hsr4RY2sktsXoaxFfdF"
-            "YaoBv/2SYaMoRn7YqIvfjuH8nEE6AulA/PZGm/YHzo9LjrDyOS"
-            "3DbthhZSZiF6SDUgyX0c33Sf+Yrm2GARmH+1i9Y5HOWoSxAcdG"
-            "2AibEJ0qY1yUT05/OqXxx5iVW5J+YfUUx0ZVmBniVFqy/frgt1"
-            "smdH9UKXQBYitP+n2M2BPvR/uf4PpiIzw2u/XQ/+G3fxAb+h3R"
-            "Ifi5E252OUeGn1wuFzwdkkgdhssHZH36tM6JD3MEDgsRsCDqEM"
-            "MZxWRxOKi5BOyPxWaQCFVSyf7LlD3SXQgZOYND/XMWv43RRZOA"
-            "kBO/naF9LugE6TT8nBSG4/g5s0T5tkWEdB42y/BUKVzlgk78Mm"
-            "CKGToMGboUjqJ+ccHohCAnm0ykCyLFZA8UumCEdCf2F2LBaFvR"
-            "HywoNQipMaQ4RboNq1PGivyxmasgk58gHYcFidj/atD+Kp/L42"
-            "9HIR2Ybf85O2xm5GYltP+fVx1iNt8K2VSHbJpm6tfujA7Zf3Y1"
-            "u3CdtzdfrFlmM+TbR1eH3N5NXsVv7LJZN8ucvf8HQD9fbQ=="
+            "eNrFnG9XGskSxr/KHs99lz0HiOjiPdcXPf9BBhhgFMjJCxx0Ys"
+            "gGI8ZR9ua7Xw2Rqez+tksNe6PH4zg4093V1VVPPVXdf+z863rn"
+            "37/sfLhYXu/8+svOzf0fb/74dnN2kZU33+xcfLz8fL28v/H4+f"
+            "Xnyw9nf3nq4+zh1uz67vLs4c//XDQe/l6+m379+83r6q+/1Kpv"
+            "72+d7tcf/sHk5vGrvblyFpvLINlcHm2uTHkzoptOVl7m9K9L+/"
+            "ud+ebSLR/yy8v65sorb7bK58X7y8879CoHhxKXz5f9H2P/yuf7"
+            "JD+3fD6j58Nic3lcfl4tu1JQp3OSekbti38dlTfLoYTl8ykJRX"
+            "wJUQpRFHSzvAzKz53y+WbZPumfWdhVTcgvwk6l1H+hKnNSqpmi"
+            "f/hS0f9SaRyf9KNH+hfm9qGI+Rfyr9Kg2vS8V75/SPPjJaQfKf"
+            "WvR+tDjG9Sfp6TfqQkH0MzLd4v+n9M8hNCmdL43QLGL+Tn5yRK"
+            "n4YSkX0T8jul9RclpP9V+vwE7S+uL+yfWP+l/PyEBhXT84bsq7"
+            "BPbVoKQmmPsX8JrC+xvsX8piQpoX9dWp/CVMWkdGJ8fdLvAJ2C"
+            "sA9onw3pT5faF+sD16/wDy4Jje1zTPZhTO8PcP7n5N8c8j/Cf7"
+            "D9If9iDg93vpRI5QmYpCEgiVCpIbl0saRnpLwOQoKM5KyptFCp"
+            "Jok0UkxuQirnJfb3iyUnIFeD+t/F9mn8Yh14qBINaj8kl+Hj+J"
+            "sk/wGa5NxukkVXJ/R8iCpXVVQBIcVAWXIdHF9Oz+dkMoR8M5Jv"
+            "Rus4RJeQkHUJnm4SxjTUEcqnAJcvBo2QQkI6kq80iQZMsnA5Qq"
+            "km1L6rQFqXXLKUL5lc0T+vIFVakkvuoEsj/RP9M7k9ZBLya9Ok"
+            "BeRSZJyV0PjGJP+QXJ4Yfx9DDoRsqMp9cjniqSHJF0Mqob/CDx"
+            "0p6xchq4P6uaD1mZBLFOvb5ub+e1r7zs3tfhd2b8yDX7b056gr"
+            "8Z1nuNFdjuoDmoKdL2+/3P/7m52z28uz7PpstvP3zZz/fTOZU3"
+            "HOk+HucngQT1bh7HY0DHt39Ubz+PyquI4rO+tGiqvFx1y0gHTH"
+            "M5qNV+vv5erg98nX79Ow19hd3+w0KzahWV7bSn87+Pjh5qLmNT"
+            "4Mb16fnbxqp727425lsndav05e+lq/v/6+F9Lx+msU9BrTwehu"
+            "tXc7e+jt/Vy8Fe/+PxE/SFxUCWX1EBgj8F+Q3uEqQy8mgSlZYQ"
+            "dRzhH5+yCxP+9i/xCFdMnKR2hFMrIyfTKNiFLN2I6CHCSmMJr2"
+            "cruXQC8oUKCYny6yQbk98DbopZdPb58CW0nckBcVonAVlBShfi"
+            "Bx2CahiP4fEQoSXyc0/wLFzEgp3EQJ7AtCyYgyOxjNFdQ/g4AP"
+            "5weJsYL0P6T54SgJUeyxQnxMFGImoodC6p+D/fcxCkRiGaF/i+"
+            "xHiPqB8xOTfELUj6UyP2jfMYph4muMHA0Sa0jMxaSfQ4WYb+L6"
+            "zu3jCxFlJiTfgPTfz5XEA0bxc1KlIemvENpIYeO6NJU+EXNCPw"
+            "WKnyKKTYhYXZJRbinEc7ol4sdHkz0nl95SXLLBXMbTufRjUhm3"
+            "sAdmQmU6pPI+cXnCpWGuTAb+OL6mPXCSxBe5dAdzDRkGXmgy0e"
+            "VOqdMuanfV7hKkSc3tuR4HXV5M7XfJZSKkNWhShwoxMkVipCBI"
+            "VKX56+H8G3JpBb1/gsQiQhbMRfpPhjQMKYYISTEwX9jXtxi0of"
+            "Wlro+YXtW3P8QmL1SICRl9GDs6j5GYyJ/M1SNkFKvGU0z+UIEE"
+            "SDz7SLxiyBEhpMZcA6ZVAxqfuOyR/WFI65N976P9JKPgILH0I8"
+            "SPI4gfR4Jfk5SE0DPcaF28nsstcjIxhz9AAskm9/qz9vlVNL9d"
+            "vcqrxXj/dOq1e7uL9Gp+/u7s2lSSo6wz61ya6qpxuEVCqP4XNs"
+            "2YlbchhJLeN5IoPogrj4RRbdg4fAaLI5tIr/Kz++H0a97B4LOz"
+            "H+zXorRXO6pHi9FVOksq5ecvbuKZgvwZpBHaMmFhvMKeOvExqF"
+            "mShWkiNY/VBnWFVCnIAnoYVOLnRgkaGmQBQ4V0wmoB9pBN6l+K"
+            "8kfSp0Awq6RGEgXhtqj/HL8syK0NEKFR6kvOL5JCGPRMFITiYW"
+            "ont8c3LlbLJdT+CBFyQqTHgjyMj6k5DPozWl8Jte/g+jMUQWGE"
+            "EFBqTsgnxKAVkxEZ6W+g6Kef20kbjoBi0m+P9IdLA7DabYSkak"
+            "H2B1PHM9JvF2Fhk+SbKKm1EBEcVtOlJL8QIxhMfceEOVJaXwbn"
+            "L6H+TZUIt0vz69H6ltWCSuo/QlKvTvZhrNiXjNavhwh4TOu3Sf"
+            "Mn3n+KEQJGIHV7/kGWphg7AxNhtW5hT5pw6c3JlkgjDlpjMimY"
+            "zY6Ix5Mqq0yJiy4TeToPrV9OkCAnlWYeUOGBQ1S5mIK+FEkrJE"
+            "XGJD8MqhnSLUg+M2NHH2iSUOUlpEQeGkm/CblED4NiKpGS1gML"
+            "VENyecwTG8XkzgkyYDUP8uxcjTag8TEpiEvaVeQ3UEjdrgIp+w"
+            "rkaSJPjwX0CPkDBSf3Cdy6mAdAkz6k8btKHjQydsjpoFHxST9O"
+            "Mc9RUFOYBwnIPrhYII7VMlNFP9E+u1jNhCFdSPodKPrJdQBLsg"
+            "/4foT87PJ/rFpoUyHkP6qn891okheTRqztyKtuizT6/XJN1Hwa"
+            "Nr5xM91V77eDcWOx/HDTyCs3tfd3F3cnlTvvHyONHkmhxarSWV"
+            "/eLXt7n9b8UeZXVtn67u3LGZ2zd4PP/VfBfs072A+O9qL66Cot"
+            "GZ2kUn7+4iaeKcifQRqhBdUsoNyXhWm/BMGSklbCLVg+bkHCSp"
+            "SWktbCShuDkWCVLKCL8kHaG4NaH0kLJI1yQoBjJehDhOdSWsHB"
+            "ShT08LgvjC1soqRFQmrfoP5gWnSgIPyMOu1jvW5MQduA2ue0oa"
+            "H2Z0pa65ja5wgA6817GL8jwkXSAdOaJrf3jyutMhp/C9NOlCFi"
+            "BO0rn88QASDpjJWKRzRon0gxgdAi0h+2H7hFzVHSvky6L+j9uI"
+            "XJp6Dd0UgNjKAxwuItxk0a9JFCynmkP1ipJeWP8sUthL6SVMAt"
+            "zCEmTZB0GhCCdDDtndrtN6dFMUJg/zS3R8BcNjJUEHaLIrQQIx"
+            "gsOwi3RBoZLajGPM+S+tFBHr+wU6K4a1ImnxQeLSBIwCanT5CI"
+            "XVJCr2qSfByqJHEyxSQg6TFWlsSpAvmaND6MZGUeEnnIBT2Pxe"
+            "+eUmnmEKnBJgNdMkMeLU+aKP3LaH6PFNKRt/gYIu2w/0gq8q7x"
+            "VIEMBelvC10mkg5Y6TNSXA5C1sjYSUkfx4fFlTOFVJnS/HEeqV"
+            "D4IYSkWImIeWrW30CxP5gHcZCUyuxMHONQzkMlZF/m5DJ7Cs5y"
+            "lZDlCCFjYZ8/X6mEcrdDGj0SQ8530tyQR/7D/edsMXsto3pEbY"
+            "c/QhDJ14efL6p5Wj+teY3pfnvgDN/dpL3icJtkkGzukeypvn+k"
+            "UXrDdXNb7v22hfFTqoDQOqeKdTNkvdoKINRSKjFS5lhFgWdaYJ"
+            "WJofc76J1wAytW6cgzTRI7uuQN0Li1CgkhP7GnXPDMDYMBN565"
+            "glU6jlECNt+e8nNwgz9uXeIDErT5aVD/p4S+osSuv54SMOIBFj"
+            "K6yO3okHcJYkoJz3yKcIM4xq64QR/PjOI8rEFCBQlNPHOnResD"
+            "x8elZbgPIMztQMLHOmVEX0hohRjwI1Dpk/4x4Vy1Q0omLLBKy0"
+            "FCbmFHNxzd4Qb4gAhhGaWjfGL61yn138N81JL0C6vkOLor7NwW"
+            "p0yDp88Pntk0oefdQiE8EB0mpN/HiJ7xebT/Ac4vHoCBWz+76P"
+            "/wzC9Et8mWCB085oi3fp1ijoJcLhe2dUikPgb8DbI+fZrnILGz"
+            "HD4WnGDhWwcDMsVkcUCruQTcLY5bo1xUSaXKQ5ZmIGGHkJFzUL"
+            "Sb1MEzcdpoEhBy4pk52jFhJ0gI4jFySCjgMYaBcqaNi4Qkbh3j"
+            "oVLAzYW7eCJoiDlGDBnaFFCjfnFh8IQgJ5tMJDxcxWQPFMIjRc"
+            "IWd9tiYXBL0R8sHDYIqTGkGCFhiFVIY0X+uLUxI5MfIKGIhae4"
+            "G9yg/VWOyeQz45DQjJ5+jCVu7eWte2j/f/DMoK9bxpyyCsh3/i"
+            "ygl1YBadr8HSe1lSqg6F397OHn6v3BKtvt3P/0vN7X3/c/jbhy"
+            "cDOqHZyParfDf3zr2NJ7nCzP7z1OdpxXHj9fvbxEZz4J+w8/1e"
+            "Gr/vo66vf21vfmM79Sfr6FKqBXzYuv3+9Nr76+uohN5dO3r+L9"
+            "pgro7Zf/AXW82Cg="
         ),
     },
     "ch4-ex-ipw": {
@@ -570,59 +524,93 @@ CHECKS = {
                 "average 1 over the interactions, sum_i n_i w_i / "
                 "sum_i n_i"
             ),
+            (
+                "the clip lowered the mean over the interactions "
+                "below 1: rescale once more after clipping"
+            ),
+            (
+                "you clipped the raw weights 1 / p_i: rescale "
+                "first, clip the rescaled weights at max_weight, "
+                "then rescale again"
+            ),
         ],
         "cases": (
-            "eNrFl1mPozoWx7/KVWneuBqzY4/mhS0rAbMlJK1+YAsJJJCww1"
-            "V/96FmqpKSul5uq3vaT/Y5cuSDzy//v/96+Uf98q8/Xi7nqn75"
-            "84+Xdlp8+estGJ3DZ/DLyzm/NXU1Bd7zdXO7xN/tyqPXUFQPt/"
-            "h1+e8jfF1XJ/+/6y8U/XVaBjz7mhTfhuW+z0Rgvs+UyyO4zh7T"
-            "5pEXpcdMVsXvh/zMW+pzz/v+RD2IL9/+/IP8Jw85hoQ8TfIUI7"
-            "Ds12/TCb+8xP0tDus4+lDw3yltYKnrakOn3AgLguNytdUqzF3n"
-            "RXYNSiCCURjgHg4i4SB5Q6kUk3kMJsb9gWMc97QSo/5iHdr9Ts"
-            "mUaCuetGu+Sc1Zs+0lvDGTmbibtXt9FVW8ggTL5ONwe6xwvzTW"
-            "GqKzZg9e/ldFVxZ58qGETy/6b9W18LqsUiSoQEOSl4d06ZAY5J"
-            "ZntsoNhGAjt01fk46YyWAHxHLNQNHEHglL0SVOFzHLA4qyT+7M"
-            "VTRLyvN4tSlN9cKdMr2JxZO45K1011smdIhhtx1DKAUk7t7uDI"
-            "vg9cp+5NzkbuFra3dFKYSL88MCFukeCwp3cWeVHXWAczIjancR"
-            "5xBx6XO9VJYp5njK51xfxRBIuDnKzk4iHELn5BCSTGeaMk1Znj"
-            "OYDQm4I7FuI3+kFHQbEGewpjf9/mUL3IBaRpvX+/j29euHw///"
-            "6DIe9EjzZ/efHnQY5Cd0qdYjuHrfv5QWz/zhSdqTvuUjL7/TBR"
-            "mSZpHAQRoJAkMJPwcvi2YqhM4+dECdsPfdQixzzAxw1yTewnBB"
-            "tfV8BDsXOhDXhAP4QRAwR+ebe6VxRgIAuhCmXcuiq3C7UBD2KL"
-            "hgglbOt30oNyEY1ezsMtRiTsrX61j7rVdtTQwOx0wtX/H7VXgV"
-            "s6TSG7klUsDpeVeFi6D/2P6rOVuIayab2tBEGTTiQ6GaWE8yks"
-            "6Z4xK05NxE3vImZwrXElq5YZkOg4w+yn0XtSq4C6Ql9ud6pYrn"
-            "JW3vj1mSmBqSMrwd1uZN/FG8Mq27B3c/Zx1wwF6pM1bpYXLYIL"
-            "3v18gFjc8cYZqcWAche0XnlaqVmDS2Bza7oDoBBkOnRnkyXrHv"
-            "gHW34mCLUYbiionmdQhCm7bomR7IpCy2Uhp5y2pmKjUqxjvrTH"
-            "X9RrzsZ/ubz/bvH0H9mb8+xY17itNT3MJnfvsIzj6I2zMvveFF"
-            "I5YXGIaFNEVSiKN+Dl7K9r5zcHbhUwQsLgXpgeEwq7Kjx87PeA"
-            "n48hpFY76ECjhL+sEKYTliQThIPGMJBgm2t9MuPGFz2n/mONsL"
-            "SIbG9KI4HHwhPYpTQ6rzkK3nhALXVlF1YxUgDEvD7SDBYPWXqd"
-            "f754MKQnQ/w8o2B7hnhX1xr8vjHtTVRdLX9xVSoNotndF0UhYz"
-            "y75SiMABS0DMKCuXtgVUCHteDeYyawU8jmuH6rZma4JZa81ZNa"
-            "aAA4/XlI92SiKbky5IATXSwP1h9QpWnS+Xss45KNDH2MYWQ2FC"
-            "vjQIL1KDBRtS0E4sf+dHKGXMKV/PlA5z1og26/O9SQBPB9dFM5"
-            "mLFJU4VS4rWhswJJuFmp3spgKut8VeocpIIYT1qredfcti1tyT"
-            "KrELY/K3qpf7mXpF75x98I6S9BGP94Hd79Xto/pp6ifeU5294c"
-            "VyPE1zkOJIgSd5gf5J7nCTpWfJF68wRequTOyCxBVmg9o6r4cw"
-            "rkCa4lx1bENQEFCN+64MtBYzfnOTbFPGe4ChyPjTcSf580HhwJ"
-            "YPaDz4rnrZYGgUgM3ZRu0iF42EF0o1uLFahxlo8je/rhr4y/g6"
-            "HWFi6jFGDkGHm6qtqnySn0HTyyNwJvnqj6q9PY7U5B71yGZZUs"
-            "cDFpZ0ejVMDRdgpsykc1sNE3+bC6C4uEn5j/Kny+y8nc1pYiRS"
-            "e3ai4W0ccUdRWpqa5MTnD7tDXxNuc283cW2cL0SlOukdI212DV"
-            "ZWFGdgJQXqwaEQn8K6NxbzZH6sMbMuWwLdQmwCp3DvErY1YSTo"
-            "iLDtVYcpPEgIZa4J4gTU/pGnGztFDjpshktc+IsGD4zKhr54IH"
-            "4rX/on7lBUou/dnyipz/zTHeKnfNGfvc1M8hN5k603vgSO4jia"
-            "ZgQoCAihnyRfZHifdQUUJjxSt+1PHAQZ7u6ZZAxtNbXRldWovF"
-            "gegEKMfLTC4la7YhZYfXzmw6mNuOlxFknNmh+BNRSenI5tj8dN"
-            "cGGvK97SxdvqmEh1VXEjQDB2qUXHKuaGvZ3TXQYA+cvwEvyZ4l"
-            "kSIFL4fhEd7thoskur+zEDPV6aQsr7kiu5Ju9R5JD2eNBBJ0HN"
-            "Ax2YC4kqJWKFJtdcuHqkLgCPobkj61HLLU70kthKT9iavts+pC"
-            "wryDrdVNxaXjGc0kU/7A474XjrN/cTl0LV2otnfPECLIRXs7Zy"
-            "nnDBuVfLrpRGmBLyuXIZd6tEmKxmKjH9+xGTO/RVRtzvt2wKlJ"
-            "rI1eG+uGKiarLDfVglt+nce4sP+pZJwbycfONZDDgMEmMX4VvV"
-            "Ph5fX7/9B4ko16g="
+            "eNrFmNuuo0iyhl+lVJo7Sp2cSUb7hqNtsE1ic27VBUfbGIwNGD"
+            "CjfvfJNbvWskdd0tas3T3tG5MZShQZkfnFH/zj69/6r3//8rU6"
+            "df3Xb1++Dnjw6z9+TGan9Dn569fT5XrvOzzxbu/v1yr/3apL9j"
+            "aV9Y9r/jb8nwK+jbtj/K/xrxT9HQ8Tnn0zSj9+O/f9SQL2+5Na"
+            "fUya54/H+4ddkj+eFE36/U952nfac837+oMWSV9/+/aF/EXgGR"
+            "FSLM+xPMmQgvjtC/MLJzIcR3E8RXMCZEn2+2/Y7V+/5tM1T/s8"
+            "e4nCf7Jf/jxJhzhcczM8ElXgXollh8Z1ngPdF5AE6KQLSDlsiB"
+            "n2j+BA0quARRQpxN2SjCVKCpz+Nha7RnXlzKJbWVwctrakxpln"
+            "svK4ldI56E03qbkZQLDd7xkn6BC/yqpHdWAJF3z9312MbXM5vG"
+            "zhp9n/T/Ylp0M/XtchVEEt5PqmlWcKPaA98eViKA6AOHJae3ci"
+            "iVQTVY48mSBle7OAEoqDYZykMRkl8ZoDVVPlQVLpSoAb25os8k"
+            "z55KGXwvPQpr7BQkdcMZsbtzAAicYficRxe8vjZ/z26jiXwq4k"
+            "S+I4nR0rWw8+YvkWu5w1YgMezeFY51nBOcT2hlhjSzIlItx6NT"
+            "aSd9AlugiPpbB2iZlQ0tPVl3SI7GWRJXUxiRYJ7HDl5YaAyFLU"
+            "gNdZqHR8JKrlwo0iq9c+7Xd2Czm/UBZcKY6s6Q5eOeA8k/7gt6"
+            "fTIIHO2h+lZL8mSjEJCrJuUMkg+H/F290ikz3WB0MK5y0j37wU"
+            "n9NVF6Z0HKEWsccjtc/cKHc/7Xe3j277pZng85m7fXxnoqBHMB"
+            "3yWRi8QgNkZoE0vOxwPBedUa7oSeDQ4+TlJj8b0k4yDY9t281Z"
+            "1qSmCk737mFr9ipiD0pPF4etBH2n0+hI4FWo++pNYwl8/rnbbi"
+            "Yvc0yEb+f/t+/fX5z/7yHO+kCYvHgi6PiBKIv8CeK03cek8b5+"
+            "JS+f9uiJuycCVx925R1xUKB5KDAU/mdoEQrfvtC/iIxAirRA0Q"
+            "LH8AL3ByFuueGmHuVbWIJYXPkdka4viL5m+/UjaS0XlJF7VbmA"
+            "w1d5k5qRKmmDiDjjHOXBYsrPQMguqbIaHOksK27YctQlqJHYks"
+            "d45sZ7CjbrxeG2nXOM/LGLlYbZsivbYiJGOq3J0ZD+LMRtqbU3"
+            "3PUzMYuM4T5u+aqdXhEkLq5I7niDKAlIsCn1iKBur/o+ynUgDx"
+            "tw7hI3O12BTKqaeV9QpeGMiEkrx7yyp0F7sSv7qd/R5gUubWO9"
+            "oJbhrRgz6bNXTmIuJ0O3eNYhhsAJK7hGPoJeay+Pxz6zwXg4sW"
+            "pDdqwjFhSl7plhbtHYkA832V7EAyjDw5XZzBA6hMLru/QaBB7i"
+            "xWx7CsZODIFuNrTgDpaiKVVZD02zdJf2il6Z2bwB6POIg+OxWU"
+            "bxEjowHkswisG6RtwWosZO87sNnPl+e9CBAFWCF5dTO5mzgKaw"
+            "yjzd8fMDkOZ4OldLQ3IlnjzbR6ssKzS1CgIqld7Dn8db2tBdZO"
+            "wetv7peD8C320a7ghnaFVKDmC2bNCIxo3sLBqMoMbpRpoFC1jC"
+            "q7mTRtW4EAgoumH4PU80YNXS15DnC0lTyE06+sQyuKCRdw0BTC"
+            "Te19MunYa4KtsrlGzFFG++db+MsvQXIm7/RJD9RND0Mbl92uun"
+            "yuOeKu2p8tKn3fuY1F9U3tMu/0AcK1AkyZEURXECz/LMty/ULw"
+            "JLUwwtYHlH0qwgcH8M4s6BvDmv3RJXscYosDLw1xCN1sY6LNIt"
+            "soG9HpHQrAh8dKsi3m5oZkkj9irAJFr3+Qi26jlcnDY+rxKNLi"
+            "d7cd8KiL3p4Dj7DK7evBKAMq5OQH15PyPRFuVBFW3+NBX3HlKo"
+            "ignr392pBwKihmPMOQsGdAAp67zIi1CcX+yiMuWFItDFBqgE2A"
+            "FTufz7+v2xKSzMjBT4hN5Wm6QgXtcLMighWnig+TQqir0sQTZR"
+            "WRVu3FUHzRVgMcJqMW+V3Z0EqbDdGJUDeRVwNrig1sUJYp2DI8"
+            "m72bKBO6lk8jjOrAPc1iLp5ibMaAJyn8Rziq9cdD7fOngyxBK0"
+            "Un/wJY2BSDhwl7Z+1Hn3ab+vtsLJksVhFfcST0QGvTFSYAPgzp"
+            "xDBO5YVXMEFwSB1NIYJItQSNqNNYI65M79zrxglWZtUZN3JsMj"
+            "YWt7wnl9LqSfx5tlzzcur3u0+rTf+5y6qKejjlWWUqdeoJ0cCo"
+            "1mNHnp3kAusJOoNefUx4h72ueiig2vXlosgKxpaTSn8s6LXZT1"
+            "S7TOOqwCpetF96bVWXy1MzFNeapKDJu/VMW5P1Nx2TvrXhpZWX"
+            "5F1PsPub9Xea8qcK39pBHW9B+I40Sa4kWGp3CXilHHviGO4XlO"
+            "ZGkMPJ7jGJH/YxDXEGxn7MI7nEHNR9GYCmWLQLxvjCxp7w2g7J"
+            "2uNW4gqJCf58qtpgBfKQhKhGswCsEIhZo6+QVWDQix8wx9FR9d"
+            "eyOpLKfgKlfOxAYC/SCWUAjaegADXo+Fh+XtA72Q/jTEqeZ9FK"
+            "Jlho8WEDhH6OwCq7ibI5kuG2EVR3mVPh0rBaP7LNwYdpeiGY2P"
+            "trPoHVO4wK/lmhb9Gq/f3AS1P2cM9aoCn+8HJpzlEogJiR7OvS"
+            "2O+gg2n75yvejfe3IccDzdHU+srG3SIBJXkklFHJECi8T6uQ5b"
+            "3gH9kV3CIlt3aCSSwxoViyIE17m+orZ2hFncZrdF6CoOzocy+a"
+            "d75eUpcIL4WOvSWSyJVgBRd1k4d0TQywPuY8n7+Gm/x0DRd0vc"
+            "cZSQsg/9rZ+CFtHkuTFpTssbsAZ1AI3rg5/h6Totrp4vDK/xll"
+            "vhDtsVA/8t3hzoxq2X3s8v8SauSorJY2C0P8yLFldecoef9nvY"
+            "1Z4jY/VZwuPc1Ynfzx2a/KMicPZEdCAaQsWrXCA4hJ/LESW2Aq"
+            "75ZFS5o38EK8BJe2W79kJYEuIi8jZ6UzyQYMpzQ7FLXDKe7wdB"
+            "L7RebZYT4iJWvwT0MEh/JeK2P2lUJTX7fSMqydrT/mxU0VPF0T"
+            "/7VmeTP1F5yu69UaUw0Fjq7ZsbZEWRffsWJ9K0wJIiAzkGYhEn"
+            "/DGIi67GmRb1Bjrgrivs6XFqz4jQ9zdpPJAYQahIltuBtoBDtN"
+            "JOrJTNskJi5Ah+Jww4xZlNXhmuQvws1ufaSUgfp3Bce8uMih62"
+            "KJVYUvD6osHVPdsbu9FuWM1eSId5ZMv7AP80xF3taAxTAld9+J"
+            "6cEYlq0ZKrtMUqS7/ExrruZ5mUD1Qzbh13PSEqU2NZOg6ABOzq"
+            "sg7ujxu+UpV8kY8zh1UDF58cW12EeF9gw+QanHEDT/jNmZSmWk"
+            "P2mgbZI0nMsfp048TydU8DBXEOkdyMG+mANkTwdujXLqKwStuJ"
+            "+fZgyxa+MrcVs1eyYhmjqTj4x3BlWSng0JKoYuHKqqC8xUwCV6"
+            "BCUNcvMOJ2B9yFuO1muDeIUYkAJSNzuAQcEmJ6zwPjWvw/0Nwq"
+            "V0NORxyPdX9tRe1+KRHVZx6/dWp8lRvdqri4uwMH0sfKIIygrR"
+            "B5uQyDdj4MK+B78phfB5ovCbozz2d9VqfXePPutvUDKudKaGnc"
+            "2O7IDp+jdhukgeQOn0fczTWtRaLUGK2XpWKPWbA+o4cSDXNSqr"
+            "hxJ72qXkgli/3muETLvVGoETlrlyWIJRyvcshnEOcjPxNXfLaj"
+            "zkwmROSZDbhYtXeSST3yN2HLleBycRHhH0jN1qaAoI1Jtz8a1e"
+            "+//ROP1hjc"
         ),
     },
 }
