@@ -430,6 +430,9 @@ def bwrap_command(
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
         "MPLBACKEND": "agg",
+        # the artifact cache is the sandbox's own: the data home, if shown, is
+        # read-only, and no student's stored weights may reach another's notebook
+        "RECSYS_CACHE_DIR": f"{HOME}/.cache/recsys-artifacts",
         "VIRTUAL_ENV": sys.prefix,
         "RECSYS_HIDDEN_FD": str(fds[0]),
         "RECSYS_RESULT_FD": str(fds[1]),

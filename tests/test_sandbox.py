@@ -35,7 +35,17 @@ USER = (65534, 65534) if ROOTED else (os.getuid(), os.getgid())
 SENTINEL = 'raise RuntimeError("the last cell ran")'
 
 
-def _run(tmp_path, cells, *, timeout=60, outer=None, memory=2 * 1024**3, procs=256):
+def _run(
+    tmp_path,
+    cells,
+    *,
+    timeout=60,
+    outer=None,
+    memory=2 * 1024**3,
+    procs=256,
+    env=None,
+    extra=(),
+):
     job = tmp_path / "job"
     (job / "files").mkdir(parents=True)
     job_spec = {
@@ -56,7 +66,7 @@ def _run(tmp_path, cells, *, timeout=60, outer=None, memory=2 * 1024**3, procs=2
     limits = SandboxLimits(
         timeout=outer or timeout + 15, memory=memory, processes=procs, output=1 << 16
     )
-    run = sandbox.run(job, hidden=b"{}", limits=limits)
+    run = sandbox.run(job, hidden=b"{}", limits=limits, env=env, extra=list(extra))
     report = json.loads(run.result) if run.status == "ok" else None
     return run, report
 
@@ -152,6 +162,36 @@ def test_isolation_seen_from_inside(tmp_path):
     assert run.limits in ("cgroup v1", "cgroup v2", "rlimits")
     assert not (Path("/tmp") / "mine").exists()  # the sandbox's /tmp was its own
     host_tmp.unlink()
+
+
+def test_artifacts_go_to_a_private_cache_when_the_data_home_is_shown(tmp_path):
+    """The grader shows $RECSYS_DATA_HOME read-only; the artifact cache (by default
+    <data home>/artifacts) must then be the sandbox's own, or a cached cell fails."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "ml-100k.zip").write_bytes(b"zip")
+    for path in [tmp_path, data]:
+        os.chmod(path, 0o755)
+    os.chmod(data / "ml-100k.zip", 0o644)
+    cells = [
+        "from recsys_utils.artifacts import cache_dir\n"
+        "from recsys_utils.paths import data_home\n"
+        f"assert str(data_home()) == {str(data)!r}, data_home()\n"
+        f"assert open({str(data / 'ml-100k.zip')!r}, 'rb').read() == b'zip'",
+        "cache_dir().mkdir(parents=True)\n"
+        "(cache_dir() / 'weights.npz').write_bytes(b'x')",
+        f"try:\n    open({str(data / 'planted')!r}, 'w')\n"
+        "    raise AssertionError('the data home is writable')\n"
+        "except OSError:\n    pass",
+    ]
+    run, report = _run(
+        tmp_path, cells, env={"RECSYS_DATA_HOME": str(data)}, extra=[data]
+    )
+    assert run.status == "ok", run.output
+    assert _errors(report) == ["RuntimeError: the last cell ran"], _explain(
+        report, [*cells, SENTINEL]
+    )
+    assert sorted(p.name for p in data.iterdir()) == ["ml-100k.zip"]
 
 
 def test_the_machine_sees_the_sandbox_as_nobody(tmp_path):
