@@ -113,7 +113,7 @@ def test_metrics(capsys, answer, status, words):
     assert got == status and words in out
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", range(20))  # any grading seed
 def test_the_hidden_cases_are_scored_by_the_reference(seed):
     spec = SPECS["ch8-ex-metrics"]
     cases = hidden_inputs(spec, "ch8-ex-metrics", seed)
