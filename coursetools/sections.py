@@ -53,10 +53,7 @@ MOVIELENS_SLUG = "movielens"
 #: Chapters whose exercises section holds questions without graded checks yet, with
 #: the reason: no student notebook is made for them and the graded-exercise tests skip
 #: them. Every other chapter's exercises section is graded.
-UNGRADED_CHAPTERS: dict[int, str] = {
-    8: "chapter 8's graded exercises are not written yet (issue 28): its exercises "
-    "are questions with no ru.exercises.check",
-}
+UNGRADED_CHAPTERS: dict[int, str] = {}
 
 
 @dataclass(frozen=True)

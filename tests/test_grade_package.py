@@ -232,7 +232,7 @@ def test_every_written_exercise_has_points_and_a_rubric():
         "ch3-ex-logq",
         "ch4-ex-one-item",
         "ch6-ex-bag",
-        "ch8-ex-threshold",
+        "ch8-ex-tradeoff",
         "ch8-ex-attribution",
         "ch8-ex-hallucinate",
     }

@@ -1,27 +1,185 @@
-"""Chapter 8: the rubrics of its written exercises (instructors only).
+"""Chapter 8: references, hidden cases, typical mistakes and rubrics (instructors only).
 
-Chapter 8 has no autograded exercise yet (coursetools.sections.UNGRADED_CHAPTERS):
-a person grades the three below. The format is described in instructors/README.md.
+The format of ``EXERCISES`` and ``WRITTEN`` is described in instructors/README.md.
+The references are the package's own checker (:mod:`recsys_utils.explain`) and the
+chapter's own template explainer (:mod:`recsys_utils.book.ch08`), so a change there
+changes what the exercises expect (run ``python instructors/publish_checks.py``).
 """
 
 from __future__ import annotations
 
-#: No self-checked exercise in this chapter yet.
-EXERCISES: dict = {}
+import functools
+
+import numpy as np
+
+from recsys_utils import explain
+from recsys_utils.marketplace.reasons import REASON_NAMES
+
+_METRICS = ("faithfulness", "coverage", "hallucination")
+_WIDTH = len(REASON_NAMES)
+
+
+# --- ch8-ex-metrics: faithfulness, coverage and hallucination rate ---------------
+
+
+def reason_scores_reference(claimed, truth, facts):
+    scores = explain.reason_metrics(claimed, truth, facts)
+    return np.array([scores[k] for k in _METRICS])
+
+
+def _claims_case(rng, num_pairs):
+    """claimed, truth, facts: bool (num_pairs, R), truth within facts, every pair
+    with at least one claim and one true reason (no 0 / 0), pairs with different
+    numbers of claims (so micro and macro averages differ)."""
+    facts = rng.random((num_pairs, _WIDTH)) < 0.25
+    truth = facts & (rng.random((num_pairs, _WIDTH)) < 0.5)
+    claimed = rng.random((num_pairs, _WIDTH)) < rng.uniform(0.05, 0.3, (num_pairs, 1))
+    rows = np.arange(num_pairs)
+    truth[rows, rng.integers(0, _WIDTH, num_pairs)] = True
+    facts |= truth
+    claimed[rows, rng.integers(0, _WIDTH, num_pairs)] = True
+    return claimed, truth, facts
+
+
+def _metrics_inputs(rng):
+    return _claims_case(rng, 4)
+
+
+def _metrics_hidden(rng):
+    return _claims_case(rng, int(rng.integers(1, 13)))
+
+
+def _macro(claimed, truth, facts):  # a mean of per-pair ratios
+    c, t, f = (np.asarray(x, dtype=bool) for x in (claimed, truth, facts))
+    per_claim = c.sum(1)
+    return np.array(
+        [
+            np.mean((c & t).sum(1) / per_claim),
+            np.mean((c & t).sum(1) / t.sum(1)),
+            np.mean((c & ~f).sum(1) / per_claim),
+        ]
+    )
+
+
+def _not_a_reason(claimed, truth, facts):  # hallucination = claims not true reasons
+    c, t = np.asarray(claimed, dtype=bool), np.asarray(truth, dtype=bool)
+    hit = (c & t).sum()
+    return np.array([hit / c.sum(), hit / t.sum(), (c & ~t).sum() / c.sum()])
+
+
+def _swapped(claimed, truth, facts):  # faithfulness and coverage exchanged
+    faith, cover, halluc = reason_scores_reference(claimed, truth, facts)
+    return np.array([cover, faith, halluc])
+
+
+# --- ch8-ex-threshold: faithfulness and coverage of the template, per min_share ---
+
+SEED = 0
+MIN_SHARES = (0.3, 0.5, 0.7)
+
+
+@functools.cache
+def _threshold_tables() -> dict[str, np.ndarray]:
+    """(len(MIN_SHARES), 2) faithfulness and coverage of section 8.1's template on
+    the held-out (test) pairs, and on other parts (typical mistakes)."""
+    from recsys_utils.book.ch08 import reason_pairs, split_pairs, template_reasons
+    from recsys_utils.marketplace import make_marketplace
+
+    mk = make_marketplace(seed=SEED, size="classroom", sequential=True)
+    pairs = reason_pairs(mk)
+    parts = {"all": pairs, **split_pairs(pairs, mk.num_users, SEED)}
+    out = {}
+    for name in ("test", "all", "train"):
+        part = parts[name]
+        rows = []
+        for share in MIN_SHARES:
+            texts = template_reasons(
+                mk, part["items"], part["history"], min_share=share
+            )
+            scores = explain.evaluate_reasons(texts, part["truth"], part["facts"])
+            rows.append([scores["faithfulness"], scores["coverage"]])
+        out[name] = np.array(rows)
+    return out
+
+
+class _Measured:
+    """One of :func:`_threshold_tables`'s tables, measured when first read as an
+    array (``np.asarray``): importing this module builds no marketplace, which the
+    tests and the grader do many times; publishing and grading read it."""
+
+    def __init__(self, name: str, transform=None):
+        self.name, self.transform = name, transform
+
+    def __array__(self, dtype=None, copy=None):
+        table = _threshold_tables()[self.name]
+        if self.transform is not None:
+            table = self.transform(table)
+        return np.asarray(table, dtype=dtype)
+
+
+def threshold_reference():
+    return _threshold_tables()["test"]
+
+
+EXERCISES = {
+    "ch8-ex-metrics": {
+        "kind": "function",
+        "name": "reason_scores",
+        "points": 2,
+        "reference": reason_scores_reference,
+        "inputs": _metrics_inputs,
+        "hidden": _metrics_hidden,
+        "hints": [
+            (
+                _macro,
+                "you averaged a ratio per pair: the chapter's metrics are totals over "
+                "all pairs (true claims of all pairs / claims of all pairs), so a pair "
+                "counts in proportion to its claims",
+            ),
+            (
+                _not_a_reason,
+                "a hallucination is a claim outside the pair's facts (facts), not a "
+                "claim that is not a true reason: a true fact that is no reason is "
+                "unfaithful, not hallucinated",
+            ),
+            (
+                _swapped,
+                "faithfulness divides the true claims by the claims, coverage by the "
+                "true reasons: you swapped them",
+            ),
+        ],
+    },
+    "ch8-ex-threshold": {
+        "kind": "value",
+        "name": "threshold_table",
+        "points": 2,
+        "reference": threshold_reference,
+        # exact ratios of counts; a table copied at 3 printed decimals (off by up
+        # to 5e-4) still passes, as hashed_match accepts up to 12 steps of atol
+        "rtol": 0.0,
+        "atol": 1e-4,
+        "hints": [
+            (
+                _Measured("all"),
+                "these are the metrics of every pair: measure on the held-out "
+                "shoppers' pairs (parts['test']), as section 8.1's table does",
+            ),
+            (
+                _Measured("train"),
+                "these are the metrics of the training shoppers: measure on the "
+                "held-out shoppers' pairs (parts['test'])",
+            ),
+            (
+                _Measured("test", lambda t: t[:, ::-1]),
+                "one row per min_share, columns faithfulness then coverage: you "
+                "swapped the columns",
+            ),
+        ],
+    },
+}
 
 #: The exercises a person grades: points and what earns them.
 WRITTEN = {
-    "ch8-ex-threshold": {
-        "points": 3,
-        "rubric": [
-            "1 point: faithfulness and coverage reported for min_share 0.34 and 0.67, "
-            "measured with reason_metrics on the held-out pairs of section 8.1.",
-            "1 point: a lower threshold claims more values: coverage rises and "
-            "faithfulness falls; a higher one the reverse.",
-            "1 point: the choice is a trade-off a shop makes (wrong reasons cost "
-            "trust, missing ones cost persuasion); no threshold maximises both.",
-        ],
-    },
     "ch8-ex-attribution": {
         "points": 3,
         "rubric": [
@@ -42,6 +200,15 @@ WRITTEN = {
             "complement planted).",
             "1 point: faithfulness catches it; the hallucination rate does not "
             "(every claim is a known fact of the pair).",
+        ],
+    },
+    "ch8-ex-tradeoff": {
+        "points": 1,
+        "rubric": [
+            "1 point: a lower min_share claims more values, so coverage rises and "
+            "faithfulness falls (a higher one the reverse), read from the measured "
+            "table; no threshold maximises both, and the choice is a shop's (wrong "
+            "reasons cost trust, missing ones cost persuasion).",
         ],
     },
 }

@@ -105,7 +105,7 @@ class ReasonDecoderConfig:
     batch_size: int = 128
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 6 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 8 (section 8.2)
 def init_reason_decoder_weights(config, seed):
     """Token and position tables, `layers` pre-norm blocks, an output layer."""
     rng = np.random.default_rng(seed)
@@ -129,7 +129,7 @@ def init_reason_decoder_weights(config, seed):
     return w
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 7 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 9 (section 8.2)
 def decoder_data(mk, part, config):
     """Token ids: the memory (item's values, then each past purchase's, 0 for none),
     the decoder's input (<bos> + reason) and its target (the reason)."""

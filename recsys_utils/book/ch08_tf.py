@@ -14,7 +14,7 @@ from .ch08 import (
 )
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 9 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 11 (section 8.2)
 import tensorflow as tf
 from tensorflow import keras
 
@@ -27,7 +27,7 @@ def layer_normalize_tf(x, g, b):
     return (x - mean) / tf.sqrt(var + 1e-5) * g + b
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 11 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 13 (section 8.2)
 class ReasonDecoderTF(keras.Model):
     """A decoder-only Transformer: reads the memory, writes the reason."""
 
@@ -70,7 +70,7 @@ class ReasonDecoderTF(keras.Model):
         return {k: rtf.to_numpy(v) for k, v in self.w.items()}
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 13 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 15 (section 8.2)
 def reason_loss_tf(target, logits):
     """Cross-entropy per target token, averaged over the tokens that are not padding."""
     ce = keras.losses.sparse_categorical_crossentropy(target, logits, from_logits=True)
@@ -78,7 +78,7 @@ def reason_loss_tf(target, logits):
     return tf.reduce_sum(ce * mask) / tf.reduce_sum(mask)
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 15 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 17 (section 8.2)
 def fit_reason_decoder_tf(weights, data, config, *, seed, progress=False, epochs=None):
     """Adam on the masked cross-entropy with compile/fit, one epoch per fit on the
     same batches as PyTorch; early stopping on the validation loss."""
@@ -108,7 +108,7 @@ def fit_reason_decoder_tf(weights, data, config, *, seed, progress=False, epochs
     return best, history
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 17 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 19 (section 8.2)
 def write_reasons_tf(weights, inputs, config):
     """Greedy decoding: the sentence the decoder writes for each memory."""
     model = ReasonDecoderTF(weights, config)

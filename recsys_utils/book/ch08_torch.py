@@ -14,7 +14,7 @@ from .ch08 import (
 )
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 8 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 10 (section 8.2)
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -28,7 +28,7 @@ def layer_normalize_pt(x, g, b):
     return (x - mean) / torch.sqrt(var + 1e-5) * g + b
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 10 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 12 (section 8.2)
 class ReasonDecoderPT(nn.Module):
     """A decoder-only Transformer: reads the memory, writes the reason."""
 
@@ -67,7 +67,7 @@ class ReasonDecoderPT(nn.Module):
         return {k: rt.to_numpy(v) for k, v in self.w.items()}
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 12 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 14 (section 8.2)
 def reason_loss_pt(logits, target):
     """Cross-entropy per target token, averaged over the tokens that are not padding."""
     ce = F.cross_entropy(logits.transpose(1, 2), target, reduction="none")
@@ -75,7 +75,7 @@ def reason_loss_pt(logits, target):
     return (ce * mask).sum() / mask.sum()
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 14 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 16 (section 8.2)
 def fit_reason_decoder_pt(weights, data, config, *, seed, progress=False, epochs=None):
     """Adam on the masked cross-entropy; early stopping on the validation loss
     (or exactly `epochs` epochs). Returns the best epoch's weights and History."""
@@ -112,7 +112,7 @@ def fit_reason_decoder_pt(weights, data, config, *, seed, progress=False, epochs
     return best, history
 
 
-# chapters/08_explaining/02_decoder.ipynb, cell 16 (section 8.2)
+# chapters/08_explaining/02_decoder.ipynb, cell 18 (section 8.2)
 def write_reasons_pt(weights, inputs, config):
     """Greedy decoding: the sentence the decoder writes for each memory."""
     model = ReasonDecoderPT(weights, config).eval()
