@@ -206,11 +206,14 @@ def test_references_agree_with_the_package_functions_they_replace(seed):
     from recsys_utils.baselines import _center_rows
 
     np.testing.assert_allclose(
-        ch02.center_reference(X), _center_rows(sp.csr_matrix(X)).toarray(), atol=1e-12
+        ch02.center_reference(X, 0.0),  # without the shrinkage
+        _center_rows(sp.csr_matrix(X)).toarray(),
+        atol=1e-12,
     )
     Q = rng.normal(size=(12, 4))
     np.testing.assert_array_equal(
-        ch02.neighbours_reference(Q, 3), topk_cosine(Q, Q, 3, exclude_self=True)[0]
+        ch02.neighbours_reference(Q, 3, [[] for _ in Q]),  # nothing else excluded
+        topk_cosine(Q, Q, 3, exclude_self=True)[0],
     )
     sequences, num_items = ch06._markov_hidden(rng)
     counts = MarkovChain().fit(sequences, num_items).transitions_.toarray()
