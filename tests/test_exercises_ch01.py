@@ -26,18 +26,27 @@ def _status_and_output(label, answer, capsys, **context):
 # --- observed_loss ----------------------------------------------------------------
 
 
-def _observed_loss(R, P, Q, reg):
+def _observed_loss(R, P, Q, b_u, b_i, mu, reg, half=0.5, bias_penalty=True):
     R = sp.coo_matrix(R)
     total = 0.0
     for u, i, r in zip(R.row, R.col, R.data):  # one observed cell at a time
-        total += 0.5 * (r - P[u] @ Q[i]) ** 2
-    return total + reg * (np.sum(P * P) + np.sum(Q * Q))
+        total += half * (r - mu - b_u[u] - b_i[i] - P[u] @ Q[i]) ** 2
+    penalty = np.sum(P * P) + np.sum(Q * Q)
+    if bias_penalty:
+        penalty += np.sum(b_u * b_u) + np.sum(b_i * b_i)
+    return total + reg * penalty
 
 
-def _dense_loss(R, P, Q, reg):
-    return 0.5 * np.sum((R.toarray() - P @ Q.T) ** 2) + reg * (
-        np.sum(P * P) + np.sum(Q * Q)
+def _dense_loss(R, P, Q, b_u, b_i, mu, reg):
+    pred = mu + b_u[:, None] + b_i[None, :] + P @ Q.T
+    return 0.5 * np.sum((R.toarray() - pred) ** 2) + reg * (
+        np.sum(P * P) + np.sum(Q * Q) + np.sum(b_u * b_u) + np.sum(b_i * b_i)
     )
+
+
+def _without_biases(R, P, Q, b_u, b_i, mu, reg):  # ru.mf.mf_objective's loss
+    zero_u, zero_i = np.zeros_like(b_u), np.zeros_like(b_i)
+    return _observed_loss(R, P, Q, zero_u, zero_i, 0.0, reg)
 
 
 @pytest.mark.parametrize(
@@ -45,8 +54,15 @@ def _dense_loss(R, P, Q, reg):
     [
         (_observed_loss, CORRECT, None),
         (_dense_loss, HINT, "missing ratings are not zeros"),
+        (
+            lambda *a: _observed_loss(*a, bias_penalty=False),
+            HINT,
+            "the L2 penalty covers",
+        ),
+        (lambda *a: _observed_loss(*a, half=1.0), HINT, "factor 1/2"),
+        (_without_biases, HINT, "the biases and the global mean are missing"),
         (_stub, NOT_ATTEMPTED, None),
-        (lambda R, P, Q, reg: _observed_loss(R, P, Q, reg) + 1.0, HINT, "differs"),
+        (lambda *a: _observed_loss(*a) + 1.0, HINT, "differs"),
     ],
 )
 def test_observed_loss(answer, status, hint, capsys):
@@ -54,6 +70,16 @@ def test_observed_loss(answer, status, hint, capsys):
     assert result.status == status
     if hint:
         assert hint in out
+
+
+def test_observed_loss_old_signature_fails_clearly(capsys):
+    """The four-argument answer of the old statement cannot pass."""
+    result, _ = _status_and_output(
+        "ch1-ex-observed-loss",
+        lambda R, P, Q, reg: 0.5 * np.sum(sp.coo_matrix(R).data ** 2),
+        capsys,
+    )
+    assert not result.ok
 
 
 # --- occurrence_weights -----------------------------------------------------------

@@ -146,21 +146,30 @@ def test_cosine_rejects_an_unknown_framework():
 # --- ch2-ex-center ----------------------------------------------------------------
 
 
-def _center_by_loops(X):
+def _center_by_loops(X, shrink, use_shrink=True):
     out = np.zeros_like(X, dtype=float)
     for r in range(X.shape[0]):
         rated = [c for c in range(X.shape[1]) if X[r, c] != 0]
         if rated:
-            mean = sum(X[r, c] for c in rated) / len(rated)
+            denom = len(rated) + (shrink if use_shrink else 0.0)
+            mean = sum(X[r, c] for c in rated) / denom
             for c in rated:
                 out[r, c] = X[r, c] - mean
     return out
 
 
 def test_center_by_hand_on_the_toy_table():
-    # user C rated the trail shoes 1 and the teapot 5: mean 3 -> -2, 0, +2
+    # user C rated the trail shoes 1 and the teapot 5: mean 3 -> -2, 0, +2;
+    # shrunk with shrink = 2: 6 / 4 = 1.5 -> -0.5, 0, +3.5
     toy = np.array([[5.0, 4.0, 0.0], [4.0, 5.0, 1.0], [1.0, 0.0, 5.0]])
-    np.testing.assert_allclose(_center_by_loops(toy)[2], [-2.0, 0.0, 2.0])
+    np.testing.assert_allclose(_center_by_loops(toy, 0.0)[2], [-2.0, 0.0, 2.0])
+    np.testing.assert_allclose(_center_by_loops(toy, 2.0)[2], [-0.5, 0.0, 3.5])
+
+
+def _shrunk_row_means(X, shrink):
+    counts = (X != 0).sum(axis=1, keepdims=True)
+    sums = X.sum(axis=1, keepdims=True)
+    return np.where(counts > 0, sums / np.maximum(counts + shrink, 1e-12), 0.0)
 
 
 @pytest.mark.parametrize(
@@ -168,18 +177,23 @@ def test_center_by_hand_on_the_toy_table():
     [
         (_center_by_loops, CORRECT, "correct"),
         (
-            lambda X: np.where(X != 0, X - X.mean(axis=1, keepdims=True), 0.0),
+            lambda X, s: np.where(X != 0, X - X.mean(axis=1, keepdims=True), 0.0),
             HINT,
             "RATED items only",
         ),
         (
-            lambda X: X - _row_means(X),
+            lambda X, s: X - _shrunk_row_means(X, s),
             HINT,
             "leave the unrated entries at 0",
         ),
-        (lambda X: X, HINT, "differs from the expected output"),
+        (
+            lambda X, s: _center_by_loops(X, s, use_shrink=False),
+            HINT,
+            "count + shrink",
+        ),
+        (lambda X, s: X, HINT, "differs from the expected output"),
         (_stub, NOT_ATTEMPTED, "still the stub"),
-        (lambda X: X[10**6], ERROR, "raised IndexError"),
+        (lambda X, s: X[10**6], ERROR, "raised IndexError"),
     ],
 )
 def test_center(capsys, answer, status, words):
@@ -187,23 +201,23 @@ def test_center(capsys, answer, status, words):
     assert got == status and words in out, out
 
 
-def _row_means(X):
-    counts = (X != 0).sum(axis=1, keepdims=True)
-    sums = X.sum(axis=1, keepdims=True)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+def test_center_old_signature_does_not_pass(capsys):
+    """The one-argument answer of the old statement cannot be called: error."""
+    got, _ = _outcome(capsys, "ch2-ex-center", lambda X: X)
+    assert got != CORRECT
 
 
 # --- ch2-ex-neighbours ------------------------------------------------------------
 
 
-def _neighbours_by_loops(Q, k):
+def _neighbours_by_loops(Q, k, exclude):
     n = len(Q)
     out = []
     for i in range(n):
         sims = [
             (Q[i] @ Q[j] / (np.linalg.norm(Q[i]) * np.linalg.norm(Q[j])), j)
             for j in range(n)
-            if j != i
+            if j != i and j not in set(exclude[i])
         ]
         out.append([j for _, j in sorted(sims, key=lambda s: -s[0])[:k]])
     return np.array(out)
@@ -213,19 +227,32 @@ def _unit(Q):
     return Q / np.linalg.norm(Q, axis=1, keepdims=True)
 
 
+def _cosines_without(Q, exclude, self_too=True):
+    sims = _unit(Q) @ _unit(Q).T
+    for i, ids in enumerate(exclude):
+        for j in ids:
+            sims[i, j] = -np.inf
+        if self_too:
+            sims[i, i] = -np.inf
+    return sims
+
+
 @pytest.mark.parametrize(
     "answer, status, words",
     [
         (_neighbours_by_loops, CORRECT, "correct"),
         (
-            lambda Q, k: np.argsort(-(_unit(Q) @ _unit(Q).T), axis=1)[:, :k],
+            lambda Q, k, ex: np.argsort(-_cosines_without(Q, ex, False), axis=1)[:, :k],
             HINT,
             "first neighbour is itself",
         ),
         (
-            lambda Q, k: np.argsort(
-                _unit(Q) @ _unit(Q).T - np.diag(np.full(len(Q), np.inf)), axis=1
-            )[:, :k],
+            lambda Q, k, ex: _neighbours_by_loops(Q, k, [[] for _ in Q]),
+            HINT,
+            "listed in exclude[i]",
+        ),
+        (
+            lambda Q, k, ex: np.argsort(_cosines_without(Q, ex), axis=1)[:, :k],
             HINT,
             "increasing order",
         ),
@@ -235,6 +262,16 @@ def _unit(Q):
 def test_neighbours(capsys, answer, status, words):
     got, out = _outcome(capsys, "ch2-ex-neighbours", answer)
     assert got == status and words in out, out
+
+
+def test_neighbours_old_signature_does_not_pass(capsys):
+    """The two-argument answer of the old statement cannot be called."""
+    got, _ = _outcome(
+        capsys,
+        "ch2-ex-neighbours",
+        lambda Q, k: np.argsort(-(_unit(Q) @ _unit(Q).T), axis=1)[:, 1 : k + 1],
+    )
+    assert got != CORRECT
 
 
 # --- ch2-ex-balance ---------------------------------------------------------------

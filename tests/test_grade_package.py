@@ -193,10 +193,11 @@ def test_references_agree_with_the_package_functions_they_replace(seed):
 
     ch01, ch02, ch06 = (_instructor(f"ch0{k}.py") for k in (1, 2, 6))
     rng = np.random.default_rng(seed)
-    R, P, Q, reg = ch01._loss_hidden(rng)
-    assert ch01.observed_loss_reference(R, P, Q, reg) == pytest.approx(
-        mf_objective(R, P, Q, reg=reg), rel=1e-12
-    )
+    R, P, Q, b_u, b_i, mu, reg = ch01._loss_hidden(rng)
+    zero_u, zero_i = np.zeros_like(b_u), np.zeros_like(b_i)  # without the biases
+    assert ch01.observed_loss_reference(
+        R, P, Q, zero_u, zero_i, 0.0, reg
+    ) == pytest.approx(mf_objective(R, P, Q, reg=reg), rel=1e-12)
     P, Q, eps = ch02._cosine_hidden(rng)
     np.testing.assert_allclose(
         ch02.cosine_reference(P, Q, eps), cosine_matrix(P, Q, eps), atol=1e-12
@@ -205,11 +206,14 @@ def test_references_agree_with_the_package_functions_they_replace(seed):
     from recsys_utils.baselines import _center_rows
 
     np.testing.assert_allclose(
-        ch02.center_reference(X), _center_rows(sp.csr_matrix(X)).toarray(), atol=1e-12
+        ch02.center_reference(X, 0.0),  # without the shrinkage
+        _center_rows(sp.csr_matrix(X)).toarray(),
+        atol=1e-12,
     )
     Q = rng.normal(size=(12, 4))
     np.testing.assert_array_equal(
-        ch02.neighbours_reference(Q, 3), topk_cosine(Q, Q, 3, exclude_self=True)[0]
+        ch02.neighbours_reference(Q, 3, [[] for _ in Q]),  # nothing else excluded
+        topk_cosine(Q, Q, 3, exclude_self=True)[0],
     )
     sequences, num_items, alpha = ch06._markov_hidden(rng)
     counts = MarkovChain().fit(sequences, num_items).transitions_.toarray()

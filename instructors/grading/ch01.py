@@ -9,12 +9,17 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def _biases(rng, m, n):
+    return rng.normal(size=m), rng.normal(size=n), float(rng.uniform(1, 5))
+
+
 def _loss_inputs(rng):
     R = sp.random(
         6, 5, density=0.4, random_state=int(rng.integers(1 << 30)), format="csr"
     )
     R.data = rng.integers(1, 6, R.nnz).astype(float)
-    return R, rng.normal(size=(6, 3)), rng.normal(size=(5, 3)), 0.1
+    P, Q = rng.normal(size=(6, 3)), rng.normal(size=(5, 3))
+    return (R, P, Q, *_biases(rng, 6, 5), 0.1)
 
 
 def _loss_hidden(rng):
@@ -23,19 +28,41 @@ def _loss_hidden(rng):
         m, n, density=0.35, random_state=int(rng.integers(1 << 30)), format="csr"
     )
     R.data = rng.integers(1, 6, R.nnz).astype(float)
-    return R, rng.normal(size=(m, k)), rng.normal(size=(n, k)), float(rng.uniform(0, 1))
+    P, Q = rng.normal(size=(m, k)), rng.normal(size=(n, k))
+    return (R, P, Q, *_biases(rng, m, n), float(rng.uniform(0.05, 1)))
 
 
-def observed_loss_reference(R, P, Q, reg):
+def _penalty(P, Q, b_u, b_i):
+    return float((P**2).sum() + (Q**2).sum() + (b_u**2).sum() + (b_i**2).sum())
+
+
+def observed_loss_reference(R, P, Q, b_u, b_i, mu, reg):
+    R = sp.coo_matrix(R)
+    pred = mu + b_u[R.row] + b_i[R.col] + np.einsum("ij,ij->i", P[R.row], Q[R.col])
+    err = R.data - pred
+    return 0.5 * float(err @ err) + reg * _penalty(P, Q, b_u, b_i)
+
+
+def _dense_loss(R, P, Q, b_u, b_i, mu, reg):  # every cell is a target
+    pred = mu + b_u[:, None] + b_i[None, :] + P @ Q.T
+    return 0.5 * ((R.toarray() - pred) ** 2).sum() + reg * _penalty(P, Q, b_u, b_i)
+
+
+def _biases_unpenalised(R, P, Q, b_u, b_i, mu, reg):
+    return observed_loss_reference(R, P, Q, b_u, b_i, mu, reg) - reg * float(
+        (b_u**2).sum() + (b_i**2).sum()
+    )
+
+
+def _no_half_observed(R, P, Q, b_u, b_i, mu, reg):
+    half = observed_loss_reference(R, P, Q, b_u, b_i, mu, 0.0)
+    return 2 * half + reg * _penalty(P, Q, b_u, b_i)
+
+
+def _no_biases(R, P, Q, b_u, b_i, mu, reg):  # mf_objective's loss
     R = sp.coo_matrix(R)
     err = R.data - np.einsum("ij,ij->i", P[R.row], Q[R.col])
     return 0.5 * float(err @ err) + reg * float((P**2).sum() + (Q**2).sum())
-
-
-def _dense_loss(R, P, Q, reg):  # the typical mistake: every cell is a target
-    return 0.5 * ((R.toarray() - P @ Q.T) ** 2).sum() + reg * (
-        (P**2).sum() + (Q**2).sum()
-    )
 
 
 def weights_reference(ids):
@@ -57,7 +84,9 @@ def _masked_inputs(rng):
 
 
 def masked_loss_reference(P, Q, R, M, reg):
-    return observed_loss_reference(sp.csr_matrix(R * M), P, Q, reg)
+    R = sp.coo_matrix(R * M)
+    err = R.data - np.einsum("ij,ij->i", P[R.row], Q[R.col])
+    return 0.5 * float(err @ err) + reg * float((P**2).sum() + (Q**2).sum())
 
 
 def _no_mask(P, Q, R, M, reg):  # the dense mistake again
@@ -85,7 +114,18 @@ EXERCISES = {
                 _dense_loss,
                 "you summed over every cell: missing ratings are not zeros; "
                 "use only the stored entries of R (R.tocoo())",
-            )
+            ),
+            (
+                _biases_unpenalised,
+                "the biases b_u and b_i are parameters too: the L2 penalty covers "
+                "them as well as P and Q",
+            ),
+            (_no_half_observed, "the squared error carries a factor 1/2"),
+            (
+                _no_biases,
+                "the prediction is mu + b_u + b_i + p_u q_i: the biases and the "
+                "global mean are missing",
+            ),
         ],
     },
     "ch1-ex-weights": {

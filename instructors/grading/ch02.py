@@ -44,59 +44,102 @@ def _only_q_normalised(P, Q, eps):
     return P @ (Q / np.linalg.norm(Q, axis=1, keepdims=True)).T
 
 
-def center_reference(X):
-    rated = X != 0
-    counts = rated.sum(axis=1, keepdims=True)
-    means = np.divide(
+def _shrunk_means(X, shrink):
+    """Each user's sum of ratings over (number of ratings + shrink), (n, 1)."""
+    counts = (X != 0).sum(axis=1, keepdims=True)
+    denom = counts + shrink
+    return np.divide(
         X.sum(axis=1, keepdims=True),
-        counts,
-        out=np.zeros_like(X[:, :1]),
-        where=counts > 0,
+        denom,
+        out=np.zeros((X.shape[0], 1)),
+        where=denom > 0,
     )
-    return np.where(rated, X - means, 0.0)
+
+
+def center_reference(X, shrink):
+    return np.where(X != 0, X - _shrunk_means(X, shrink), 0.0)
 
 
 def _ratings_inputs(rng):
     X = (rng.random((6, 5)) < 0.5) * rng.integers(1, 6, (6, 5)).astype(float)
     X[0] = 0.0  # a user without ratings
-    return (X,)
+    X[1] = 0.0
+    X[1, 2] = 5.0  # a user with one rating: the shrinkage shows most
+    return X, float(rng.uniform(1.0, 5.0))
 
 
-def _mean_over_all_items(X):
-    return np.where(X != 0, X - X.mean(axis=1, keepdims=True), 0.0)
+def _ratings_hidden(rng):
+    n, m = int(rng.integers(4, 10)), int(rng.integers(4, 12))
+    X = (rng.random((n, m)) < 0.4) * rng.integers(1, 6, (n, m)).astype(float)
+    X[rng.integers(n)] = 0.0
+    return X, float(rng.uniform(0.5, 10.0))
 
 
-def _centres_unrated_too(X):
-    counts = (X != 0).sum(axis=1, keepdims=True)
-    means = np.divide(
-        X.sum(axis=1, keepdims=True),
-        counts,
-        out=np.zeros((X.shape[0], 1)),
-        where=counts > 0,
-    )
-    return X - means
+def _mean_over_all_items(X, shrink):
+    return np.where(X != 0, X - X.sum(axis=1, keepdims=True) / X.shape[1], 0.0)
+
+
+def _centres_unrated_too(X, shrink):
+    return X - _shrunk_means(X, shrink)
+
+
+def _no_shrinkage(X, shrink):  # recsys_utils.baselines._center_rows
+    return center_reference(X, 0.0)
 
 
 def _unit(Q):
     return Q / np.linalg.norm(Q, axis=1, keepdims=True)
 
 
-def neighbours_reference(Q, k):
-    sims = _unit(Q) @ _unit(Q).T
-    np.fill_diagonal(sims, -np.inf)
+def _ranked(sims, k):
     # the k largest, best first; ties by the smaller id
     return np.stack([np.lexsort((np.arange(len(row)), -row))[:k] for row in sims])
 
 
-def _with_self(Q, k):
+def _masked_sims(Q, exclude, self_too=True, excluded_too=True):
     sims = _unit(Q) @ _unit(Q).T
-    return np.stack([np.lexsort((np.arange(len(row)), -row))[:k] for row in sims])
+    if self_too:
+        np.fill_diagonal(sims, -np.inf)
+    if excluded_too:
+        for i, ids in enumerate(exclude):
+            sims[i, np.asarray(ids, dtype=int)] = -np.inf
+    return sims
 
 
-def _increasing(Q, k):
-    sims = _unit(Q) @ _unit(Q).T
-    np.fill_diagonal(sims, -np.inf)
-    return np.argsort(sims, axis=1)[:, :k]  # increasing: itself, then the least similar
+def neighbours_reference(Q, k, exclude):
+    return _ranked(_masked_sims(Q, exclude), k)
+
+
+def _exclude_lists(rng, n, most):
+    """Per item, up to ``most`` other ids (a category's members, say); some empty."""
+    out = []
+    for i in range(n):
+        others = np.delete(np.arange(n), i)
+        size = int(rng.integers(0, most + 1))
+        out.append(sorted(int(j) for j in rng.choice(others, size, replace=False)))
+    return out
+
+
+def _neighbours_inputs(rng):
+    return rng.normal(size=(12, 4)), 3, _exclude_lists(rng, 12, 3)
+
+
+def _neighbours_hidden(rng):
+    n = int(rng.integers(10, 20))
+    return rng.normal(size=(n, 4)), int(rng.integers(2, 6)), _exclude_lists(rng, n, 4)
+
+
+def _with_self(Q, k, exclude):
+    return _ranked(_masked_sims(Q, exclude, self_too=False), k)
+
+
+def _exclude_ignored(Q, k, exclude):
+    return _ranked(_masked_sims(Q, exclude, excluded_too=False), k)
+
+
+def _increasing(Q, k, exclude):
+    sims = _masked_sims(Q, exclude)
+    return np.argsort(sims, axis=1)[:, :k]  # increasing: the excluded, then the least
 
 
 def balance_reference(a, b):
@@ -166,6 +209,7 @@ EXERCISES = {
         "points": 2,
         "reference": center_reference,
         "inputs": _ratings_inputs,
+        "hidden": _ratings_hidden,
         "hints": [
             (
                 _mean_over_all_items,
@@ -176,6 +220,11 @@ EXERCISES = {
                 _centres_unrated_too,
                 "leave the unrated entries at 0: only rated entries are centred.",
             ),
+            (
+                _no_shrinkage,
+                "that is the plain mean: the shrunk mean divides the sum by "
+                "count + shrink, so a user with few ratings is pulled towards 0.",
+            ),
         ],
     },
     "ch2-ex-neighbours": {
@@ -183,16 +232,18 @@ EXERCISES = {
         "name": "item_neighbours",
         "points": 2,
         "reference": neighbours_reference,
-        "inputs": lambda rng: (rng.normal(size=(12, 4)), 3),
-        "hidden": lambda rng: (
-            rng.normal(size=(int(rng.integers(8, 20)), 4)),
-            int(rng.integers(2, 6)),
-        ),
+        "inputs": _neighbours_inputs,
+        "hidden": _neighbours_hidden,
         "hints": [
             (
                 _with_self,
                 "each item's first neighbour is itself (cosine 1): exclude the "
                 "diagonal.",
+            ),
+            (
+                _exclude_ignored,
+                "some neighbours are ids listed in exclude[i]: set their cosines "
+                "to -inf too before sorting.",
             ),
             (
                 _increasing,
