@@ -71,3 +71,32 @@ def test_outcome_is_published_in_a_kernel(monkeypatch):
     assert shown == [
         ({CHECK_MIME: {"exercise": "ch1-ex-weights", "status": CORRECT}}, True)
     ]
+
+
+#: Found by the test below, not yet fixed in instructors/grading (strict: it fails
+#: once the hidden cases catch the mistake, so the entry must then go).
+KNOWN_GAPS = {
+    "ch7-ex-owner": "grading seed 13 draws no hidden case where floor blocks differ "
+    "from ceil blocks",
+}
+
+
+def _function_exercises():
+    from exercise_cases import GRADING, instructor
+
+    for path in sorted(GRADING.glob("ch[0-9][0-9].py")):
+        exercises = instructor(path.stem).EXERCISES
+        for label, exercise in sorted(exercises.items()):
+            if exercise["kind"] == "function" and exercise.get("hints"):
+                gap = KNOWN_GAPS.get(label)
+                marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
+                yield pytest.param(label, exercise, id=label, marks=marks)
+
+
+@pytest.mark.parametrize("label, exercise", list(_function_exercises()))
+def test_every_typical_mistake_fails_a_hidden_case(label, exercise):
+    """A mistake the hints name must not pass the grade: for each of 20 grading seeds,
+    every typical mistake differs from the reference on one hidden case at least."""
+    from exercise_cases import uncaught_mistakes
+
+    assert not uncaught_mistakes(label, exercise)

@@ -4,31 +4,20 @@ TensorFlow) pass their checks."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from exercise_cases import instructor, solution_source
 from notebook_runner import ROOT
 
 import recsys_utils as ru
 from recsys_utils.checks import CORRECT, HINT, NOT_ATTEMPTED
 from recsys_utils.retrieval import exact_topk, nearest_history_item
 
-
-def _instructor(name: str):
-    """A module of instructors/grading (the references stay with the instructor)."""
-    path = Path(__file__).parents[1] / "instructors" / "grading" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"instructor_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ch03 = _instructor("ch03")
+ch03 = instructor("ch03")
 
 
 # the chapter's exercises section
@@ -45,20 +34,7 @@ def _status(label, answer, capsys, **context):
 
 
 def _solution_source(label, framework=None):
-    """The code of the solution cell(s) between a label's solution-start and -end."""
-    nb = nbformat.read(CHAPTER, as_version=4)
-    inside, sources = False, []
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and "{solution-start}" in cell.source:
-            inside = label in cell.source
-        elif cell.cell_type == "markdown" and "{solution-end}" in cell.source:
-            inside = False
-        elif inside and cell.cell_type == "code":
-            tags = set(cell.metadata.get("tags", []))
-            if "solution" in tags and (framework is None or framework in tags):
-                sources.append(cell.source)
-    assert sources, f"no solution cell for {label} ({framework})"
-    return "\n".join(sources)
+    return solution_source(CHAPTER, label, framework)
 
 
 # --- every typical mistake gets its own hint -----------------------------------------
@@ -314,33 +290,3 @@ def test_every_exercise_of_the_chapter_is_registered():
         "ch3-ex-nprobe",
     }
     assert checked <= set(ru.exercises.labels())
-
-
-# --- the hidden cases catch every typical mistake, whatever the grading seed ---------
-
-
-@pytest.mark.parametrize(
-    "label",
-    sorted(k for k, v in ch03.EXERCISES.items() if v["kind"] == "function"),
-)
-def test_every_mistake_fails_a_hidden_case(label):
-    from coursetools.grade import _check_spec, hidden_inputs
-
-    spec = _check_spec(label, ch03.EXERCISES[label])
-    for seed in range(20):
-        cases = hidden_inputs(spec, label, seed)
-        expected = [ru.checks.to_array(spec["reference"](*c)) for c in cases]
-        for wrong, message in spec["hints"]:
-            caught = False
-            for case, exp in zip(cases, expected, strict=True):
-                try:
-                    out = ru.checks.to_array(wrong(*case))
-                except (ValueError, TypeError, IndexError):
-                    caught = True
-                    break
-                if out.shape != exp.shape or not np.allclose(
-                    out, exp, rtol=spec["rtol"], atol=spec["atol"], equal_nan=True
-                ):
-                    caught = True
-                    break
-            assert caught, (seed, message)

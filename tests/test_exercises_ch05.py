@@ -4,24 +4,12 @@ attempted."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from exercise_cases import instructor
 
 import recsys_utils as ru
 from recsys_utils.checks import CORRECT, HINT, NOT_ATTEMPTED
-
-
-def _instructor(name: str):
-    """A module of instructors/grading (the references stay with the instructor)."""
-    path = Path(__file__).parents[1] / "instructors" / "grading" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"instructor_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 LABELS = ("ch5-ex-mask", "ch5-ex-pool", "ch5-ex-search", "ch5-ex-gate", "ch5-ex-late")
 
@@ -50,14 +38,14 @@ def test_stub_is_not_attempted(label, capsys):
 
 
 def test_mask_reference_by_hand():
-    ch05 = _instructor("ch05")
+    ch05 = instructor("ch05")
 
     # the statement's batch: 3 and 5 tokens padded to 5
     np.testing.assert_allclose(ch05.shrink_reference(np.array([3, 5]), 5), [0.6, 1.0])
 
 
 def test_mask_reference_is_the_ratio_of_the_two_means():
-    ch05 = _instructor("ch05")
+    ch05 = instructor("ch05")
 
     rng = np.random.default_rng(0)
     h = rng.normal(size=(7, 4))  # one text's hidden states, padded to 7 positions
@@ -95,7 +83,7 @@ def _pool_by_hand(h, m, w):  # vectorised, with a guard on both divisions
 
 
 def test_pool_reference_on_a_hand_example():
-    ch05 = _instructor("ch05")
+    ch05 = instructor("ch05")
 
     h = np.array(
         [
@@ -145,7 +133,7 @@ def test_pool(capsys):
 
 def test_pool_reference_matches_the_package_pooling_with_unit_weights():
     torch = pytest.importorskip("torch")
-    ch05 = _instructor("ch05")
+    ch05 = instructor("ch05")
     from recsys_utils.text import mean_pooling
 
     h, m, _ = ch05._pool_inputs(np.random.default_rng(3))
@@ -170,7 +158,7 @@ def _search_by_hand(q, v, k, exclude):  # a loop and a lexicographic sort
 
 
 def test_search_reference_by_hand():
-    ch05 = _instructor("ch05")
+    ch05 = instructor("ch05")
 
     q = np.array([[1.0, 0.0], [0.0, 1.0]])
     v = np.array([[10.0, 10.0], [0.1, 0.0], [0.0, 5.0], [3.0, 1.0], [1.0, 1.0]])
@@ -182,7 +170,7 @@ def test_search_reference_by_hand():
 
 
 def test_search_ties_are_exact_in_the_inputs():
-    ch05 = _instructor("ch05")
+    ch05 = instructor("ch05")
 
     q, v, _, _ = ch05._search_inputs(np.random.default_rng(0))
     cos = ch05._cosines(q, v)
@@ -245,7 +233,7 @@ def test_search_in_pytorch(capsys):
 
 
 def test_gate_reference_by_hand():
-    ch05 = _instructor("ch05")
+    ch05 = instructor("ch05")
 
     logits = np.array([[0.0, 2 * np.log(3.0), 5.0], [1.0, 1.0, 1.0], [3.0, 1.0, 2.0]])
     available = np.array([[1, 1, 0], [0, 1, 1], [0, 0, 0]])
@@ -318,7 +306,7 @@ def _late_numpy(user_parts, item_parts, late_logits):
 
 
 def test_late_reference_by_hand():
-    ch05 = _instructor("ch05")
+    ch05 = instructor("ch05")
 
     user = np.array([[[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]])  # (1, 3, 2)
     item = np.array([[[3.0, 0.0], [0.0, 1.0], [0.0, 0.0]]])  # (1, 3, 2)

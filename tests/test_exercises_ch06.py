@@ -3,27 +3,15 @@ own hint, a stub reports "not attempted"; the loss exercise in both frameworks."
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from exercise_cases import instructor
 from scipy.stats import hypergeom
 
 import recsys_utils as ru
 from recsys_utils.checks import CORRECT, HINT, NOT_ATTEMPTED
 
-
-def _instructor(name: str):
-    """A module of instructors/grading (the references stay with the instructor)."""
-    path = Path(__file__).parents[1] / "instructors" / "grading" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"instructor_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ch06 = _instructor("ch06")
+ch06 = instructor("ch06")
 
 
 def _stub(*args, **kwargs):
