@@ -73,3 +73,15 @@ def _differs(wrong, case, expected, spec) -> bool:
     return out.shape != expected.shape or not np.allclose(
         out, expected, rtol=spec["rtol"], atol=spec["atol"], equal_nan=True
     )
+
+
+def stub(*args):
+    """An answer not attempted: what a student's notebook holds before they write."""
+    raise NotImplementedError("your code here")
+
+
+def outcome(capsys, label: str, answer, **context) -> tuple[str, str]:
+    """The check's status for ``answer`` and the line it printed."""
+    result = ru.exercises.check(label, answer, **context)
+    assert result.exercise == label
+    return result.status, capsys.readouterr().out

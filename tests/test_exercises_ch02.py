@@ -7,19 +7,11 @@ or with another formula), so a wrong reference would fail these tests.
 
 import numpy as np
 import pytest
+from exercise_cases import outcome as _outcome  # noqa: E402
+from exercise_cases import stub as _stub  # noqa: E402
 
 import recsys_utils as ru
 from recsys_utils.checks import CORRECT, ERROR, HINT, NOT_ATTEMPTED
-
-
-def _stub(*args):
-    raise NotImplementedError("your code here")
-
-
-def _outcome(capsys, label, answer, **context):
-    result = ru.exercises.check(label, answer, **context)
-    assert result.exercise == label
-    return result.status, capsys.readouterr().out
 
 
 def test_chapter_2_labels_are_registered():
