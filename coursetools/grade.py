@@ -45,6 +45,7 @@ import copy
 import csv
 import hashlib
 import importlib.util
+import inspect
 import json
 import os
 import re
@@ -170,6 +171,11 @@ class _Graded:
 # ---------------------------------------------------------------------------
 
 _DEFAULTS = {"points": 1, "rtol": 1e-6, "atol": 1e-8, "hints": []}
+# A function exercise's spec: ``reference`` (the instructor's function), ``inputs(rng)``
+# (the public check's arguments), ``hidden(rng)`` or ``hidden(rng, trial)`` (the
+# arguments of hidden case ``trial`` of ``hidden_trials``: the second form lets every
+# grading seed cover a case kind, e.g. each scheme of an exercise that takes one),
+# ``hints`` ((typical wrong function, message) pairs), ``rtol``/``atol``, ``points``.
 _FUNCTION_DEFAULTS = {
     "tensors": False,
     "framework": None,
@@ -298,7 +304,12 @@ def _rng(seed: int, label: str, trial: int) -> np.random.Generator:
 
 def hidden_inputs(spec: dict, label: str, seed: int) -> list:
     """The hidden inputs of a function exercise for a grading seed."""
-    return [spec["hidden"](_rng(seed, label, t)) for t in range(spec["hidden_trials"])]
+    hidden = spec["hidden"]
+    by_trial = len(inspect.signature(hidden).parameters) == 2
+    return [
+        hidden(_rng(seed, label, t), t) if by_trial else hidden(_rng(seed, label, t))
+        for t in range(spec["hidden_trials"])
+    ]
 
 
 def _call(fn, inputs):

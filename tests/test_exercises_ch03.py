@@ -222,7 +222,7 @@ def test_smallest_setting_reference_by_hand():
     assert ch03._first_row_setting(table, "recall", 0.9) == 128
     assert ch03._strictly_above_setting(table, "recall", 0.9) == 128
     assert ch03.smallest_setting_reference(table, "recall", 0.5) == 1
-    assert math.isnan(ch03.smallest_setting_reference(table, "recall", 0.96))
+    assert ch03.smallest_setting_reference(table, "recall", 0.96) == -1
 
 
 def test_setting_tables_cover_the_cases():

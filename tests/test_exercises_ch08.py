@@ -41,44 +41,82 @@ def test_chapter_8_labels_are_registered_and_graded():
     assert section.is_graded  # a student notebook is made and graded
 
 
-# --- ch8-ex-metrics: faithfulness, coverage, hallucination rate ------------------
+# --- ch8-ex-metrics: faithfulness, coverage, hallucination rate per kind ---------
+
+KINDS = (
+    "category",
+    "colour",
+    "style",
+    "pattern",
+    "material",
+    "price_band",
+    "complement",
+)
 
 
-def _by_sets(claimed, truth, facts):
-    """Totals over pairs, counted claim by claim on sets of names."""
-    claims = reason_sets(np.asarray(claimed, dtype=bool))
-    truths = reason_sets(np.asarray(truth, dtype=bool))
-    known = reason_sets(np.asarray(facts, dtype=bool))
-    num_claims = sum(len(c) for c in claims)
-    true_claims = sum(len(c & t) for c, t in zip(claims, truths))
-    outside = sum(len(c - f) for c, f in zip(claims, known))
-    num_true = sum(len(t) for t in truths)
-    return [true_claims / num_claims, true_claims / num_true, outside / num_claims]
+def _totals(claims, truths, known, prefix=""):
+    """Totals over pairs of the claims and true reasons whose names start with
+    ``prefix``, counted claim by claim on sets of names."""
 
+    def of(names):
+        return {n for n in names if n.startswith(prefix)}
 
-def _per_pair(claimed, truth, facts):  # a mean of per-pair ratios
-    claims = reason_sets(np.asarray(claimed, dtype=bool))
-    truths = reason_sets(np.asarray(truth, dtype=bool))
-    known = reason_sets(np.asarray(facts, dtype=bool))
+    num_claims = sum(len(of(c)) for c in claims)
+    true_claims = sum(len(of(c) & t) for c, t in zip(claims, truths))
+    outside = sum(len(of(c) - f) for c, f in zip(claims, known))
+    num_true = sum(len(of(t)) for t in truths)
     return [
-        np.mean([len(c & t) / len(c) for c, t in zip(claims, truths)]),
-        np.mean([len(c & t) / len(t) for c, t in zip(claims, truths)]),
-        np.mean([len(c - f) / len(c) for c, f in zip(claims, known)]),
+        true_claims / num_claims if num_claims else np.nan,
+        true_claims / num_true if num_true else np.nan,
+        outside / num_claims if num_claims else np.nan,
     ]
 
 
+def _sets(*matrices):
+    return [reason_sets(np.asarray(m, dtype=bool)) for m in matrices]
+
+
+def _by_sets(claimed, truth, facts):
+    """Per kind, section 8.1's totals over pairs."""
+    sets = _sets(claimed, truth, facts)
+    return np.array([_totals(*sets, prefix=kind + "=") for kind in KINDS])
+
+
+def _per_pair(claimed, truth, facts):  # a mean of per-pair ratios, per kind
+    claims, truths, known = _sets(claimed, truth, facts)
+    rows = []
+    for kind in KINDS:
+
+        def of(names, kind=kind):
+            return {n for n in names if n.startswith(kind + "=")}
+
+        faith = [len(of(c) & t) / len(of(c)) for c, t in zip(claims, truths) if of(c)]
+        cover = [len(of(t) & c) / len(of(t)) for c, t in zip(claims, truths) if of(t)]
+        out = [len(of(c) - f) / len(of(c)) for c, f in zip(claims, known) if of(c)]
+        rows.append([np.mean(x) if x else np.nan for x in (faith, cover, out)])
+    return np.array(rows)
+
+
 def _not_a_reason(claimed, truth, facts):
-    faith, cover, _ = _by_sets(claimed, truth, facts)
-    return [faith, cover, 1.0 - faith]
+    return _by_sets(claimed, truth, truth)
 
 
-def _swapped(claimed, truth, facts):
-    faith, cover, halluc = _by_sets(claimed, truth, facts)
-    return [cover, faith, halluc]
+def _alphabetical(claimed, truth, facts):
+    return _by_sets(claimed, truth, facts)[np.argsort(KINDS)]
+
+
+def _zero_for_nan(claimed, truth, facts):
+    return np.nan_to_num(_by_sets(claimed, truth, facts), nan=0.0)
+
+
+def test_kinds_are_the_order_of_reason_names():
+    first_seen = list(dict.fromkeys(n.split("=")[0] for n in REASON_NAMES))
+    assert tuple(first_seen) == KINDS
 
 
 def test_the_hand_made_pairs_of_the_exercise():
-    # the cell of section 8.5: 3 claims, 1 true, 2 true reasons, shoes not a fact
+    # the cell of section 8.5: red true, sporty a fact only, leather unclaimed,
+    # shoes outside the facts
     claimed = explain.claim_matrix(
         ["because you like red and sporty .", "because it goes with your shoes ."]
     )
@@ -88,7 +126,17 @@ def test_the_hand_made_pairs_of_the_exercise():
     facts = truth | explain.claim_matrix(
         ["because you like sporty .", explain.FALLBACK]
     )
-    assert np.allclose(_by_sets(claimed, truth, facts), [1 / 3, 1 / 2, 1 / 3])
+    nan = np.nan
+    expected = {
+        "category": [nan, nan, nan],
+        "colour": [1, 1, 0],
+        "style": [0, nan, 0],
+        "material": [nan, 0, nan],
+        "complement": [0, nan, 1],
+    }
+    got = dict(zip(KINDS, _by_sets(claimed, truth, facts)))
+    for kind, row in expected.items():
+        assert np.allclose(got[kind], row, equal_nan=True), kind
 
 
 @pytest.mark.parametrize(
@@ -97,8 +145,9 @@ def test_the_hand_made_pairs_of_the_exercise():
         (_by_sets, CORRECT, ""),
         (_per_pair, HINT, "ratio per pair"),
         (_not_a_reason, HINT, "outside the pair's facts"),
-        (_swapped, HINT, "swapped"),
-        (lambda c, t, f: [0.5, 0.5, 0.0], HINT, ""),
+        (_alphabetical, HINT, "sorted by name"),
+        (_zero_for_nan, HINT, "NaN for 0 / 0"),
+        (lambda c, t, f: np.full((len(KINDS), 3), 0.5), HINT, ""),
         (_stub, NOT_ATTEMPTED, "still the stub"),
     ],
 )
@@ -117,11 +166,14 @@ def test_the_hidden_cases_are_scored_by_the_reference(seed):
         assert claimed.shape[1] == len(REASON_NAMES)
         assert not (truth & ~facts).any()  # a true reason is a fact
         expected = spec["reference"](claimed, truth, facts)
-        assert np.allclose(expected, _by_sets(claimed, truth, facts), atol=1e-12)
-        # each typical mistake is told apart from the answer on some hidden case
+        assert np.isnan(expected[:, 0]).any()  # a kind nobody claimed
+        assert np.allclose(expected, _by_sets(claimed, truth, facts), equal_nan=True)
+    # each typical mistake is told apart from the answer on some hidden case
     assert all(
         any(
-            not np.allclose(fn(*case), spec["reference"](*case), atol=1e-6)
+            not np.allclose(
+                fn(*case), spec["reference"](*case), atol=1e-6, equal_nan=True
+            )
             for case in cases
         )
         for fn, _ in spec["hints"]
@@ -136,12 +188,13 @@ def test_a_function_that_memorised_the_public_cases_fails_the_hidden_ones():
     }
 
     def memorised(claimed, truth, facts):
-        return memo.get(np.asarray(claimed).tobytes(), np.zeros(3))
+        return memo.get(np.asarray(claimed).tobytes(), np.zeros((len(KINDS), 3)))
 
     assert ru.exercises.check("ch8-ex-metrics", memorised).ok
     hidden = hidden_inputs(spec, "ch8-ex-metrics", 0)
     assert any(
-        not np.allclose(memorised(*case), spec["reference"](*case)) for case in hidden
+        not np.allclose(memorised(*case), spec["reference"](*case), equal_nan=True)
+        for case in hidden
     )
 
 
@@ -167,7 +220,8 @@ def tables():
                 mk, part["items"], part["history"], min_share=share
             )
             claimed = explain.claim_matrix(texts)
-            faith, cover, _ = _by_sets(claimed, part["truth"], part["facts"])
+            sets = _sets(claimed, part["truth"], part["facts"])
+            faith, cover, _ = _totals(*sets)  # over every kind
             rows.append([faith, cover])
         out[name] = np.array(rows)
     return out

@@ -3,7 +3,7 @@ ch8-ex-metrics and ch8-ex-threshold, students' notebooks graded in sandboxes, th
 hidden cases computed in the grader's process (coursetools/grade.py).
 
 An honest student gets every point; one who memorised the public examples of
-``reason_scores`` passes the self-check and fails the hidden cases; typical mistakes
+``scores_by_kind`` passes the self-check and fails the hidden cases; typical mistakes
 get their hints; an untouched notebook gets nothing.
 """
 
@@ -27,13 +27,23 @@ pytestmark = [
     pytest.mark.xdist_group("grading"),
 ]
 LABELS = ["ch8-ex-metrics", "ch8-ex-threshold"]
-NAMES = {"ch8-ex-metrics": "reason_scores", "ch8-ex-threshold": "threshold_table"}
+NAMES = {"ch8-ex-metrics": "scores_by_kind", "ch8-ex-threshold": "threshold_table"}
 KEY = "08_tiny/01_exercises.ipynb"
 SCORES = (
-    "def reason_scores(claimed, truth, facts):\n"
-    "    c, t, f = (np.asarray(x, dtype=bool) for x in (claimed, truth, facts))\n"
-    "    hit = (c & t).sum()\n"
-    "    return np.array([hit / c.sum(), hit / t.sum(), (c & ~f).sum() / c.sum()])\n"
+    "from recsys_utils import explain\n"
+    "KINDS = ('category', 'colour', 'style', 'pattern', 'material', 'price_band',\n"
+    "         'complement')\n"
+    "def scores_by_kind(claimed, truth, facts):\n"
+    "    kind_of = np.array([n.split('=')[0] for n in explain.REASON_NAMES])\n"
+    "    rows = []\n"
+    "    for kind in KINDS:\n"
+    "        c, t, f = (np.asarray(x, dtype=bool)[:, kind_of == kind]\n"
+    "                   for x in (claimed, truth, facts))\n"
+    "        n, hit = c.sum(), (c & t).sum()\n"
+    "        rows.append([hit / n if n else np.nan,\n"
+    "                     hit / t.sum() if t.sum() else np.nan,\n"
+    "                     (c & ~f).sum() / n if n else np.nan])\n"
+    "    return np.array(rows)\n"
 )
 TABLE = (
     "from recsys_utils import explain\n"
@@ -54,21 +64,16 @@ CORRECT = {
     "ch8-ex-threshold": TABLE.format(first="faithfulness", second="coverage"),
 }
 MISTAKES = {
-    "ch8-ex-metrics": (  # a mean of per-pair ratios
-        "def reason_scores(claimed, truth, facts):\n"
-        "    c, t, f = (np.asarray(x, dtype=bool) for x in (claimed, truth, facts))\n"
-        "    n = c.sum(1)\n"
-        "    return np.array([((c & t).sum(1) / n).mean(),\n"
-        "                     ((c & t).sum(1) / t.sum(1)).mean(),\n"
-        "                     ((c & ~f).sum(1) / n).mean()])\n"
+    "ch8-ex-metrics": SCORES.replace(  # the kinds sorted by name
+        "    for kind in KINDS:", "    for kind in sorted(KINDS):"
     ),
     "ch8-ex-threshold": TABLE.format(first="coverage", second="faithfulness"),
 }
 MEMORISED = (  # the public examples' answers, nothing else
     "_PUBLIC = {np.asarray(c['inputs'][0]).tobytes(): c['expected']\n"
     "           for c in ru.exercises.public_cases('ch8-ex-metrics')}\n"
-    "def reason_scores(claimed, truth, facts):\n"
-    "    return _PUBLIC.get(np.asarray(claimed).tobytes(), np.zeros(3))\n"
+    "def scores_by_kind(claimed, truth, facts):\n"
+    "    return _PUBLIC.get(np.asarray(claimed).tobytes(), np.zeros((7, 3)))\n"
 )
 
 
@@ -161,7 +166,7 @@ def test_outcomes_per_student(graded):
 def test_feedback_names_the_mistakes_and_the_hidden_cases(graded):
     feedback = {p.name: p.read_text() for p in (graded["out"] / "feedback").iterdir()}
     bob = feedback["bob-mistakes.md"]
-    assert "you averaged a ratio per pair" in bob
+    assert "not the kinds sorted by name" in bob
     assert "you swapped the columns" in bob
     eve = feedback["eve-memorised.md"]
-    assert "hidden case" in eve and "reason_scores" in eve
+    assert "hidden case" in eve and "scores_by_kind" in eve

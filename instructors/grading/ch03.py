@@ -294,22 +294,22 @@ def _setting_table(rng):
 
 def smallest_setting_reference(table, column, target):
     reached = table.index[table[column] >= target]
-    return float(reached.min()) if len(reached) else float("nan")
+    return int(reached.min()) if len(reached) else -1
 
 
 def _largest_setting(table, column, target):
     reached = table.index[table[column] >= target]
-    return float(reached.max()) if len(reached) else float("nan")
+    return int(reached.max()) if len(reached) else -1
 
 
 def _first_row_setting(table, column, target):  # table order, not the smallest
     reached = table.index[table[column] >= target]
-    return float(reached[0]) if len(reached) else float("nan")
+    return int(reached[0]) if len(reached) else -1
 
 
 def _strictly_above_setting(table, column, target):
     reached = table.index[table[column] > target]
-    return float(reached.min()) if len(reached) else float("nan")
+    return int(reached.min()) if len(reached) else -1
 
 
 EXERCISES = {

@@ -19,25 +19,48 @@ _METRICS = ("faithfulness", "coverage", "hallucination")
 _WIDTH = len(REASON_NAMES)
 
 
-# --- ch8-ex-metrics: faithfulness, coverage and hallucination rate ---------------
+# --- ch8-ex-metrics: faithfulness, coverage and hallucination rate per kind ------
+
+#: The kinds of reason, in the order of REASON_NAMES (a name's part before "=").
+KINDS = tuple(dict.fromkeys(name.split("=")[0] for name in REASON_NAMES))
+_KIND_OF = np.array([KINDS.index(name.split("=")[0]) for name in REASON_NAMES])
 
 
-def reason_scores_reference(claimed, truth, facts):
-    scores = explain.reason_metrics(claimed, truth, facts)
-    return np.array([scores[k] for k in _METRICS])
+def _per_kind(score, claimed, truth, facts):
+    c, t, f = (np.asarray(x, dtype=bool) for x in (claimed, truth, facts))
+    return np.array(
+        [score(*(x[:, _KIND_OF == k] for x in (c, t, f))) for k in range(len(KINDS))],
+        dtype=float,
+    )
 
 
-def _claims_case(rng, num_pairs):
-    """claimed, truth, facts: bool (num_pairs, R), truth within facts, every pair
-    with at least one claim and one true reason (no 0 / 0), pairs with different
-    numbers of claims (so micro and macro averages differ)."""
-    facts = rng.random((num_pairs, _WIDTH)) < 0.25
+def _totals(c, t, f):  # section 8.1's totals on one kind's columns
+    num_claims, num_true, hit = c.sum(), t.sum(), (c & t).sum()
+    nan = float("nan")
+    return [
+        hit / num_claims if num_claims else nan,
+        hit / num_true if num_true else nan,
+        (c & ~f).sum() / num_claims if num_claims else nan,
+    ]
+
+
+def scores_by_kind_reference(claimed, truth, facts):
+    return _per_kind(_totals, claimed, truth, facts)
+
+
+def _claims_case(rng, num_pairs, empty_kinds=1):
+    """claimed, truth, facts: bool (num_pairs, R), truth within facts, claims of
+    different sizes per pair (so totals and means of per-pair ratios differ), and
+    ``empty_kinds`` kinds without any claim (their faithfulness is NaN)."""
+    facts = rng.random((num_pairs, _WIDTH)) < 0.3
     truth = facts & (rng.random((num_pairs, _WIDTH)) < 0.5)
-    claimed = rng.random((num_pairs, _WIDTH)) < rng.uniform(0.05, 0.3, (num_pairs, 1))
+    claimed = rng.random((num_pairs, _WIDTH)) < rng.uniform(0.1, 0.5, (num_pairs, 1))
     rows = np.arange(num_pairs)
     truth[rows, rng.integers(0, _WIDTH, num_pairs)] = True
     facts |= truth
     claimed[rows, rng.integers(0, _WIDTH, num_pairs)] = True
+    for k in rng.choice(len(KINDS), empty_kinds, replace=False):
+        claimed[:, _KIND_OF == k] = False
     return claimed, truth, facts
 
 
@@ -46,30 +69,33 @@ def _metrics_inputs(rng):
 
 
 def _metrics_hidden(rng):
-    return _claims_case(rng, int(rng.integers(1, 13)))
+    return _claims_case(rng, int(rng.integers(3, 13)), int(rng.integers(1, 3)))
 
 
-def _macro(claimed, truth, facts):  # a mean of per-pair ratios
-    c, t, f = (np.asarray(x, dtype=bool) for x in (claimed, truth, facts))
-    per_claim = c.sum(1)
-    return np.array(
-        [
-            np.mean((c & t).sum(1) / per_claim),
-            np.mean((c & t).sum(1) / t.sum(1)),
-            np.mean((c & ~f).sum(1) / per_claim),
-        ]
-    )
+def _macro(claimed, truth, facts):  # a mean of per-pair ratios, per kind
+    def mean_ratio(c, t, f):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per = [
+                (c & t).sum(1) / c.sum(1),
+                (c & t).sum(1) / t.sum(1),
+                (c & ~f).sum(1) / c.sum(1),
+            ]
+        return [np.nanmean(x) if np.isfinite(x).any() else np.nan for x in per]
+
+    with np.errstate(invalid="ignore"):
+        return _per_kind(mean_ratio, claimed, truth, facts)
 
 
 def _not_a_reason(claimed, truth, facts):  # hallucination = claims not true reasons
-    c, t = np.asarray(claimed, dtype=bool), np.asarray(truth, dtype=bool)
-    hit = (c & t).sum()
-    return np.array([hit / c.sum(), hit / t.sum(), (c & ~t).sum() / c.sum()])
+    return scores_by_kind_reference(claimed, truth, truth)
 
 
-def _swapped(claimed, truth, facts):  # faithfulness and coverage exchanged
-    faith, cover, halluc = reason_scores_reference(claimed, truth, facts)
-    return np.array([cover, faith, halluc])
+def _sorted_kinds(claimed, truth, facts):  # rows in alphabetical order of kinds
+    return scores_by_kind_reference(claimed, truth, facts)[np.argsort(KINDS)]
+
+
+def _zero_when_empty(claimed, truth, facts):  # 0 instead of NaN for 0 / 0
+    return np.nan_to_num(scores_by_kind_reference(claimed, truth, facts), nan=0.0)
 
 
 # --- ch8-ex-threshold: faithfulness and coverage of the template, per min_share ---
@@ -124,17 +150,17 @@ def threshold_reference():
 EXERCISES = {
     "ch8-ex-metrics": {
         "kind": "function",
-        "name": "reason_scores",
+        "name": "scores_by_kind",
         "points": 2,
-        "reference": reason_scores_reference,
+        "reference": scores_by_kind_reference,
         "inputs": _metrics_inputs,
         "hidden": _metrics_hidden,
         "hints": [
             (
                 _macro,
                 "you averaged a ratio per pair: the chapter's metrics are totals over "
-                "all pairs (true claims of all pairs / claims of all pairs), so a pair "
-                "counts in proportion to its claims",
+                "all pairs (true claims of a kind in all pairs / claims of that kind "
+                "in all pairs), so a pair counts in proportion to its claims",
             ),
             (
                 _not_a_reason,
@@ -143,9 +169,14 @@ EXERCISES = {
                 "unfaithful, not hallucinated",
             ),
             (
-                _swapped,
-                "faithfulness divides the true claims by the claims, coverage by the "
-                "true reasons: you swapped them",
+                _sorted_kinds,
+                "the rows follow KINDS (the order of REASON_NAMES: category, colour, "
+                "style, ...), not the kinds sorted by name",
+            ),
+            (
+                _zero_when_empty,
+                "a kind without claims has no faithfulness: return NaN for 0 / 0, "
+                "not 0 (a score of 0 says every claim was false)",
             ),
         ],
     },

@@ -7,7 +7,7 @@ do not edit by hand. See ``recsys_utils/exercises/__init__.py`` for the fields.
 CHECKS = {
     "ch8-ex-metrics": {
         "kind": "function",
-        "name": "reason_scores",
+        "name": "scores_by_kind",
         "rtol": 1e-06,
         "atol": 1e-08,
         "tensors": False,
@@ -16,8 +16,9 @@ CHECKS = {
             (
                 "you averaged a ratio per pair: the chapter's "
                 "metrics are totals over all pairs (true claims of "
-                "all pairs / claims of all pairs), so a pair counts"
-                " in proportion to its claims"
+                "a kind in all pairs / claims of that kind in all "
+                "pairs), so a pair counts in proportion to its "
+                "claims"
             ),
             (
                 "a hallucination is a claim outside the pair's "
@@ -26,41 +27,59 @@ CHECKS = {
                 "unfaithful, not hallucinated"
             ),
             (
-                "faithfulness divides the true claims by the "
-                "claims, coverage by the true reasons: you swapped "
-                "them"
+                "the rows follow KINDS (the order of REASON_NAMES: "
+                "category, colour, style, ...), not the kinds "
+                "sorted by name"
+            ),
+            (
+                "a kind without claims has no faithfulness: return "
+                "NaN for 0 / 0, not 0 (a score of 0 says every "
+                "claim was false)"
             ),
         ],
         "cases": (
-            "eNrFWFtz2joQ/isZz3mjM1xMMXTaB++wkKYn2OJAkkOGhzp2Ew"
-            "INJNgB3JP/XjAXS/KKW82JPGawbK2kT6tvv9Uv7S9f+3SmDXpj"
-            "X/twpr3OH25/rSrd3l1ceav1nkaBP55XrN/7wWjgJVo9uYsq15"
-            "+NvMXjf05+8Tx++B493xY/nBX17rzGKRUX700TzWVBM/4fFTCZ"
-            "yddB9MtMqeCiDpbvEWJbpmhrXZdozxXGtWPct+txMDR3Fkb1/+"
-            "WL9hYDdzBExJSF7lTDIIcFaihNAjb5OwlGtvpmuw1IjCPR959C"
-            "BJxJ4LoAqStIQoTr1V55CcaexLbBhDJEkLQnQMR5qAIixnk9CV"
-            "H3bT7tW82bjrw733M1JWSff5QFyHi4/ILu+D91Z/pY+Vj12vlB"
-            "4wezZ1cX/V7zoh+wrLbsZPIyfLrneiBZ4oBusbm8pq3y6t950y"
-            "7rl+HistrZLQ5w8Gw+fu3/05nf3vBYsx7TB41O6yZXzeiOGxQc"
-            "97UugfTW7XK2/y++hNhTzS18t/Em2M5Vgoev2iGIHLypEzmWrZ"
-            "+R41jkuFYgC+Cegex38z8FvkR5c/ObFIjNB/txqEwAaJJtk5wH"
-            "Cg4HBQxcGCJIg6UBUbxi+0IkR0VGeJLgcQgKiJJhIfYwKRojz4"
-            "lAhiLGeZ0AUSp8ubY4qWYjppnff9ul4Dkqwb+n4su8k7834OXq"
-            "NebLC3v27bpT0vGrd3cssZGzmawqrcmxZgtGx1/cs7C8slU1JZ"
-            "DehS8FMhAjtCoiMyn6MlLoyJEfBA3LdggehqAWTChyeEKJoDT2"
-            "FPlyHw3IhxUUaZwRUlrkPZC4ThZksJeWZMQybW33ZxAluwNhJR"
-            "gm+XMviAgpL0dfhpI2lCBiCo3J1uPCbd7FtUmNL2/6jUiJTauZ"
-            "4vnw5qXtPFq2UaiXH16+fc/cn4ovR8+NppsZDKfVys9OdDmWne"
-            "+Hk/b5dcu6P5bYyNnMeq9DZ1YvB0frywBKtVK+XgwfK3OpOe+j"
-            "dYMSSO/GlwQh7NzY8iZHIvtCIAWQINYEDgWRKPh3uDvpJXN+PG"
-            "E+fhi3CYSCqqnIIkkxXVTrz228TvE8S/PIgj7F2Wi6xMkMiFqS"
-            "hEgKSbgFIlTl65L+ROkECtXLJ0CUCl+uE+Nxq1Kv5fO5XPtaj6"
-            "XT8FR8GSXI8/u5lc3Zl9nQvsyEtuFGKq6QOZrYyNlUDFdfXF7u"
-            "WLPNB9d1G7WaH67VcH0qgfTu+lJx5mgilTRS3qlKMOlzycM2vO"
-            "JsgORkLhtLgQxQTdOH0Dh9vApqfYmxCCLz6p06l5DqqmVKAyJQ"
-            "QkQf5wKR2QAJUSInpyBSeZok2ZPLBzRE8glVanxZqwZTDIPpJC"
-            "y3LQNblnFetctXlnHZtAzrZOeXz6sSPG70ZT1OnI/Wl+RswmUd"
-            "ZsapmhVBWvBl9+03sSbeKw=="
+            "eNrVWltT4zYU/itMpm9hJuQChE73wWqUAluIFS4tMDwssTcb7h"
+            "RnHbLlv9eObelIOrLs4Gym8niILSRLn47O+fRJP2q/BLVfN2r3"
+            "k9egtrlR+x49XP1IX3qTkXh5VZs8Pk+D1+hFlh9Mn+99rdSjF7"
+            "/ygrdnP37896YZP79++7J4vupsbnTa19Gbm51OnO84lDiLRNM7"
+            "SmzxTKK/ad4iJb8ZTfOztHgmST1ZGepICb6DZRn4Zlw/U8oleW"
+            "RRZvFdNb9o+vSp9i6AKw8R1qykK8zwRYY90wxGksJmS0SvS4GR"
+            "DxHNq4NokDOlvg9DREAzRfeYQ5RuEh0i8L+JFWbWlA+xgDP7H6"
+            "J9W4aIgHYSFCKWWaEJouv3qNtXNX/27I8C36sZIfvta1eCbHdz"
+            "AyJ2Nxkexnd4201r743d7YO7k8vo9g8a+0feLL7nvfqXh8v4er"
+            "x0Z/P90TC6vbCRta3V686PFpd764bpy+Nx4zxN26d76a+/791m"
+            "+tM74+Xr+10dWPdbI9csB2Pevu89Xv+5O38YdOaTQac+btQSnM"
+            "J/nh7HACTU0ZVDLutZcAqQ23lJ0vSiQYfJFYp85r4dTBbX9IAj"
+            "04Tl41bH996Y93ynx/OfBLLOcsj104/6ZzhybTqaxXf9rpEzDZ"
+            "exqb1p68aLbv8VtykwZrk2NWCrtSnXwZHJbN4Pq0amxGyzWbut"
+            "50WRM80222xfHzJV+aGlUjE/9H59DeD5eaxKsB4ixTkYdxhnOG"
+            "ZKkMUrhsRQB+QlLCmLgWl9NItp4lsiFoJ4B7+Tvee/Dazsg5QB"
+            "hlYQ6hnCWsQzKca0VNZFHbSsRkcoQZlePvwQeuV9FRAJViQgEn"
+            "AwBCI4asyRfzuOyo7ANxDLUiESFgYIpSPax9cDGFmmRBpyDlFV"
+            "rMrmLR6eEx82Fd6o77Yu05cXIJ97w9DtthPHNgh5/tsp8DbbL0"
+            "kF/h30lieH9CG6H08wb2mKExl32Trl5Sdu6leP6kcrZFUoYseT"
+            "3//0otsXEei1B1gV4AZZftgDyPH8kMeBGUSOs7YnXr6J1X/MrM"
+            "i1g7YXX3MYZ7bOEzij9i0fIW2sBbUpxGYqtakS3AO1qQSstlcf"
+            "rQqZArPNZu222WRDzoaMbWTWh8zP8kPGlbXdD62FVYF4w6jCqi"
+            "jBhRhFiWBgla+t9FUVgSJxk9pEHyKrE0D0YSA+6/oYqY4ymIYV"
+            "05OIpCExR2c8zFKfoAgEhyJHl2I2WKmjf+NjEDHJKpQRo0TPKw"
+            "oR1SU7BiCCJFHoYkQnkrCrnPXJFgt1NodCnSu1pCpZlc2biDUk"
+            "8Ea7XtDavQxa9YuGTZfIutPBFJfBMopLr/MVWWNuwTViUygyq2"
+            "NVKb95eRM9v4CrXyQOnMPYLFoOkAt1XaDTA6ynQuSQ9p8J5D7C"
+            "HWysBrUpYDNrsalQsD7UpsDIVIxMidlms/aiPbchZ7IZ28isD5"
+            "mqbKZU6pfyQ+tiVSY2w9TwT5VtJ0gFqBITOUUAsZMq9IQSKXYy"
+            "SXEgIt9AQzCxBzI93uYKWJWNlagiDBbesW0lTahRBRdsF9FBNl"
+            "RJod1EfXcxbWtVxJPIzQSKI2RUECIjv6b6RqjK9dUyEhOD+8eG"
+            "jVAZTpzAShBVrVWZ/DCqvCN+3KRLLJW/fzocDj3PG1A8vyfWgG"
+            "CNmuxdtf/owjXo6rUqE3L91pz0H+Zkdpu1bH/k7ulaVqXIfU6p"
+            "UtAxIJvt8FGglWVx4K+miDNPFegOpWwK0ZIqRaZEPmpTlSoyy8"
+            "42m7UvNZtsyIDZZiu/Iq0q7sT/3w+tZwcQi4GOxm4kSoEwHZ31"
+            "ZIyJGOiDLezn61bJTiHSNqhoVKRV0RwyR21nquRjZhpRxQiqIu"
+            "iYviHv5OVszBogciokntRwZsogmWm7eVRmX3KTibYLyDCIUBWU"
+            "KJBiw0dwiKD10hWdq9q6BftIyOpY9jYHPDZn3qQlnQ7S/bAtjo"
+            "DzCP18bwl0BdMa81Ccx1g9q7JpTaZzTei5qhK6gygPT/+kOxE+"
+            "XQ65z9OUlT1VcEamlE0hrKZSmwLnoopqVdVzh4/ONpu1F51NS6"
+            "l4A/vIrA+ZojZjY23F/RDcoSzkh2JWdf3+H/9z5hM="
         ),
     },
     "ch8-ex-threshold": {
