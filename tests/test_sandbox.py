@@ -276,13 +276,19 @@ def test_memory_is_limited_for_the_whole_sandbox(tmp_path):
         pytest.skip("no cgroup here: memory is limited per process (RLIMIT_AS)")
     cells = [
         "import os, time\nimport numpy as np",
-        # three children of 450 MB each: under a per-process limit, over the sandbox's
+        # three children of 450 MB each: under a per-process limit, over the sandbox's.
+        # The parent waits for them (a fixed sleep let a loaded machine end the cell
+        # before the children had allocated: a race, not a limit)
+        "children = []\n"
         "for _ in range(3):\n"
-        "    if os.fork() == 0:\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
         "        a = np.ones(450 * 2**20, dtype=np.uint8)\n"
-        "        time.sleep(30)\n"
+        "        time.sleep(10)\n"
         "        os._exit(0)\n"
-        "time.sleep(8)",
+        "    children.append(pid)\n"
+        "for pid in children:\n"
+        "    os.waitpid(pid, 0)",
     ]
     run, _ = _run(tmp_path, cells, timeout=40, memory=1024**3)
     assert run.memory_exceeded, run.output
