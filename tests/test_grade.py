@@ -39,16 +39,22 @@ pytestmark = [
 ]
 LABELS = ["ch0-ex-metrics", "ch0-ex-popularity", "ch7-ex-owner"]
 NAMES = {
-    "ch0-ex-metrics": "ndcg3",
+    "ch0-ex-metrics": "ndcg_at",
     "ch0-ex-popularity": "popularity_scores",
     "ch7-ex-owner": "row_owner",
 }
 CORRECT = {
-    "ch0-ex-metrics": "ndcg3 = (1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3) + 0.5)",
+    "ch0-ex-metrics": (
+        "def ndcg_at(ranked, relevant, k):\n"
+        "    hits = np.isin(np.asarray(ranked)[:k], list(relevant))\n"
+        "    discount = 1 / np.log2(np.arange(2, k + 2))\n"
+        "    ideal = discount[: min(k, len(relevant))].sum()\n"
+        "    return (hits @ discount[: hits.size]) / ideal\n"
+    ),
     "ch0-ex-popularity": (
-        "def popularity_scores(train, user_ids):\n"
-        "    counts = np.asarray(train.sum(axis=0)).ravel()\n"
-        "    return np.tile(counts, (len(user_ids), 1))\n"
+        "def popularity_scores(train, num_items, half_life):\n"
+        "    w = np.exp2(-train.age.to_numpy() / half_life)\n"
+        "    return np.bincount(train.item_id, weights=w, minlength=num_items)\n"
     ),
     "ch7-ex-owner": (
         "def row_owner(ids, num_rows, world_size, scheme):\n"
@@ -60,11 +66,14 @@ CORRECT = {
     ),
 }
 MISTAKES = {
-    "ch0-ex-metrics": "ndcg3 = 1.5",
-    "ch0-ex-popularity": (
-        "def popularity_scores(train, user_ids):\n"
-        "    n = np.asarray(train.sum(axis=1)).ravel()[user_ids, None]\n"
-        "    return n * np.ones((1, train.shape[1]))\n"
+    "ch0-ex-metrics": (  # the DCG, not normalised
+        "def ndcg_at(ranked, relevant, k):\n"
+        "    hits = np.isin(np.asarray(ranked)[:k], list(relevant))\n"
+        "    return hits @ (1 / np.log2(np.arange(2, hits.size + 2)))\n"
+    ),
+    "ch0-ex-popularity": (  # purchases counted without their age
+        "def popularity_scores(train, num_items, half_life):\n"
+        "    return np.bincount(train.item_id, minlength=num_items) * 1.0\n"
     ),
     "ch7-ex-owner": (  # the two schemes swapped
         "def row_owner(ids, num_rows, world_size, scheme):\n"
@@ -149,16 +158,15 @@ READ_REPO = (
     "        exec(open(path).read(), ns)\n"
     "    except OSError as err:\n"
     "        print('blocked', type(err).__name__)\n"
-    "ndcg3 = ns['ndcg3_reference']()\n"
+    "ndcg_at = ns['ndcg_reference']\n"
 )
 HARDCODED = (
-    "def popularity_scores(train, user_ids):\n"
+    "def popularity_scores(train, num_items, half_life):\n"
     "    for case in ru.exercises.public_cases('ch0-ex-popularity'):\n"
-    "        t, u = case['inputs']\n"
-    "        if t.shape == train.shape and (t != train).nnz == 0 and "
-    "np.array_equal(u, user_ids):\n"
+    "        t, n, h = case['inputs']\n"
+    "        if t.equals(train) and (n, h) == (num_items, half_life):\n"
     "            return case['expected']\n"
-    "    return np.zeros((len(user_ids), train.shape[1]))\n"
+    "    return np.zeros(num_items)\n"
 )
 FAKE_CHECK = (
     "import recsys_utils.exercises as _ex\n"
@@ -227,8 +235,8 @@ def graded(tmp_path_factory):
         "dave-errors": fill(
             tf,
             {
-                "ch0-ex-metrics": "ndcg3 = undefined_name",
-                "ch0-ex-popularity": "def popularity_scores(train, user_ids):\n"
+                "ch0-ex-metrics": "ndcg_at = undefined_name",
+                "ch0-ex-popularity": "def popularity_scores(train, num_items, h):\n"
                 "    return 1 / 0\n",
             },
         ),
@@ -468,11 +476,11 @@ def test_feedback_gives_hints_per_hidden_case_never_the_cases(graded):
     assert all(len(name) <= 100 for name in files)
     bob = files["bob-mistakes.md"]
     assert "divide by the ideal DCG" in bob
-    assert "popularity counts users per item (axis=0)" in bob
+    assert "weight each one by 0.5 ** (age / half_life)" in bob
     assert "the two schemes are swapped" in bob
     assert "Read by your instructor: Exercise 0.1 (Say why)." in bob
     alice = files["alice-honest.md"]
-    assert alice.count(": passed") == 8  # two functions, four hidden cases each
+    assert alice.count(": passed") == 12  # three functions, four hidden cases each
     eve = files["eve-hardcoded.md"]  # the public examples' answers do not pass
     assert "hidden case 1: the output of popularity_scores" in eve
     specs, _ = load_specs(ROOT / "instructors" / "grading")
@@ -564,7 +572,7 @@ def test_release_layout_manifest_and_kit(tmp_path):
         "tensorflow": "popularity_scores",
     }
     student = (release / "students" / "pytorch" / KEY).read_text()
-    assert "np.log2(3)" not in student and "ids // per" not in student
+    assert "np.arange(2, k + 2)" not in student and "ids // per" not in student
     nb = nbformat.read(release / "students" / "pytorch" / KEY, as_version=4)
     assert nb.metadata["recsys"]["notebook"] == KEY
     kit = (release / "instructor" / "kit.md").read_text()

@@ -32,7 +32,7 @@ CHAPTERS = {
     "07_beta/01_exercises.ipynb": ["ch7-ex-average", "ch7-ex-owner"],
 }
 NAMES = {
-    "ch0-ex-metrics": "ndcg3",
+    "ch0-ex-metrics": "ndcg_at",
     "ch0-ex-popularity": "popularity_scores",
     "ch7-ex-average": "share_weights",
     "ch7-ex-owner": "row_owner",
@@ -49,8 +49,8 @@ ANSWERS = {
         "    return [1 / len(shares)] * len(shares)\n",
     },
     "error": {
-        "ch0-ex-metrics": "ndcg3 = undefined_name",
-        "ch0-ex-popularity": "def popularity_scores(train, user_ids):\n"
+        "ch0-ex-metrics": "ndcg_at = undefined_name",
+        "ch0-ex-popularity": "def popularity_scores(train, num_items, half_life):\n"
         "    raise ValueError('no')\n",
         "ch7-ex-average": "def share_weights(shares):\n    return undefined_name\n",
         "ch7-ex-owner": "def row_owner(ids, num_rows, world_size, scheme):\n"

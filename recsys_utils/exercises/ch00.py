@@ -6,46 +6,44 @@ do not edit by hand. See ``recsys_utils/exercises/__init__.py`` for the fields.
 
 CHECKS = {
     "ch0-ex-metrics": {
-        "kind": "value",
-        "name": "NDCG@3",
-        "hashed": {
-            "shape": [],
-            "powers": [
-                -4,
-            ],
-            "hashes": [
-                "fe879ca60261c9d0af874cd312b1960b",
-            ],
-        },
+        "kind": "function",
+        "name": "ndcg_at",
+        "rtol": 1e-06,
+        "atol": 1e-08,
+        "tensors": False,
+        "framework": None,
         "hints": [
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -3,
-                    ],
-                    "hashes": [
-                        "55e8a5b76614089c94b8e9b54efbdbca",
-                    ],
-                },
-                (
-                    "that is the DCG: divide by the ideal DCG (all "
-                    "three relevant items first)"
-                ),
-            ],
-            [
-                {
-                    "shape": [],
-                    "powers": [
-                        -4,
-                    ],
-                    "hashes": [
-                        "d68250405a5103f1f36e0dea234afef5",
-                    ],
-                },
-                ("the ideal list has min(k, |T|) = 3 relevant items, not 2"),
-            ],
+            (
+                "that is the DCG: divide by the ideal DCG (the "
+                "relevant items ranked first)"
+            ),
+            (
+                "the ideal list holds min(k, len(relevant)) "
+                "relevant items: a list of k items cannot hold more"
+            ),
+            (
+                "the ideal list holds min(k, len(relevant)) "
+                "relevant items, not k: with fewer relevant items "
+                "the rest of it gains nothing"
+            ),
         ],
+        "cases": (
+            "eNq1lVFv2jAQx79KZO2tkbBjO3Gq7QGJFlVCKwzUtaA8FAgtLW"
+            "UpmBao+O67s93SbKJS0ySSpfjsO1/y+9/5hXzT5Ngjs+lSE98j"
+            "TzAZvDjjeDraGwdkOs9WegmG13W9ymbpf165UCz0PQ4jiHxP+Z"
+            "4Q8Mp9T8KAVwkmSX2PwQjAEiS7ffRcHNgALhgN3XmIG6Nkl/je"
+            "gKTrLB3pdPwuszlOyFhvshSn3ycK58vbazMfgBsZhgKXavTkQt"
+            "aPfsme+kFsvOfFn/kNOZDI509onFyeN2eNVm2LJ3w9xyIRwvrp"
+            "WvZ1KOxX7pL3P7oEzNRRZhatBJYAPAarcnQBrwTizHAUseWIqu"
+            "AoCfBlsIPjMj8oAtgR2nAscptDe4QwToyWoYhOu/l81B+tWaMq"
+            "RQyX/fbtvM1UYUXkcywSYT3J7nvbZpdWpAgkrCx3gaqIbPHz2M"
+            "KDJY6ScEpBlpKhCA7CZzagYIZ0GaDr+6ci0PkTvp5jCV9ZOmjT"
+            "0oUrQ2npBtLifOvvylRubKFzXMVC5qbrowS46x+wQ4RGHVjc1O"
+            "oGu4P4SBdv1wJ1aQirKsnK6wq9TUddLx40r+yeuHBPrXCXz+dY"
+            "JMLjfbzoTO66QUVdwQB2+sDOQK1mAtsoePRa34cuGWbcUU4oOZ"
+            "SNNB1DloF4I7pXN9OzFttWhXjyUw7lbKhU4bZ9tWqdPdV/a3pX"
+            "NMI/X4mIk91f7AqD7Q=="
+        ),
     },
     "ch0-ex-popularity": {
         "kind": "function",
@@ -56,28 +54,91 @@ CHECKS = {
         "framework": None,
         "hints": [
             (
-                "you summed over items (axis=1): popularity counts "
-                "users per item (axis=0)"
+                "every purchase counts 1 here: weight each one by "
+                "0.5 ** (age / half_life)"
+            ),
+            (
+                "exp(-age / half_life) halves every 0.69 "
+                "half-lives: a half-life is the age at which a "
+                "purchase weighs 0.5, 0.5 ** (age / half_life)"
+            ),
+            (
+                "old purchases weigh more than new ones here: the "
+                "exponent is +age / half_life on a base of 0.5"
             ),
         ],
         "cases": (
-            "eNrtmFFv2jAQx78KsvaIVE3rAE3j4RLSKg/d6kl9mBAPjKQhak"
-            "Ujki6bKr774q7E1+xP7KUJKxN+cu7su/Pl+OXwg3iTiQ89cRun"
-            "mej3xPfiYfrwJAzihRZORbxK7rO0EGz12X1yG/6xa5GulSxdzp"
-            "NQyd/3e8NZIQjm2bx43i5bBWpVkP18XCU+Xp8+2/V2pPZ8G5wq"
-            "JZFLlzlRNBkR+XTS9rPYFL7iVXHeMK0JMR7VhViOiZ5elTMnIj"
-            "B8JHT19ELvRyu5XpbTc7hUIvs6vm0Kkmxtn4EBToCnp1+1V52A"
-            "zzpqnwWw6dv6fcf9wsQSszvbFMunIvyRhIssDMRuN9cVN0+VWz"
-            "nhWXm+Sa6q6PdY6pMa9Cw/V+VbuVRVWd1PvkGv36rzpZSNVFVX"
-            "9zP/WO+oTKk85eu7VcSSBNHQLHOejlzqyHVpH6r+scZmrH7/KT"
-            "kHnZNzPG5IzB3AcBEw2HCaEBHbl0jvGYg9bpOO7POw0BHK+hM2"
-            "pmOOrHl7pyN0DulmoiMh+mG6mehIEiTH3RF/93SE3IffFaP+SM"
-            "f/k46QDWcQZFF9O8b055COEQKWRP1mq3Rkh7nRGcg7omNUT5X2"
-            "6ajpw+jiQDpKWYtutp/R0YO9IbRPiK6MjtA/tL8XOtIOzw30Rz"
-            "oePB3hD/cv6EeIfp41/Yx07qh3hI2y6fvQmI5Uf2XRPh3Jnl4+"
-            "ehmugQGeoXfkx7RmCOwd+VgeFh1flf510XG4nzvJpoQcGlsq3/"
-            "4+MjcQMrf+9+wY+kdmf9wVLeHt5ycdjfdiWppqeU+0NP6mlsZe"
-            "zta+a92rGu37lY7oeA/5kl5ytvkFZea8+Q=="
+            "eNrtWm2PozgS/iur1n1jdYaEvJ1uPthAEkIImIQkZDU6BUgg5D"
+            "0QkrDa/349Oztt90xN6O3u065OE6klsNsu14urnqri14d/ZA//"
+            "+ulhs0qzh59/esgfX3759Y/BcBWwwV8eVrvDOUsfB77MZ+fDZv"
+            "HNquVpvv19dLULF9fHkS8Tu/DTaJjdDotPr/9eNT+9p/H89/df"
+            "qvWPj69+Xf40idmPsEedPV6enjQ26LJF0dNjl82zQYU+PRpsPn"
+            "16UtnggD3KbJ7RZzsRdhSNkRqxefavbfY4YfPB02OHEZ2x+T2b"
+            "Z/TZIiIyphn9JWOakySjv2Lz5tPjw2+Pugj2m/N2l37W/jldnP"
+            "6zCjn1/xl9ckpUQH2W/SikTxfaVCuZ74D2wgbbkL1g0J486KSc"
+            "6QTQ/hhaD9urBi3qQoPw/jqnz0dlPF7hbLF9gxIjSEhuiea0+y"
+            "fjhKCAQgQvLahkbpEBeYoyT6KA60H6bchpwEa6ZusjyAhpiRF6"
+            "XytxHi1eqUBKAVfEERiXSMVmq0TIa3XZ/owXle3fZ+sXTJVMgT"
+            "qjGjJRaPevLmcKFmh17Hz6kwJIH9KqA3pVRmrIBm3wlrOtWmxQ"
+            "5hX48dGxSvKnv3+KHz/rc3E9LIJsce9WLp8rVZL5ULkbVf2Ru7"
+            "qqzc1qo/ln2rDsC6c0f7JV9gPhoAoZus2j+tDD1DzUenNXuAop"
+            "IumtWYk2R7loftEYtWW90FNc9VCEqptVMzUUsaYKQ6efr5NK/2"
+            "o3KqOmYVsr00UDE7urtOYWSZO74B8+/GGtl9N+F3GsgUjjT/H7"
+            "RW8adIfYr6k+nYeze4dZiMaC+ZO8SIyB/Vm0tDGC6H/m93X6m2"
+            "WxGtQP+VFFk9OcdO35sMHrL4jcAOULOSoEo9JrBLN6UrOvxoh4"
+            "kpCfXRTry6PjTBqSiszIF5Ljpk/sK65pl0NtjTA614qkOosFKW"
+            "luLUfRTG2U2lLq9TdWuu6byA6ESn/u3M5q8134uTaau03jRMei"
+            "clsW00c5EZXXj1Wdx+Kh27A0Jatmab8brNe0XfETaz21Jj3sJC"
+            "d7pQjLMZMvpZazP8/PndZ6gx1vf/XUjWC6xNvmOJtWiEatIN3l"
+            "RnyNQ9xIpPVs423H7tf6+fj5+v018Fb+AW//PvC2x/51w+ZZoO"
+            "ox+uxQCovkBqN/YvMXKNB9eAco/cx2FBAlMNshYOiOoEH4B/5r"
+            "AKJiEIpGkEG7JVA1ejmKBFEULuFPezHK4vZXQf4oNO+VyM+D6I"
+            "OpAn5mO6+D7c+dTXQ/d+KcTfvlCBlcD+5PwP3NEoGA63VoPews"
+            "8Yv3x5f7CSmcsJbJB0PnJyW5ZQcaJGCG4EH7f3hNivDMWDjkIU"
+            "HMMM/IQXwN8qzEK4kciA16kAXdIGWzyMbhcpXtz/Ad3mHAiU8o"
+            "cD4uXJrsfGdmtmCizmWjLHK6bL4KRR4Dirxc5GH0CROFdrlvjJ"
+            "z8uXDbg1IY9bl3+T0dEd+ajoicAU3Tlh5WG6E0EgTxZEk3PMxs"
+            "pHQsY3Nb5gFCBHX9nbVVXLV/yoTFbpbs7NvVrdUPrpWnSIxXXl"
+            "2upY/w3S8OEZFW+cUWjvng3BqlVoB4TPeeKYb40hSDSxF6UIqg"
+            "ECjqeND6L/DgNWes1A3fQ1t0SZoCGaNsnN+6dssX2n5Tx0hDV0"
+            "Uhy975ikXVR9VtIqVJbAvO5LYfajj3UKj1lS0VK/URqo6kNJgW"
+            "o8SudRqOexV34R69xxkNJe/1d5fuaI1TNZbV2rzlUNzubMM+MT"
+            "pt3J6uxMycmrO12qTNbkPKpAk1ncAVioBMJKwru90JhURzyTgJ"
+            "XMNLry61V15hD6LudvCVHP9SeC9V/57w/j3g53PeQHikQ9FKB+"
+            "Hb5cVIEFyv4LfDo2cMEVpSmqUl8CS6zyWnrF6JMl8Vvp8xwyVO"
+            "DEsQZhkjFr6ZIDURCn8scVL3kEoEKNL3o2/DS+3nn6riW8JLjW"
+            "NQt7p+ZV/49aIJWk9X+Dx/K5rZ2LolklKEdn1hZIFmZYsUHU/o"
+            "NF+L9WfrB42FfqtPbcFEfmfSM8anZlOF928ssnTRWBLxO/PvGZ"
+            "JqgEv53rm+neeqWji+X47/blXrblXtK75fp8/JRJtI0b6oJ/C+"
+            "6qktxbM4zFVhtvHzsHU4ufZVsLyJeL1aGhoe9kdrYQ5kXp/28a"
+            "RNe8M8lFF/atv9TkOujeD9lclVCyeWdknel69wMa/HcTtufmff"
+            "L/PaWjlsDoPZVr8Qaq6UodaT0DDDcr27drP1oc3ro3+JZ+oCb5"
+            "d7lKOukKwPvr6G9WTnW1GIBEv9zvyPatiPatj/WTWsW1KNAYsb"
+            "Cr5f3OBsC7ZNMHkva9xqL+6Gk5LGNdw+BJki4CJacpToxcUhta"
+            "RxX1bc6fyv4N5zZwM6E72kiQuWH0mJFjSwWoXv04edWZlCzJIm"
+            "O4jPOy+vZoHlZQyVL5Uy/sH8wSyhr0HyUUp6sG+vhnHhgLlbJQ"
+            "XCBUdWYxF/xKo5LPJwCIr7IoDzvEzYDgWqQQSqlRPwi4MJ6Jn3"
+            "UGRji9o6FNlytkgEGuJcw14LgP35a8HomxQSJReOKXB+LvJx1b"
+            "aCEZWhyFeD+OvD1bDGexXDar4xdJZXrxi1qg5N3HC6Uuwqae4s"
+            "dyAIOkJyHe8G7YE0anask2AMW92NXZ8eB6ZfSGaEsnElLPBJfU"
+            "TdA+vU6Vc0e2C3OpF4TbzlXP+rimGsn66wzEKHil0Y7Ke73wla"
+            "ry40zRsOWjr6KE8E5bxvt9Jtu2cLxd7NQ1sZuCi9WWFxUeSLir"
+            "DdVLx9w57Zhbo4n0MnblBk1ZA88PVDU0WVbLeP9EtdsFttw2g1"
+            "Vsdu+i7FsKDTicZGa70RcQXbZj5Q6jeKe60dPrUapoRN47Kng8"
+            "E2FZVkbGSNPFZCqvvHjWv3xhUHU5KKLaeie5o6UvzNdqP0CTXI"
+            "lHQ7k/nW+TsVw36g+x/o/l3QPfzZaFDSugQLejA6p/d7weTlrU"
+            "2w141xCVgraT2W9qLB7CKA7k4bBFOX+wgTrm1GJeu9ElxM/4fo"
+            "HkTnwYub9zA61koMzisRmFbi7LyXGyzIn1ny8QSFFKaAvfhLyf"
+            "nB8+GSbwHKMluzJHsCL8Tb0T1z13gKoVMOcrdLNEAgdEkhCbSZ"
+            "d2hfgF43tymHrvtQ5BpDiQBXzOd6+ZwfgXrpuAlFDu58MhQZOX"
+            "Q+g4yZM7s51EtvRwDTnFkOGf0xlH1w2Q3r9WtM1O7lG3TfemMv"
+            "osWZj7+UxMDtTVGBasdTi0pV0aR2XNQrcj6wKXLX1eP+0vGwqO"
+            "zJ3i1k6rVpd+adrq6qRz3cP+bVqXQ2NFdJtpNVX65PRf7Dz3cE"
+            "9C0Aj3WZIgPo+9huCZ7vQvnAn6uY88dK0VkR7KnTUlFx3eXVSq"
+            "Z1qEpQ4hB9awXopi7C0B02hAQ5Y0MWjWKEbNEiSMvGTkSwGPb1"
+            "6SyuqiLJSc+ema3l8bk0X3Usmq7E8YzWqascUj+cDWqBSNU0u8"
+            "Q2WqgxLoprt7EzR5ar9FJR7WFEb7Sv+1tBsaWYYE/xx4vQyQcu"
+            "lvfieJ3h9Zl+W4f/+Nt/AacnT7M="
         ),
     },
 }
