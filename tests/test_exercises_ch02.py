@@ -50,84 +50,113 @@ def test_euclid(capsys, answer, status, words):
 # --- ch2-ex-cosine: the framework exercise ---------------------------------------
 
 
+# Independent answers: ties broken by sorting on (-cosine, id) pairs, in NumPy-free
+# framework code; the mistakes are what a learner writes.
+
+
 def _torch_answers():
     torch = pytest.importorskip("torch")
+    F = torch.nn.functional
 
-    def right(P, Q, eps):  # clamp each norm at eps (torch's own convention)
-        return (
-            torch.nn.functional.normalize(P, dim=1, eps=eps)
-            @ torch.nn.functional.normalize(Q, dim=1, eps=eps).T
-        )
+    def cosines(P, Q, eps):  # clamp each norm at eps (torch's own convention)
+        return F.normalize(P, dim=1, eps=eps) @ F.normalize(Q, dim=1, eps=eps).T
 
-    def negative(P, Q, eps):
-        return -right(P, Q, eps)
+    def right(P, Q, k, eps):  # ids as a secondary key: sort by -cos * m + id
+        s = cosines(P, Q, eps).double()
+        ids = torch.arange(Q.shape[0], dtype=torch.float64)
+        key = torch.round(s * 1e6) * -Q.shape[0] + ids  # 1e-6 apart = distinct
+        return torch.sort(key, dim=1).indices[:, :k]
 
-    def dot(P, Q, eps):
-        return P @ Q.T
+    def increasing(P, Q, k, eps):
+        return torch.argsort(cosines(P, Q, eps), dim=1, stable=True)[:, :k]
 
-    def only_q(P, Q, eps):
-        return P @ torch.nn.functional.normalize(Q, dim=1).T
+    def dot(P, Q, k, eps):
+        return torch.argsort(P @ Q.T, dim=1, descending=True, stable=True)[:, :k]
 
-    def no_guard(P, Q, eps):  # 0 / 0 on the zero row
-        return (P / P.norm(dim=1, keepdim=True)) @ (Q / Q.norm(dim=1, keepdim=True)).T
+    def reversed_ties(P, Q, k, eps):
+        order = torch.argsort(cosines(P, Q, eps), dim=1, stable=True)
+        return order.flip(1)[:, :k]
 
-    return right, negative, dot, only_q, no_guard
+    def no_guard(P, Q, k, eps):  # 0 / 0 on the zero row of Q
+        s = (P / P.norm(dim=1, keepdim=True)) @ (Q / Q.norm(dim=1, keepdim=True)).T
+        return torch.argsort(s, dim=1, descending=True, stable=True)[:, :k]
+
+    return right, increasing, dot, reversed_ties, no_guard
 
 
 def _tf_answers():
     tf = pytest.importorskip("tensorflow")
 
-    def right(P, Q, eps):
+    def cosines(P, Q, eps):
         norm_p = tf.sqrt(tf.reduce_sum(P * P, axis=1, keepdims=True))
         norm_q = tf.sqrt(tf.reduce_sum(Q * Q, axis=1, keepdims=True))
         return tf.matmul(
             P / tf.maximum(norm_p, eps), Q / tf.maximum(norm_q, eps), transpose_b=True
         )
 
-    def negative(P, Q, eps):
+    def right(P, Q, k, eps):  # top_k keeps the lower index first among ties
+        return tf.math.top_k(cosines(P, Q, eps), k=k).indices
+
+    def increasing(P, Q, k, eps):  # keras' cosine similarity is a loss, -cos
         import keras
 
         n, m = P.shape[0], Q.shape[0]
         p = tf.repeat(P[:, None, :], m, axis=1)
         q = tf.repeat(Q[None, :, :], n, axis=0)
-        return keras.losses.cosine_similarity(p, q, axis=-1)  # the sign trap
+        loss = keras.losses.cosine_similarity(p, q, axis=-1)
+        return tf.math.top_k(loss, k=k).indices
 
-    def dot(P, Q, eps):
-        return tf.matmul(P, Q, transpose_b=True)
+    def dot(P, Q, k, eps):
+        return tf.math.top_k(tf.matmul(P, Q, transpose_b=True), k=k).indices
 
-    def only_q(P, Q, eps):
-        return tf.matmul(P, tf.math.l2_normalize(Q, axis=1), transpose_b=True)
+    def reversed_ties(P, Q, k, eps):
+        order = tf.argsort(cosines(P, Q, eps), axis=1, stable=True)
+        return tf.reverse(order, axis=[1])[:, :k]
 
-    def no_guard(P, Q, eps):
+    def no_guard(P, Q, k, eps):
         norm_p = tf.norm(P, axis=1, keepdims=True)
         norm_q = tf.norm(Q, axis=1, keepdims=True)
-        return tf.matmul(P / norm_p, Q / norm_q, transpose_b=True)
+        s = tf.matmul(P / norm_p, Q / norm_q, transpose_b=True)
+        return tf.argsort(s, axis=1, direction="DESCENDING", stable=True)[:, :k]
 
-    return right, negative, dot, only_q, no_guard
+    return right, increasing, dot, reversed_ties, no_guard
 
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
 def test_cosine_in_each_framework(capsys, framework):
     answers = _torch_answers() if framework == "pytorch" else _tf_answers()
-    right, negative, dot, only_q, no_guard = answers
+    right, increasing, dot, reversed_ties, no_guard = answers
     expected = [
         (right, CORRECT, "correct"),
-        (negative, HINT, "wrong sign"),
+        (increasing, HINT, "k smallest cosines"),
         (dot, HINT, "dot product"),
-        (only_q, HINT, "rows of P too"),
-        (no_guard, HINT, "NaN"),
+        (reversed_ties, HINT, "ties go to the lower id"),
         (_stub, NOT_ATTEMPTED, "still the stub"),
         (..., NOT_ATTEMPTED, "still the stub"),
     ]
+    if framework == "pytorch":  # TensorFlow's argsort puts NaN elsewhere
+        expected.append((no_guard, HINT, "NaN sorts first"))
     for answer, status, words in expected:
         got, out = _outcome(capsys, "ch2-ex-cosine", answer, framework=framework)
         assert got == status and words in out, (answer, out)
 
 
+def test_cosine_topk_ties_and_zero_rows_by_hand():
+    from exercise_cases import instructor
+
+    P = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    Q = np.array([[0.0, 3.0], [0.0, 0.0], [5.0, 0.0], [1.0, 1.0]])
+    # row 0 ties every item at 0 -> ids in order; row 1: item 2 (1.0), 3 (0.71),
+    # then 0 and 1 tie at 0; row 2: item 0 (1.0), 3 (0.71), then 1 and 2 at 0
+    expected = [[0, 1, 2], [2, 3, 0], [0, 3, 1]]
+    ref = instructor("ch02").cosine_topk_reference(P, Q, 3, 1e-8)
+    np.testing.assert_array_equal(ref, expected)
+
+
 def test_cosine_names_the_framework_in_its_message(capsys):
     pytest.importorskip("tensorflow")
     _, out = _outcome(capsys, "ch2-ex-cosine", _stub, framework="tensorflow")
-    assert "cosine_scores_tf" in out
+    assert "cosine_topk_tf" in out
 
 
 def test_cosine_rejects_an_unknown_framework():

@@ -32,16 +32,17 @@ pytestmark = [
 KEY = "02_tiny/01_exercises.ipynb"
 COSINE = {
     "pytorch": (
-        "def cosine_scores_pt(P, Q, eps):\n"
+        "def cosine_topk_pt(P, Q, k, eps):\n"
         "    p = P / torch.clamp(P.norm(dim=1, keepdim=True), min=eps)\n"
         "    q = Q / torch.clamp(Q.norm(dim=1, keepdim=True), min=eps)\n"
-        "    return p @ q.T\n"
+        "    s = torch.sort(p @ q.T, dim=1, descending=True, stable=True)\n"
+        "    return s.indices[:, :k]\n"
     ),
     "tensorflow": (
-        "def cosine_scores_tf(P, Q, eps):\n"
+        "def cosine_topk_tf(P, Q, k, eps):\n"
         "    p = P / tf.maximum(tf.norm(P, axis=1, keepdims=True), eps)\n"
         "    q = Q / tf.maximum(tf.norm(Q, axis=1, keepdims=True), eps)\n"
-        "    return tf.matmul(p, q, transpose_b=True)\n"
+        "    return tf.math.top_k(tf.matmul(p, q, transpose_b=True), k).indices\n"
     ),
 }
 MASKED = {
@@ -59,7 +60,11 @@ MASKED = {
     ),
 }
 MISTAKE = {  # the dot product; the loss without the mask
-    "ch2-ex-cosine": "def cosine_scores_pt(P, Q, eps):\n    return P @ Q.T\n",
+    "ch2-ex-cosine": (
+        "def cosine_topk_pt(P, Q, k, eps):\n"
+        "    s = torch.sort(P @ Q.T, dim=1, descending=True, stable=True)\n"
+        "    return s.indices[:, :k]\n"
+    ),
     "ch1-ex-masked-loss": (
         "def masked_loss_pt(P, Q, R, M, reg):\n"
         "    return 0.5 * ((R - P @ Q.T) ** 2).sum() + reg * ("
@@ -88,12 +93,12 @@ def _chapter() -> nbformat.NotebookNode:
         _tagged(COSINE["pytorch"], "pytorch", "solution"),
         _tagged(COSINE["tensorflow"], "tensorflow", "solution"),
         _tagged(
-            'result_pt = ru.exercises.check("ch2-ex-cosine", cosine_scores_pt, '
+            'result_pt = ru.exercises.check("ch2-ex-cosine", cosine_topk_pt, '
             'framework="pytorch")\nassert result_pt.ok',
             "pytorch",
         ),
         _tagged(
-            'result_tf = ru.exercises.check("ch2-ex-cosine", cosine_scores_tf, '
+            'result_tf = ru.exercises.check("ch2-ex-cosine", cosine_topk_tf, '
             'framework="tensorflow")\nassert result_tf.ok',
             "tensorflow",
         ),
@@ -181,7 +186,7 @@ def test_framework_answers_get_the_framework_tensors(tmp_path):
         "4",
     ]
     mistakes = (tmp_path / "grades" / "feedback" / "pt-mistakes.md").read_text()
-    assert "that is the dot product" in mistakes
+    assert "that ranks by the dot product" in mistakes
     assert "multiply the errors by the mask M" in mistakes
 
 

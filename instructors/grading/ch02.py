@@ -20,28 +20,49 @@ def euclid_reference():
     return 2.0 - 2.0 * _cos(_U, _V1)
 
 
-def cosine_reference(P, Q, eps):
+def _cosines(P, Q, eps):
     p = P / np.maximum(np.linalg.norm(P, axis=1, keepdims=True), eps)
     q = Q / np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), eps)
     return p @ q.T
 
 
-def _cosine_inputs(rng):
-    P = rng.normal(size=(4, 3))
-    P[1] = 0.0  # a zero row
-    return P, rng.normal(size=(5, 3)), 1e-8
+def cosine_topk_reference(P, Q, k, eps):
+    return _ranked(_cosines(P, Q, eps), k)
+
+
+def _cosine_inputs(rng, n=4, m=6, d=3, k=3):
+    """Rows of ``Q`` of very different lengths (the dot product ranks otherwise) and
+    a zero row in each of ``P`` (every cosine 0: a tie of all items, broken by the
+    lower id) and ``Q`` (the guard's case)."""
+    P = rng.normal(size=(n, d))
+    Q = rng.normal(size=(m, d)) * rng.uniform(0.2, 5.0, size=(m, 1))
+    P[rng.integers(n)] = 0.0
+    Q[rng.integers(m)] = 0.0
+    return P, Q, k, 1e-8
 
 
 def _cosine_hidden(rng):
-    n, m, d = int(rng.integers(3, 8)), int(rng.integers(3, 8)), int(rng.integers(2, 6))
-    P, Q = rng.normal(size=(n, d)), rng.normal(size=(m, d))
-    P[rng.integers(n)] = 0.0
-    Q[rng.integers(m)] = 0.0
-    return P, Q, 1e-8
+    n, m, d = int(rng.integers(3, 8)), int(rng.integers(4, 10)), int(rng.integers(2, 6))
+    return _cosine_inputs(rng, n, m, d, k=int(rng.integers(2, m)))
 
 
-def _only_q_normalised(P, Q, eps):
-    return P @ (Q / np.linalg.norm(Q, axis=1, keepdims=True)).T
+def _topk_by_dot(P, Q, k, eps):
+    return _ranked(P @ Q.T, k)
+
+
+def _topk_increasing(P, Q, k, eps):
+    return _ranked(-_cosines(P, Q, eps), k)
+
+
+def _topk_ties_reversed(P, Q, k, eps):  # argsort(...)[::-1]: ties by the higher id
+    return np.argsort(_cosines(P, Q, eps), axis=1, kind="stable")[:, ::-1][:, :k]
+
+
+def _topk_no_guard(P, Q, k, eps):  # 0 / 0 is NaN, which sorts first
+    with np.errstate(invalid="ignore"):
+        p = P / np.linalg.norm(P, axis=1, keepdims=True)
+        q = Q / np.linalg.norm(Q, axis=1, keepdims=True)
+    return _ranked(np.nan_to_num(p @ q.T, nan=np.inf), k)
 
 
 def _shrunk_means(X, shrink):
@@ -177,29 +198,34 @@ EXERCISES = {
     },
     "ch2-ex-cosine": {
         "kind": "function",
-        "name": "cosine_scores",
+        "name": "cosine_topk",
         "points": 2,
-        "reference": cosine_reference,
+        "reference": cosine_topk_reference,
         "inputs": _cosine_inputs,
         "hidden": _cosine_hidden,
         "tensors": True,
         "framework": "pytorch",  # the check's default when no framework is passed
-        # float32 tensors against a float64 reference
-        "rtol": 1e-5,
-        "atol": 1e-6,
         "hints": [
             (
-                lambda P, Q, eps: -cosine_reference(P, Q, eps),
-                "your values have the wrong sign: did you use "
-                "keras.losses.cosine_similarity? It is a loss, -cos.",
+                _topk_by_dot,
+                "that ranks by the dot product, where long rows of Q win: divide "
+                "each row by its (guarded) norm first.",
             ),
             (
-                lambda P, Q, eps: P @ Q.T,
-                "that is the dot product: divide each row by its norm first.",
+                _topk_increasing,
+                "those are the k smallest cosines: sort in decreasing order "
+                "(and keras.losses.cosine_similarity is a loss, -cos).",
             ),
             (
-                _only_q_normalised,
-                "normalise the rows of P too, not only those of Q.",
+                _topk_ties_reversed,
+                "ties go to the lower id (a zero row of P ties every item at 0): "
+                "reversing an increasing sort puts them the other way round; sort "
+                "in decreasing order with a stable sort.",
+            ),
+            (
+                _topk_no_guard,
+                "a zero row of Q gives 0 / 0 = NaN without the guard, and NaN "
+                "sorts first: divide by max(norm, eps).",
             ),
         ],
     },
