@@ -175,7 +175,11 @@ _DEFAULTS = {"points": 1, "rtol": 1e-6, "atol": 1e-8, "hints": []}
 # (the public check's arguments), ``hidden(rng)`` or ``hidden(rng, trial)`` (the
 # arguments of hidden case ``trial`` of ``hidden_trials``: the second form lets every
 # grading seed cover a case kind, e.g. each scheme of an exercise that takes one),
-# ``hints`` ((typical wrong function, message) pairs), ``rtol``/``atol``, ``points``.
+# ``hints`` ((typical wrong function, message) pairs), ``rtol``/``atol``, ``points``;
+# with ``tensors``, ``grad_wrt`` (an argument's name) checks a loss's gradient too: the
+# student's function is differentiated by its framework with respect to that argument
+# (recsys_utils.exercises.with_gradient), and the reference and the mistakes return
+# ``[value, *gradient.ravel()]``, so a loss computed outside the framework fails.
 _FUNCTION_DEFAULTS = {
     "tensors": False,
     "framework": None,
@@ -213,6 +217,18 @@ def _check_spec(where: str, spec: Any) -> dict:
                 raise _bad(where, f"{key} must be a function")
         if spec["framework"] not in (None, "required", *FRAMEWORKS):
             raise _bad(where, "framework must be None, 'required' or a framework")
+        if spec.get("grad_wrt") is not None:
+            params = list(inspect.signature(spec["reference"]).parameters)
+            if not spec["tensors"] or spec["grad_wrt"] not in params:
+                raise _bad(
+                    where,
+                    "grad_wrt must name an argument of the reference "
+                    f"({', '.join(params)}) of an exercise with tensors",
+                )
+            spec["gradient"] = {
+                "name": spec["grad_wrt"],
+                "index": params.index(spec["grad_wrt"]),
+            }
         for key in ("public_trials", "hidden_trials"):
             if not isinstance(spec[key], int) or spec[key] < 1:
                 raise _bad(where, f"{key} must be a positive int")
@@ -562,6 +578,7 @@ def _probes(exercises: list[dict], specs: dict, framework: str, expected: _Expec
                 "answer": ex["answer"][framework],
                 "kind": spec["kind"],
                 "tensors": bool(spec.get("tensors")),
+                "gradient": spec.get("gradient"),
                 "framework": framework,
                 "cases": len(expected.inputs.get(ex["label"], [])),
                 "table": ex.get("context", {}).get("table"),

@@ -682,6 +682,7 @@ def __recsys_probe__(spec_path, cases_path, out_path):
     from recsys_utils.checks import to_array as _to_array
     from recsys_utils.checks import decode_value as _decode, encode_value as _encode
     from recsys_utils.exercises import tensor_inputs as _tensor_inputs
+    from recsys_utils.exercises import with_gradient as _with_gradient
 
     with open(spec_path) as f:
         spec = _json.load(f)
@@ -718,6 +719,11 @@ def __recsys_probe__(spec_path, cases_path, out_path):
     else:
         fn = ns[name]
         convert = _tensor_inputs(spec["framework"]) if spec["tensors"] else None
+        gradient = spec.get("gradient")
+        if gradient is not None:  # a loss: its value and its gradient
+            fn = _with_gradient(
+                fn, spec["framework"], gradient["index"], gradient["name"], name
+            )
         with open(cases_path) as f:
             cases = f.read()
         outs = []

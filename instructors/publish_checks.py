@@ -63,6 +63,7 @@ def public_entry(label: str, spec: dict) -> dict:
             "atol": spec["atol"],
             "tensors": bool(spec["tensors"]),
             "framework": spec["framework"],
+            **({"gradient": spec["gradient"]} if "gradient" in spec else {}),
             "hints": [m for _, m in spec["hints"]],
             "cases": base64.b64encode(blob).decode("ascii"),
         }

@@ -8,9 +8,10 @@ references there are the checks' own).
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from exercise_cases import instructor
 
 import recsys_utils as ru
-from recsys_utils.checks import CORRECT, HINT, NOT_ATTEMPTED
+from recsys_utils.checks import CORRECT, ERROR, HINT, NOT_ATTEMPTED
 
 
 def _stub(*args):
@@ -181,6 +182,83 @@ def test_masked_loss_receives_the_framework_tensors(capsys):
         "ch1-ex-masked-loss", answer, capsys, framework="pytorch"
     )
     assert result.ok and set(seen) == {torch.Tensor}
+
+
+def _through_numpy(framework):
+    """The one-call answer the statement rules out: NumPy (or recsys_utils.mf on
+    .numpy() arrays) gives the right number, with no gradient behind it."""
+
+    def loss(P, Q, R, M, reg):
+        P, Q, R, M = (
+            np.array(getattr(x, "detach", lambda x=x: x)()) for x in (P, Q, R, M)
+        )
+        value = 0.5 * ((M * (R - P @ Q.T)) ** 2).sum() + reg * (
+            (P**2).sum() + (Q**2).sum()
+        )
+        if framework == "pytorch":
+            import torch
+
+            return torch.tensor(value)
+        import tensorflow as tf
+
+        return tf.constant(value)
+
+    return loss
+
+
+def _penalty_as_constant(framework):
+    if framework == "pytorch":
+
+        def loss(P, Q, R, M, reg):
+            err = M * (R - P @ Q.T)
+            penalty = float((P**2).sum().detach() + (Q**2).sum())
+            return 0.5 * (err**2).sum() + reg * penalty
+
+        return loss
+    import tensorflow as tf
+
+    def loss_tf(P, Q, R, M, reg):
+        err = M * (R - tf.matmul(P, Q, transpose_b=True))
+        penalty = tf.stop_gradient(tf.reduce_sum(P**2)) + tf.reduce_sum(Q**2)
+        return 0.5 * tf.reduce_sum(err**2) + reg * penalty
+
+    return loss_tf
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+def test_masked_loss_checks_the_gradient_too(framework, capsys):
+    pytest.importorskip("torch" if framework == "pytorch" else "tensorflow")
+    result, out = _status_and_output(
+        "ch1-ex-masked-loss", _through_numpy(framework), capsys, framework=framework
+    )
+    assert result.status == ERROR and "not connected to P" in out
+    result, out = _status_and_output(
+        "ch1-ex-masked-loss",
+        _penalty_as_constant(framework),
+        capsys,
+        framework=framework,
+    )
+    assert result.status == HINT and "gradient misses the penalty" in out
+
+
+def test_masked_loss_reference_gradient_matches_finite_differences():
+    ch01 = instructor("ch01")
+    rng = np.random.default_rng(3)
+    P, Q, R, M, reg = (
+        x.astype(np.float64) if isinstance(x, np.ndarray) else x
+        for x in ch01._masked_inputs(rng)
+    )
+    out = ch01.masked_loss_reference(P, Q, R, M, reg)
+    value, grad = out[0], out[1:].reshape(P.shape)
+    numeric = np.zeros_like(P)
+    for idx in np.ndindex(P.shape):
+        step = np.zeros_like(P)
+        step[idx] = 1e-6
+        plus = ch01.masked_loss_reference(P + step, Q, R, M, reg)[0]
+        minus = ch01.masked_loss_reference(P - step, Q, R, M, reg)[0]
+        numeric[idx] = (plus - minus) / 2e-6
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+    assert value == pytest.approx(ch01._masked_value(P, Q, R, M, reg))
 
 
 def test_masked_loss_stub_and_bad_framework(capsys):

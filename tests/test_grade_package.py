@@ -198,9 +198,14 @@ def test_references_agree_with_the_package_functions_they_replace(seed):
     assert ch01.observed_loss_reference(
         R, P, Q, zero_u, zero_i, 0.0, reg
     ) == pytest.approx(mf_objective(R, P, Q, reg=reg), rel=1e-12)
-    P, Q, eps = ch02._cosine_hidden(rng)
+    P, Q, k, eps = ch02._cosine_hidden(rng)
     np.testing.assert_allclose(
-        ch02.cosine_reference(P, Q, eps), cosine_matrix(P, Q, eps), atol=1e-12
+        ch02._cosines(P, Q, eps), cosine_matrix(P, Q, eps), atol=1e-12
+    )
+    nonzero = np.linalg.norm(P, axis=1) > 0  # the zero row ties every item
+    np.testing.assert_array_equal(
+        ch02.cosine_topk_reference(P, Q, k, eps)[nonzero],
+        topk_cosine(P[nonzero], Q, k, eps=eps)[0],
     )
     X = (rng.random((6, 5)) < 0.5) * rng.integers(1, 6, (6, 5)).astype(float)
     from recsys_utils.baselines import _center_rows

@@ -83,22 +83,49 @@ def _masked_inputs(rng):
     return P, Q, ratings, mask, 0.1
 
 
-def masked_loss_reference(P, Q, R, M, reg):
+def _masked_value(P, Q, R, M, reg):
     R = sp.coo_matrix(R * M)
     err = R.data - np.einsum("ij,ij->i", P[R.row], Q[R.col])
     return 0.5 * float(err @ err) + reg * float((P**2).sum() + (Q**2).sum())
 
 
+def _value_and_grad(value, grad_p):
+    """What the check compares: ``[loss, *dloss/dP]`` (the student's function is
+    differentiated by its framework, recsys_utils.exercises.with_gradient)."""
+    return np.concatenate([[value], np.asarray(grad_p, dtype=np.float64).ravel()])
+
+
+def _l2_penalty(P, Q, reg):
+    return reg * ((P**2).sum() + (Q**2).sum()), 2 * reg * P
+
+
+def masked_loss_reference(P, Q, R, M, reg):
+    P, Q, R, M = (np.asarray(x, dtype=np.float64) for x in (P, Q, R, M))
+    err = M * (R - P @ Q.T)  # M is 0/1: M * err**2 == (M * err)**2
+    return _value_and_grad(_masked_value(P, Q, R, M, reg), -err @ Q + 2 * reg * P)
+
+
 def _no_mask(P, Q, R, M, reg):  # the dense mistake again
-    return 0.5 * ((R - P @ Q.T) ** 2).sum() + reg * ((P**2).sum() + (Q**2).sum())
+    err = R - P @ Q.T
+    penalty, grad = _l2_penalty(P, Q, reg)
+    return _value_and_grad(0.5 * (err**2).sum() + penalty, -err @ Q + grad)
 
 
 def _no_half(P, Q, R, M, reg):
-    return ((M * (R - P @ Q.T)) ** 2).sum() + reg * ((P**2).sum() + (Q**2).sum())
+    err = M * (R - P @ Q.T)
+    penalty, grad = _l2_penalty(P, Q, reg)
+    return _value_and_grad((err**2).sum() + penalty, -2 * err @ Q + grad)
 
 
 def _mean_not_sum(P, Q, R, M, reg):
-    return 0.5 * ((M * (R - P @ Q.T)) ** 2).mean() + reg * ((P**2).sum() + (Q**2).sum())
+    err, cells = M * (R - P @ Q.T), R.size
+    penalty, grad = _l2_penalty(P, Q, reg)
+    return _value_and_grad(0.5 * (err**2).mean() + penalty, -err @ Q / cells + grad)
+
+
+def _no_penalty_gradient(P, Q, R, M, reg):  # e.g. the penalty added as a constant
+    value = masked_loss_reference(P, Q, R, M, reg)
+    return _value_and_grad(value[0], value[1:].reshape(P.shape) - 2 * reg * P)
 
 
 EXERCISES = {
@@ -172,7 +199,9 @@ EXERCISES = {
         "inputs": _masked_inputs,
         "tensors": True,
         "framework": "required",
+        "grad_wrt": "P",  # the value and dloss/dP, by the framework's autodiff
         "rtol": 1e-4,  # float32 tensors against a float64 reference
+        "atol": 1e-4,
         "hints": [
             (
                 _no_mask,
@@ -183,6 +212,11 @@ EXERCISES = {
             (
                 _mean_not_sum,
                 "you averaged the squared errors over all cells: the loss sums them",
+            ),
+            (
+                _no_penalty_gradient,
+                "your loss has the right value, but its gradient misses the penalty's "
+                "2 reg P: compute the penalty from P itself, in your framework",
             ),
         ],
     },

@@ -117,6 +117,81 @@ def tensor_inputs(framework: str) -> Callable[[tuple], tuple]:
     return convert
 
 
+def with_gradient(
+    fn: Callable, framework: str, index: int, arg: str, name: str
+) -> Callable:
+    """``fn`` differentiated by the framework: the checks of a loss compare its
+    gradient as well as its value, which only code the framework can trace gives.
+
+    Args:
+        fn: the reader's function of tensors, returning a scalar tensor.
+        framework: "pytorch" or "tensorflow".
+        index: the position of the argument to differentiate with respect to.
+        arg: that argument's name, for the messages.
+        name: the function's name, for the messages.
+
+    Returns:
+        A function of the same inputs returning ``[value, *gradient.ravel()]`` as a
+        float64 NumPy array, the gradient from ``torch.autograd.grad`` or
+        ``tf.GradientTape``.
+
+    Raises:
+        ValueError: (when called) if ``fn`` returns anything but a scalar tensor of
+            the framework, or a value that no gradient connects to ``arg`` (the
+            computation left the framework, e.g. through NumPy or ``float()``).
+    """
+    if framework not in _FRAMEWORKS:
+        raise ValueError(
+            f"framework must be 'pytorch' or 'tensorflow'; got {framework!r}"
+        )
+    label = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}[framework]
+    detached = ValueError(
+        f"{name}'s output is not connected to {arg}: no gradient flows back to it. "
+        f"Compute the loss with {label} operations only (no NumPy, "
+        "no .numpy(), no float() on the way)."
+    )
+
+    def scalar(out, is_tensor):
+        if not is_tensor(out) or int(np.prod(out.shape)) != 1:
+            raise ValueError(
+                f"{name} should return a scalar {label} tensor; got "
+                f"{type(out).__name__}"
+                + (f" of shape {tuple(out.shape)}" if hasattr(out, "shape") else "")
+            )
+
+    def pytorch(*args):
+        import torch
+
+        args = list(args)
+        x = args[index] = args[index].detach().clone().requires_grad_(True)
+        out = fn(*args)
+        scalar(out, torch.is_tensor)
+        if not out.requires_grad:
+            raise detached
+        (grad,) = torch.autograd.grad(out.reshape(()), x, allow_unused=True)
+        if grad is None:
+            raise detached
+        value = out.detach().double().reshape(1).numpy()
+        return np.concatenate([value, grad.double().numpy().ravel()])
+
+    def tensorflow(*args):
+        import tensorflow as tf
+
+        args = list(args)
+        x = args[index] = tf.identity(args[index])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = fn(*args)
+        scalar(out, tf.is_tensor)
+        grad = tape.gradient(out, x)
+        if grad is None:
+            raise detached
+        value = np.asarray(out, dtype=np.float64).reshape(1)
+        return np.concatenate([value, np.asarray(grad, dtype=np.float64).ravel()])
+
+    return pytorch if framework == "pytorch" else tensorflow
+
+
 @functools.cache
 def _specs() -> dict[str, dict]:
     """label -> stored check data, from every generated chapter module."""
@@ -172,6 +247,10 @@ def _check_function(label: str, spec: dict, answer: Any, context: dict):
         if framework is not None:  # the reader's function is name_pt or name_tf
             convert = tensor_inputs(framework)
             name += "_pt" if framework == "pytorch" else "_tf"
+            gradient = spec.get("gradient")
+            if gradient is not None and answer is not ... and callable(answer):
+                index, arg = gradient["index"], gradient["name"]
+                answer = with_gradient(answer, framework, index, arg, name)
     _no_more(label, context)
     return check_cases(
         answer,
