@@ -270,6 +270,26 @@ def test_masked_loss_stub_and_bad_framework(capsys):
         ru.exercises.check("ch1-ex-masked-loss", _masked_pt(), framework="jax")
 
 
+def test_with_gradient_framework_and_fresh_errors():
+    with pytest.raises(ValueError, match="must be one of pytorch, tensorflow.*'jax'"):
+        ru.exercises.with_gradient(lambda P: P, "jax", 0, "P", "loss")
+    torch = pytest.importorskip("torch")
+    P = torch.ones(2, 2)
+    value_and_grad = ru.exercises.with_gradient(
+        lambda P: (P**2).sum(), " PyTorch ", 0, "P", "loss"
+    )
+    np.testing.assert_allclose(value_and_grad(P), [4.0, 2.0, 2.0, 2.0, 2.0])
+    detached = ru.exercises.with_gradient(
+        lambda P: torch.tensor(float(P.sum())), "pytorch", 0, "P", "loss"
+    )
+    errors = []
+    for _ in range(2):
+        with pytest.raises(ValueError, match="not connected to P") as caught:
+            detached(P)
+        errors.append(caught.value)
+    assert errors[0] is not errors[1]  # a fresh error, with its own traceback
+
+
 def test_every_chapter_1_label_is_registered():
     assert {
         "ch1-ex-observed-loss",

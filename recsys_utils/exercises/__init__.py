@@ -140,16 +140,16 @@ def with_gradient(
             the framework, or a value that no gradient connects to ``arg`` (the
             computation left the framework, e.g. through NumPy or ``float()``).
     """
-    if framework not in _FRAMEWORKS:
-        raise ValueError(
-            f"framework must be 'pytorch' or 'tensorflow'; got {framework!r}"
+    from ..framework import framework_name
+
+    label = framework_name(framework)  # a ValueError for another framework
+
+    def detached():  # a fresh error for each call
+        return ValueError(
+            f"{name}'s output is not connected to {arg}: no gradient flows back to "
+            f"it. Compute the loss with {label} operations only (no NumPy, "
+            "no .numpy(), no float() on the way)."
         )
-    label = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}[framework]
-    detached = ValueError(
-        f"{name}'s output is not connected to {arg}: no gradient flows back to it. "
-        f"Compute the loss with {label} operations only (no NumPy, "
-        "no .numpy(), no float() on the way)."
-    )
 
     def scalar(out, is_tensor):
         if not is_tensor(out) or int(np.prod(out.shape)) != 1:
@@ -167,10 +167,10 @@ def with_gradient(
         out = fn(*args)
         scalar(out, torch.is_tensor)
         if not out.requires_grad:
-            raise detached
+            raise detached()
         (grad,) = torch.autograd.grad(out.reshape(()), x, allow_unused=True)
         if grad is None:
-            raise detached
+            raise detached()
         value = out.detach().double().reshape(1).numpy()
         return np.concatenate([value, grad.double().numpy().ravel()])
 
@@ -185,11 +185,11 @@ def with_gradient(
         scalar(out, tf.is_tensor)
         grad = tape.gradient(out, x)
         if grad is None:
-            raise detached
+            raise detached()
         value = np.asarray(out, dtype=np.float64).reshape(1)
         return np.concatenate([value, np.asarray(grad, dtype=np.float64).ravel()])
 
-    return pytorch if framework == "pytorch" else tensorflow
+    return pytorch if label == "PyTorch" else tensorflow
 
 
 @functools.cache
