@@ -147,7 +147,8 @@ class SASRecPT(nn.Module):
 def next_item_loss_pt(pad_id):
     # Full-softmax cross-entropy, averaged over the real (non-padding) targets.
     loss = nn.CrossEntropyLoss(ignore_index=pad_id)
-    return lambda scores, targets: loss(scores.transpose(1, 2), targets)  # (B, N, L)
+    # one row per position: (B * L, num_items) scores against (B * L,) targets
+    return lambda scores, targets: loss(scores.flatten(0, 1), targets.flatten())
 
 
 # chapters/06_sequential_transformer/02_sasrec.ipynb, cell 47 (section 6.2)
