@@ -69,6 +69,7 @@ def fit_dense_mf_tf(weights, data, config, *, seed=0, progress=True):
     del seed  # nothing is drawn: every step sees the whole matrix
     model = DenseMFTF(weights, config)
     model.compile(optimizer=keras.optimizers.Adam(config.lr, epsilon=1e-8))
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     R = rtf.to_tensor(data)  # x: every user; y: their rows of R
     whole = tf.data.Dataset.from_tensors((tf.range(R.shape[0]), R)).repeat()
     bar = [ProgressTF(config.num_epochs, "dense MF")] if progress else []
@@ -188,6 +189,7 @@ def fit_biased_mf_tf(
     # Adam on biased_mf_loss_tf; data: observed triples; validate(weights) -> float
     model = BiasedMFTF(weights, config)
     model.compile(optimizer=keras.optimizers.Adam(config.lr, epsilon=1e-8))
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     x, y = training_columns(data)
     check = EpochCheck(validate, stop)  # validation, best weights, early stopping
     bar = ProgressTF(config.num_epochs, "biased MF")
@@ -245,6 +247,7 @@ def fit_implicit_mf_tf(
     del seed  # nothing is drawn: every step sees every observed cell
     model = ImplicitMFTF(weights, config)
     model.compile(optimizer=keras.optimizers.Adam(config.lr, epsilon=1e-8))
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     cells = {key: rtf.to_tensor(value) for key, value in data.items()}
     whole = tf.data.Dataset.from_tensors(cells).repeat()  # x only: no targets
     check = EpochCheck(validate, stop)  # section 1.2's: validate, keep the best, stop
@@ -329,6 +332,7 @@ def fit_mf_plus_tf(
         config.lr, decay_steps=steps, decay_rate=config.lr_decay, staircase=True
     )
     model.compile(optimizer=keras.optimizers.Adam(rate, epsilon=1e-8))
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     check = EpochCheck(validate, stop)  # validation, best weights, early stopping
     bar = ProgressTF(config.num_epochs, "MF+")
     fit = model.fit(

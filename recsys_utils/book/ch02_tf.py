@@ -129,6 +129,7 @@ def fit_cosine_mf_tf(weights, data, config, *, seed=0, progress=True, epoch_end=
     """Train a CosineMFTF from ``weights``; returns (trained weights, History)."""
     model = CosineMFTF(weights, config)
     model.compile(optimizer=keras.optimizers.SGD(config.lr_rows))
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     history = rtf.History()
     model.fit(
         cosine_mf_batches_tf(data, config, seed),

@@ -207,6 +207,7 @@ def fit_two_tower_tf(
     ru.History."""
     model = TrainableTwoTowerTF(weights, config, data)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.lr))
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     watch = TrainingWatch(config, valid_fn, stop, progress, "TensorFlow")
     model.fit(
         two_tower_dataset_tf(data, config, seed),

@@ -174,6 +174,7 @@ def fit_attention_rec_tf(weights, data, config, *, seed, progress, stop=20):
     model = AttentionRecTF(weights, config)
     optimizer = keras.optimizers.Adam(config.lr, epsilon=config.adam_eps)
     model.compile(optimizer=optimizer, loss=slot_bce_tf)
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     early = not isinstance(stop, int)
     num_epochs = stop.max_epochs if early else stop
     log = model.fit(

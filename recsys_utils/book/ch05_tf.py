@@ -90,9 +90,9 @@ def fusion_batches_tf(arrays, batch_size, *, seed, num_epochs):
 def keras_fit_tf(model, ds, steps, config, *, progress, name, stop=None, **fit_args):
     """model.fit on ds, steps batches an epoch, at most config.max_epochs epochs,
     with the early stop (an FusionEarlyStopTF) if given; the History."""
-    callbacks = (
-        [TqdmCallback(verbose=0, desc=f"{name} (TensorFlow)")] if progress else []
-    )
+    desc = f"{name} (TensorFlow)"  # the progress bar's label
+    callbacks = [TqdmCallback(verbose=0, desc=desc)] if progress else []
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     fitted = model.fit(
         ds,
         epochs=config.max_epochs,

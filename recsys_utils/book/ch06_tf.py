@@ -251,6 +251,7 @@ def train_next_item_tf(model, data, config, *, seed, progress, stop):
         optimizer=keras.optimizers.Adam(learning_rate=config.lr),
         loss=next_item_loss_tf(data.pad_id),
     )
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     log = model.fit(
         sequence_batches_tf(data, config.batch_size, seed, num_epochs),
         epochs=num_epochs,

@@ -85,6 +85,7 @@ def fit_reason_decoder_tf(weights, data, config, *, seed, progress=False, epochs
     model = ReasonDecoderTF(weights, config)
     opt = keras.optimizers.Adam(config.lr, epsilon=1e-8)  # PyTorch's epsilon
     model.compile(optimizer=opt, loss=reason_loss_tf)
+    model.optimizer.build(model.trainable_variables)  # fit traces its step once
     x, y = data["train"]["inputs"], data["train"]["target"]
     vx, vy = data["valid"]["inputs"], data["valid"]["target"]
     stop, history, best = decoder_stop(epochs), new_history(), model.weights_numpy()
