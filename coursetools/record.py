@@ -179,5 +179,6 @@ def record_sections(
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
                 written.append(out)
-                print(f"wrote {out.relative_to(ROOT)} ({seconds:.0f} s)")
+                shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+                print(f"wrote {shown} ({seconds:.0f} s)")
     return written
