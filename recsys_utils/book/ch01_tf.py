@@ -156,18 +156,10 @@ def biased_mf_loss_tf(model, batch, ratings, predictions, reg):
 
 
 # chapters/01_matrix_factorization/02_biased_mf.ipynb, cell 12 (section 1.2)
-from recsys_utils.batching import minibatch_indices
-
-
 def batches_tf(x, y, batch_size, *, seed, num_epochs):
     # tf.data: the batches of minibatch_indices, epoch after epoch (as PyTorch sees)
-    def order():
-        for epoch in range(num_epochs):
-            yield from minibatch_indices(len(y), batch_size, seed=seed, epoch=epoch)
-
+    index = rtf.minibatch_dataset(len(y), batch_size, seed=seed, num_epochs=num_epochs)
     x, y = {key: tf.constant(value) for key, value in x.items()}, tf.constant(y)
-    spec = tf.TensorSpec([None], tf.int64)
-    index = tf.data.Dataset.from_generator(order, output_signature=spec)
     take = lambda i: ({key: tf.gather(v, i) for key, v in x.items()}, tf.gather(y, i))
     return index.map(take).prefetch(2)
 

@@ -82,22 +82,13 @@ def cosine_mf_loss_tf(model, user_ids, item_ids, ratings):
 
 
 # chapters/02_cosine_similarity/03_cosine_mf.ipynb, cell 11 (section 2.3)
-from recsys_utils.batching import minibatch_indices
-
-
 def cosine_mf_batches_tf(data, config, seed):
     # tf.data: the batches of minibatch_indices, epoch after epoch (as PyTorch sees)
     users, items = tf.constant(data[0], tf.int64), tf.constant(data[1], tf.int64)
     ratings = tf.constant(data[2], tf.float32)
-
-    def order():
-        for epoch in range(config.num_epochs):
-            yield from minibatch_indices(
-                len(ratings), config.batch_size, seed=seed, epoch=epoch
-            )
-
-    spec = tf.TensorSpec([None], tf.int64)
-    index = tf.data.Dataset.from_generator(order, output_signature=spec)
+    index = rtf.minibatch_dataset(
+        len(data[2]), config.batch_size, seed=seed, num_epochs=config.num_epochs
+    )
     take = lambda i: ((tf.gather(users, i), tf.gather(items, i)), tf.gather(ratings, i))
     return index.map(take).prefetch(2)
 

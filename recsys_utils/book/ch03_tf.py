@@ -146,19 +146,15 @@ def two_tower_dataset_tf(data, config, seed):
     """The batches of epoch_batches as a tf.data pipeline, epoch after epoch: those
     of PyTorch's loop, in the same order (no shuffling inside Keras)."""
 
-    def batches():
-        epoch = 0
-        while True:  # Keras' fit takes steps_per_epoch batches per epoch
-            for u, h, i in epoch_batches(data, config, seed, epoch):
-                yield {"user_id": u, "history": h, "item_id": i}
-            epoch += 1
+    def batches(epoch):
+        for u, h, i in epoch_batches(data, config, seed, epoch):
+            yield {"user_id": u, "history": h, "item_id": i}
 
     ids = tf.TensorSpec([None], tf.int64)
     history = tf.TensorSpec([None, data.history_len], tf.int64)
     signature = {"user_id": ids, "history": history, "item_id": ids}
-    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(
-        2
-    )
+    # read on for ever: Keras' fit takes steps_per_epoch batches per epoch
+    return rtf.epoch_dataset(batches, signature, config.batch_size).prefetch(2)
 
 
 class TrainableTwoTowerTF(TwoTowerTF):

@@ -17,7 +17,6 @@ from .ch04 import (
 import keras
 import tensorflow as tf
 
-from recsys_utils import minibatch_indices
 from recsys_utils import tf as rtf
 
 
@@ -124,17 +123,10 @@ def attend_attention_rec_tf(weights, config, inputs, uniform=False):
 def attention_batches_tf(data, batch_size, seed, num_epochs):
     # tf.data: the batches of ru.minibatch_indices, epoch after epoch, as
     # ((clusters, hist, mask, items), labels, slot weights).
-    def rows():
-        for epoch in range(num_epochs):
-            yield from minibatch_indices(
-                len(data.items), batch_size, seed=seed, epoch=epoch
-            )
-
+    n = len(data.items)
+    index = rtf.minibatch_dataset(n, batch_size, seed=seed, num_epochs=num_epochs)
     x = [rtf.to_tensor(a) for a in (data.clusters, data.hist, data.mask, data.items)]
     y, w = rtf.to_tensor(data.labels), rtf.to_tensor(data.slot_weight)
-    index = tf.data.Dataset.from_generator(
-        rows, output_signature=tf.TensorSpec([None], tf.int64)
-    )
     batch = index.map(
         lambda i: (tuple(tf.gather(t, i) for t in x), tf.gather(y, i), tf.gather(w, i))
     )

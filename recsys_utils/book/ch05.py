@@ -125,12 +125,6 @@ def early_stop(config, mode):
     return EarlyStop(config.patience, config.max_epochs, mode=mode)
 
 
-def fusion_epoch_batches(n, batch_size, *, seed, num_epochs):
-    """ru.minibatch_indices' batches of range(n), epoch after epoch (for tf.data)."""
-    for epoch in range(num_epochs):
-        yield from ru.minibatch_indices(n, batch_size, seed=seed, epoch=epoch)
-
-
 def fit_to_convergence(
     fit, weights, fit_data, train_data, config, *, seed, valid, capped=False
 ):

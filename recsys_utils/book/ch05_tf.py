@@ -9,7 +9,6 @@ it from here.
 from .ch05 import (
     early_stop,
     frozen_inputs,
-    fusion_epoch_batches,
 )
 
 
@@ -78,12 +77,8 @@ def fusion_batches_tf(arrays, batch_size, *, seed, num_epochs):
     """A tf.data pipeline of ru.minibatch_indices' batches, epoch after epoch: Keras's
     fit reads on across epochs, and shuffles nothing."""
     tensors = [rtf.to_tensor(a) for a in arrays]
-    order = tf.data.Dataset.from_generator(
-        lambda: fusion_epoch_batches(
-            len(arrays[0]), batch_size, seed=seed, num_epochs=num_epochs
-        ),
-        output_signature=tf.TensorSpec([None], tf.int64),
-    )
+    n = len(arrays[0])
+    order = rtf.minibatch_dataset(n, batch_size, seed=seed, num_epochs=num_epochs)
     return order.map(lambda idx: tuple(tf.gather(t, idx) for t in tensors))
 
 
