@@ -360,7 +360,7 @@ def epoch_dataset(
     ``batches_of_epoch(epoch)`` yields one epoch's batches, NumPy arrays in
     ``signature``'s structure, cut as :func:`recsys_utils.batching.minibatch_indices`
     cuts: ``batch_size`` rows each, the last one smaller. The pipeline reads each epoch
-    through ``tf.numpy_function`` and cuts its rows again, into the same batches. Not
+    through ``tf.numpy_function`` and slices its rows again, into the same batches. Not
     ``tf.data.Dataset.from_generator``: the generator's kernel sets glibc's
     ``M_TRIM_THRESHOLD`` to 128 KiB for the whole process (TensorFlow logs "Memory
     patch applied"), after which every tensor larger than that is mapped and unmapped
@@ -407,12 +407,17 @@ def epoch_dataset(
             for k, spec in enumerate(specs)
         ]
 
-    def cut(epoch):
+    def cut(epoch):  # a slice per batch (not .batch(), which copies row by row)
         arrays = tf.numpy_function(rows, [epoch], [s.dtype for s in specs])
         for array, spec in zip(arrays, specs):
             array.set_shape(spec.shape)
         epoch_rows = tf.nest.pack_sequence_as(signature, arrays)
-        return tf.data.Dataset.from_tensor_slices(epoch_rows).batch(batch_size)
+        starts = tf.range(0, tf.shape(arrays[0], out_type=tf.int64)[0], batch_size)
+        return tf.data.Dataset.from_tensor_slices(starts).map(
+            lambda start: tf.nest.map_structure(
+                lambda a: a[start : start + batch_size], epoch_rows
+            )
+        )
 
     if num_epochs is None:
         epochs = tf.data.Dataset.counter()
