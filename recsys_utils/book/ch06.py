@@ -175,7 +175,7 @@ def init_sasrec_weights(config, seed):
     return weights
 
 
-# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 46 (section 6.2)
+# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 47 (section 6.2)
 BAG_LAYERS = {"key": "dd", "value": "dd", "ffn1": "df", "ffn2": "fd"}  # shapes
 
 

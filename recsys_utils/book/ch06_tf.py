@@ -148,13 +148,19 @@ class SASRecTF(keras.Model):
 
 # chapters/06_sequential_transformer/02_sasrec.ipynb, cell 39 (section 6.2)
 def next_item_loss_tf(pad_id):
-    # Full-softmax cross-entropy, averaged over the real (non-padding) targets.
-    return keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True, ignore_class=pad_id
-    )
+    # Full-softmax cross-entropy, averaged over the real (non-padding) targets:
+    # at each position, log-sum-exp of the scores minus the true item's score.
+    def loss(targets, scores):  # (B, L) item ids; (B, L, num_items)
+        targets = tf.cast(targets, tf.int32)  # Keras hands the targets over as floats
+        real = targets != pad_id
+        true = tf.gather(scores, tf.where(real, targets, 0), batch_dims=2)  # (B, L)
+        nll = tf.where(real, tf.reduce_logsumexp(scores, axis=-1) - true, 0.0)
+        return tf.reduce_sum(nll) / tf.reduce_sum(tf.cast(real, nll.dtype))
+
+    return loss
 
 
-# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 48 (section 6.2)
+# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 49 (section 6.2)
 def bag_attention_tf(e, real, key, query):
     # Order-blind pooling weights (B, L, L): slot t weighs each purchase s <= t by
     # its item alone, exp(q . key(e_s) / sqrt(d)), never by where it sits.
@@ -165,7 +171,7 @@ def bag_attention_tf(e, real, key, query):
     return tf.nn.softmax(tf.where(allowed, relevance[:, None, :], -1e9), axis=-1)
 
 
-# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 50 (section 6.2)
+# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 51 (section 6.2)
 class BagTF(keras.Model):
     # The bag model: order-blind pooling, a feed-forward layer, tied item scores.
     def __init__(self, weights, config):
@@ -204,10 +210,11 @@ class BagTF(keras.Model):
 
 
 # chapters/06_sequential_transformer/03_training.ipynb, cell 9 (section 6.3)
-def last_scores_tf(model, padded, batch_size=512):
+def last_scores_tf(model, padded, batch_size=512, score=None):
     # Scores (n, num_items) of the next item after each left-padded row (n, L).
-    batches = rtf.batches([padded], batch_size, shuffle=False)
-    out = [model.scores(model.encode(x)[0][:, -1]) for (x,) in batches]
+    # score: this function of a batch compiled by tf.function (the callback's).
+    score = score or (lambda x: model.scores(model.encode(x)[0][:, -1]))
+    out = [score(x) for (x,) in rtf.batches([padded], batch_size, shuffle=False)]
     return rtf.to_numpy(tf.concat(out, axis=0))
 
 
@@ -218,8 +225,15 @@ class RecallEarlyStopTF(keras.callbacks.Callback):
         super().__init__()
         self.stop, self.data, self.best = stop, data, None
 
+    def on_train_begin(self, logs=None):  # validation compiled once: 3x faster
+        rows = tf.TensorSpec((None, self.data.valid_inputs.shape[1]), tf.int64)
+        self.score = tf.function(self.last_scores, input_signature=[rows])
+
+    def last_scores(self, x):  # (B, L) -> (B, num_items), as last_scores_tf
+        return self.model.scores(self.model.encode(x)[0][:, -1])
+
     def on_epoch_end(self, epoch, logs=None):
-        scores = last_scores_tf(self.model, self.data.valid_inputs)
+        scores = last_scores_tf(self.model, self.data.valid_inputs, score=self.score)
         recall = recall_at_k(scores, self.data.valid_items, self.data.valid_exclude)
         self.model.stop_training = self.stop.step(recall)
         if self.stop.best_epoch == epoch + 1:

@@ -151,7 +151,7 @@ def next_item_loss_pt(pad_id):
     return lambda scores, targets: loss(scores.flatten(0, 1), targets.flatten())
 
 
-# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 47 (section 6.2)
+# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 48 (section 6.2)
 def bag_attention_pt(e, real, key, query):
     # Order-blind pooling weights (B, L, L): slot t weighs each purchase s <= t by
     # its item alone, exp(q . key(e_s) / sqrt(d)), never by where it sits.
@@ -163,7 +163,7 @@ def bag_attention_pt(e, real, key, query):
     return torch.softmax(torch.where(allowed, relevance[:, None, :], -1e9), dim=-1)
 
 
-# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 49 (section 6.2)
+# chapters/06_sequential_transformer/02_sasrec.ipynb, cell 50 (section 6.2)
 class BagPT(nn.Module):
     # The bag model: order-blind pooling, a feed-forward layer, tied item scores.
     def __init__(self, weights, config):

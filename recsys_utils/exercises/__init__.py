@@ -189,7 +189,7 @@ def with_gradient(
         value = np.asarray(out, dtype=np.float64).reshape(1)
         return np.concatenate([value, np.asarray(grad, dtype=np.float64).ravel()])
 
-    return pytorch if label == "PyTorch" else tensorflow
+    return {"pytorch": pytorch, "tensorflow": tensorflow}[framework.strip().lower()]
 
 
 @functools.cache
