@@ -207,9 +207,10 @@ def init_bag_weights(config, seed):
 
 # chapters/06_sequential_transformer/03_training.ipynb, cell 7 (section 6.3)
 def batch_rows(num_rows, batch_size, seed, num_epochs):
-    # The rows of every batch, epoch after epoch: the order both frameworks train in.
-    return [
+    # Every batch's rows, epoch after epoch, as one array and the batches' lengths.
+    batches = [
         rows
         for epoch in range(num_epochs)
         for rows in ru.minibatch_indices(num_rows, batch_size, seed=seed, epoch=epoch)
     ]
+    return np.concatenate(batches), [len(rows) for rows in batches]

@@ -210,10 +210,14 @@ class BagTF(keras.Model):
 
 
 # chapters/06_sequential_transformer/03_training.ipynb, cell 9 (section 6.3)
+def next_scores_tf(model, x):  # (B, L) -> (B, num_items): after the last slot
+    return model.scores(model.encode(x)[0][:, -1])
+
+
 def last_scores_tf(model, padded, batch_size=512, score=None):
     # Scores (n, num_items) of the next item after each left-padded row (n, L).
-    # score: this function of a batch compiled by tf.function (the callback's).
-    score = score or (lambda x: model.scores(model.encode(x)[0][:, -1]))
+    # score: next_scores_tf of a batch compiled by tf.function (the callback's).
+    score = score or (lambda x: next_scores_tf(model, x))
     out = [score(x) for (x,) in rtf.batches([padded], batch_size, shuffle=False)]
     return rtf.to_numpy(tf.concat(out, axis=0))
 
@@ -227,10 +231,8 @@ class RecallEarlyStopTF(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):  # validation compiled once: 3x faster
         rows = tf.TensorSpec((None, self.data.valid_inputs.shape[1]), tf.int64)
-        self.score = tf.function(self.last_scores, input_signature=[rows])
-
-    def last_scores(self, x):  # (B, L) -> (B, num_items), as last_scores_tf
-        return self.model.scores(self.model.encode(x)[0][:, -1])
+        score = lambda x: next_scores_tf(self.model, x)
+        self.score = tf.function(score, input_signature=[rows])
 
     def on_epoch_end(self, epoch, logs=None):
         scores = last_scores_tf(self.model, self.data.valid_inputs, score=self.score)
@@ -248,8 +250,8 @@ class RecallEarlyStopTF(keras.callbacks.Callback):
 # chapters/06_sequential_transformer/03_training.ipynb, cell 11 (section 6.3)
 def sequence_batches_tf(data, batch_size, seed, num_epochs):
     # A tf.data pipeline of the same batches as rt.batches, epoch after epoch.
-    rows = batch_rows(len(data.inputs), batch_size, seed, num_epochs)
-    index = tf.RaggedTensor.from_row_lengths(tf.concat(rows, 0), [len(r) for r in rows])
+    flat, lengths = batch_rows(len(data.inputs), batch_size, seed, num_epochs)
+    index = tf.RaggedTensor.from_row_lengths(flat, lengths)  # one row per batch
     inputs, targets = rtf.to_tensor(data.inputs), rtf.to_tensor(data.targets)
     pairs = tf.data.Dataset.from_tensor_slices(index)
     pairs = pairs.map(lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
@@ -274,9 +276,8 @@ def train_next_item_tf(model, data, config, *, seed, progress, stop):
         callbacks=[RecallEarlyStopTF(stop, data)] if early else [],
         verbose=2 if progress else 0,
     )
-    return rtf.History(
-        loss=log.history["loss"], valid=list(stop.curve) if early else []
-    )
+    valid = list(stop.curve) if early else []
+    return rtf.History(loss=log.history["loss"], valid=valid)
 
 
 # chapters/06_sequential_transformer/03_training.ipynb, cell 14 (section 6.3)
