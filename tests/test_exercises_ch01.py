@@ -271,7 +271,9 @@ def test_masked_loss_stub_and_bad_framework(capsys):
 
 
 def test_with_gradient_framework_and_fresh_errors():
-    with pytest.raises(ValueError, match="must be one of pytorch, tensorflow.*'jax'"):
+    with pytest.raises(
+        ValueError, match="framework must be one of pytorch, tensorflow.*'jax'"
+    ):
         ru.exercises.with_gradient(lambda P: P, "jax", 0, "P", "loss")
     torch = pytest.importorskip("torch")
     P = torch.ones(2, 2)

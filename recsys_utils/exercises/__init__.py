@@ -140,9 +140,10 @@ def with_gradient(
             the framework, or a value that no gradient connects to ``arg`` (the
             computation left the framework, e.g. through NumPy or ``float()``).
     """
-    from ..framework import framework_name
+    from ..framework import _check, framework_name
 
-    label = framework_name(framework)  # a ValueError for another framework
+    key = _check(framework, "framework")  # a ValueError for another framework
+    label = framework_name(key)
 
     def detached():  # a fresh error for each call
         return ValueError(
@@ -189,7 +190,7 @@ def with_gradient(
         value = np.asarray(out, dtype=np.float64).reshape(1)
         return np.concatenate([value, np.asarray(grad, dtype=np.float64).ravel()])
 
-    return {"pytorch": pytorch, "tensorflow": tensorflow}[framework.strip().lower()]
+    return {"pytorch": pytorch, "tensorflow": tensorflow}[key]
 
 
 @functools.cache
