@@ -55,8 +55,9 @@ FRAMEWORK = "tensorflow"
 
 #: Variables TensorFlow itself reads for its thread pools (intra-op, inter-op).
 NATIVE_THREADS_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-#: TensorFlow's intra- and inter-op threads when no variable asks otherwise (see
-#: recsys_utils.torch.DEFAULT_THREADS; benchmarks/threads.md has the measurements).
+#: TensorFlow's intra- and inter-op threads when no variable asks otherwise. One: a
+#: second thread saved up to 24 % on an idle 2-core machine and cost up to 1.6x with
+#: its other core busy (benchmarks/threads.md has the measurements).
 DEFAULT_THREADS = 1
 
 

@@ -50,9 +50,9 @@ THREADS_ENV = "RECSYS_TORCH_THREADS"
 #: Variables PyTorch itself reads at start-up for its intra-op threads.
 NATIVE_THREADS_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: PyTorch's intra-op threads when no variable asks otherwise. One: the chapters'
-#: models are small, a second thread gains little on an idle machine, and on a machine
-#: whose other core is busy every parallel operation waits for the thread that shares
-#: a core with the other work (benchmarks/threads.md has the measurements).
+#: models are small, and a second thread made the training sections about 20 % slower
+#: on an idle 2-core machine and up to 31 % slower with its other core busy
+#: (benchmarks/threads.md has the measurements).
 DEFAULT_THREADS = 1
 
 
