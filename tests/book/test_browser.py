@@ -9,7 +9,8 @@ unresolvable), driven by Playwright, every action bounded by a timeout:
   persists to the next page and to the root page;
 * the switches keep the reader's place, work from the keyboard and without JavaScript;
 * MathJax (served from the build, not a CDN) typesets displayed equations;
-* code fits the column (issue 17).
+* on the same visit to every section page, code fits the column on a desktop and
+  only boxes scroll, never the page, on a phone (issue 17).
 """
 
 from __future__ import annotations
@@ -115,14 +116,18 @@ def test_each_chapter_shows_the_chosen_frameworks_outputs(
 ):
     """Start on the other framework's chapter page, choose ``framework`` with the
     header switch, then read every section page, going on with the "next" link: each
-    shows this framework's glued numbers, tables and printed lines; the choice stays."""
+    shows this framework's glued numbers, tables and printed lines; the choice stays.
+    On the way, each page's layout is checked on a desktop and on a phone (issue 17):
+    one visit per page serves both checks."""
     sections = by_chapter(SECTIONS)[chapter]
     other = OTHER[framework]
+    page.set_viewport_size(DESKTOP)
     page.goto(f"{book_server}/{other}/{docname(sections[0])}.html")
     assert _framework_of_page(page) == other
     with page.expect_navigation():
         page.locator(f".fw-switch a[data-framework={framework}]").click()
     tables = told_apart = 0
+    layout_problems = []
     for index, section in enumerate(sections):
         url = f"{book_server}/{framework}/{docname(section)}.html"
         assert page.url.split("#")[0] == url, (page.url, url)
@@ -138,6 +143,7 @@ def test_each_chapter_shows_the_chosen_frameworks_outputs(
         told_apart += _differences(
             expected, expected_outputs(_executed(other, section))
         )
+        layout_problems += _layout_problems(page, f"{framework}/{docname(section)}")
         if index + 1 < len(sections):
             with page.expect_navigation():
                 page.locator("a.right-next").click()
@@ -150,6 +156,7 @@ def test_each_chapter_shows_the_chosen_frameworks_outputs(
         f"chapter {chapter}: no output differs between the frameworks, so nothing "
         "proves which execution the pages show"
     )
+    assert not layout_problems, "\n".join(layout_problems)
     # the root page opens the site chosen last
     page.goto(f"{book_server}/index.html")
     page.wait_for_url(re.compile(rf"/{framework}/"))
@@ -312,50 +319,48 @@ LAYOUT_JS = """() => {
 }"""
 
 
-def _chapter_pages() -> list[str]:
-    return [
-        f"{fw}/{docname(section)}.html" for fw in FRAMEWORKS for section in SECTIONS
-    ]
-
-
-def _layout(page, url: str, viewport: dict) -> dict:
+def _layout(page, viewport: dict) -> dict:
+    """The layout of the page shown, at ``viewport`` (the page is laid out again at
+    that size, as when a reader resizes the window; the stylesheet's rules are width
+    media queries)."""
     page.set_viewport_size(viewport)
-    page.goto(url)
-    page.wait_for_load_state("load")
     return page.evaluate(LAYOUT_JS)
 
 
-def test_code_fits_the_column_on_a_desktop(page, book_server):
+def _layout_problems(page, name: str) -> list[str]:
+    """What is wrong with the layout of the page shown, on a desktop (the code column
+    shows 88 characters; no code or printed text scrolls sideways) and on a phone
+    (only boxes scroll, never the page); the page is left at the desktop size."""
     problems = []
-    for name in _chapter_pages():
-        layout = _layout(page, f"{book_server}/{name}", DESKTOP)
-        assert layout["code"] > 0, f"{name}: no visible code cell"
-        if layout["columns"] < CODE_COLUMNS:
-            problems.append(
-                f"{name}: the code column shows {layout['columns']:.1f} characters"
-            )
-        for first_line in layout["codeScrolling"]:
-            problems.append(f"{name}: a code cell scrolls sideways: {first_line!r}")
-        for start in layout["printedScrolling"]:
-            problems.append(f"{name}: printed text scrolls sideways: {start!r}")
-        print(
-            f"{name} at 1400 px: the code column shows {layout['columns']:.1f} "
-            f"characters; {layout['tablesScrolling']} of {layout['tables']} tables "
-            "scroll inside their box"
+    desktop = _layout(page, DESKTOP)
+    if desktop["code"] == 0:
+        problems.append(f"{name}: no visible code cell")
+    elif desktop["columns"] < CODE_COLUMNS:
+        problems.append(
+            f"{name}: the code column shows {desktop['columns']:.1f} characters"
         )
-        assert not layout["pageScrolls"], f"{name}: the page scrolls sideways"
-    assert not problems, "\n".join(problems)
-
-
-def test_on_a_phone_only_boxes_scroll_never_the_page(page, book_server):
-    for name in _chapter_pages():
-        layout = _layout(page, f"{book_server}/{name}", PHONE)
-        print(
-            f"{name} at 390 px: {len(layout['codeScrolling'])} of {layout['code']} "
-            f"code cells and {layout['tablesScrolling']} of {layout['tables']} tables "
-            "scroll inside their box"
+    for first_line in desktop["codeScrolling"]:
+        problems.append(f"{name}: a code cell scrolls sideways: {first_line!r}")
+    for start in desktop["printedScrolling"]:
+        problems.append(f"{name}: printed text scrolls sideways: {start!r}")
+    if desktop["pageScrolls"]:
+        problems.append(f"{name} at 1400 px: the page scrolls sideways")
+    print(
+        f"{name} at 1400 px: the code column shows {desktop['columns']:.1f} "
+        f"characters; {desktop['tablesScrolling']} of {desktop['tables']} tables "
+        "scroll inside their box"
+    )
+    phone = _layout(page, PHONE)
+    print(
+        f"{name} at 390 px: {len(phone['codeScrolling'])} of {phone['code']} "
+        f"code cells and {phone['tablesScrolling']} of {phone['tables']} tables "
+        "scroll inside their box"
+    )
+    if phone["pageScrolls"]:
+        problems.append(f"{name} at 390 px: the page scrolls sideways")
+    if phone["tablesOverflowingTheirBox"]:
+        problems.append(
+            f"{name} at 390 px: a table overflows a box that does not scroll"
         )
-        assert not layout["pageScrolls"], f"{name}: the page scrolls sideways"
-        assert layout["tablesOverflowingTheirBox"] == 0, (
-            f"{name}: a table overflows a box that does not scroll"
-        )
+    page.set_viewport_size(DESKTOP)
+    return problems
