@@ -94,7 +94,8 @@ def fit_reason_decoder_tf(weights, data, config, *, seed, progress=False, epochs
         ds = tf.data.Dataset.from_tensor_slices(
             (tf.gather(x, order), tf.gather(y, order))
         )
-        fit = model.fit(ds.batch(config.batch_size), epochs=1, verbose=0, shuffle=False)
+        ds = rtf.without_autotune(ds.batch(config.batch_size))  # see section 6.3
+        fit = model.fit(ds, epochs=1, verbose=0, shuffle=False)
         valid = float(reason_loss_tf(vy, model(vx)))
         history.loss.append(float(fit.history["loss"][-1]))
         history.valid.append(valid)
