@@ -49,7 +49,6 @@ __all__ = [
     "train",
     "History",
     "scores_for_users",
-    "without_autotune",
 ]
 
 FRAMEWORK = "tensorflow"
