@@ -41,7 +41,7 @@ from recsys_utils.book.ch06 import (  # noqa: E402
 from recsys_utils.convergence import EarlyStop  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "sasrec_batch_size.md"
-LABELS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
+FRAMEWORKS = ("pytorch", "tensorflow")
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,22 @@ def fit_function(framework):
     raise ValueError(f"framework must be pytorch or tensorflow; got {framework!r}")
 
 
-def trial(split, framework, batch_size, *, seed=0, max_epochs=100, max_len=50):
-    """One early-stopped fit of section 6.5's converged configuration."""
+def training_data(split, max_len=50):
+    """Every window of the ``fit`` part, with the validation the stop reads: the same
+    for every trial, so built once."""
+    return next_item_data(
+        split.fit, split.valid, split.num_users, split.num_items, max_len, "all"
+    )
+
+
+def trial(data, framework, batch_size, *, seed=0, max_epochs=100):
+    """One early-stopped fit of section 6.5's converged configuration on ``data``."""
     fit = fit_function(framework)
     config = SASRecConfig(
-        num_items=split.num_items, max_len=max_len, batch_size=batch_size, rows="all"
-    )
-    data = next_item_data(
-        split.fit, split.valid, split.num_users, split.num_items, max_len, "all"
+        num_items=data.pad_id,  # the padding id is num_items
+        max_len=data.inputs.shape[1],
+        batch_size=batch_size,
+        rows="all",
     )
     stop = EarlyStop(patience=3, max_epochs=max_epochs)
     began = time.perf_counter()
@@ -108,7 +116,7 @@ def report(trials, *, seed, max_len, machine, when):
     ]
     for t in trials:
         lines.append(
-            f"| {LABELS[t.framework]} | {t.batch_size} | {t.seconds:.1f} "
+            f"| {ru.framework_name(t.framework)} | {t.batch_size} | {t.seconds:.1f} "
             f"| {t.epochs_run} | {t.seconds / t.epochs_run:.2f} | {t.best_epoch} "
             f"| {t.best:.3f} |"
         )
@@ -123,28 +131,29 @@ def report(trials, *, seed, max_len, machine, when):
                 small.seconds / small.epochs_run
             )
             lines.append(
-                f"- {LABELS[framework]}: seconds per epoch at batch {large.batch_size} "
-                f"÷ at batch {small.batch_size}: {ratio:.2f}."
+                f"- {ru.framework_name(framework)}: seconds per epoch at batch "
+                f"{large.batch_size} ÷ at batch {small.batch_size}: {ratio:.2f}."
             )
     lines += ["", "Validation curves (recall@10 after each epoch):", ""]
     for t in trials:
         curve = ", ".join(f"{c:.3f}" for c in t.curve)
-        lines.append(f"- {LABELS[t.framework]}, batch {t.batch_size}: {curve}")
+        lines.append(
+            f"- {ru.framework_name(t.framework)}, batch {t.batch_size}: {curve}"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frameworks", nargs="+", default=list(LABELS))
+    parser.add_argument(
+        "--frameworks", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS)
+    )
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[16, 32, 64])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--max-len", type=int, default=50)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    for framework in args.frameworks:
-        if framework not in LABELS:
-            parser.error(f"--frameworks: pytorch or tensorflow; got {framework!r}")
     if not ru.movielens_available():
         parser.exit(
             2,
@@ -153,20 +162,17 @@ def main(argv=None):
             "see book/setup.md.\n",
         )
     split = sq.LEAVE_LAST_OUT.split(ru.load_movielens_100k(download=False))
+    data = training_data(split, args.max_len)
     trials = []
     for framework in args.frameworks:
         for batch_size in args.batch_sizes:
             t = trial(
-                split,
-                framework,
-                batch_size,
-                seed=args.seed,
-                max_epochs=args.max_epochs,
-                max_len=args.max_len,
+                data, framework, batch_size, seed=args.seed, max_epochs=args.max_epochs
             )
             print(
-                f"{LABELS[framework]}, batch {batch_size}: {t.seconds:.1f} s, "
-                f"{t.epochs_run} epochs, best {t.best:.4f} at {t.best_epoch}",
+                f"{ru.framework_name(framework)}, batch {batch_size}: "
+                f"{t.seconds:.1f} s, {t.epochs_run} epochs, "
+                f"best {t.best:.4f} at {t.best_epoch}",
                 flush=True,
             )
             trials.append(t)

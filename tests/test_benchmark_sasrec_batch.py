@@ -26,9 +26,8 @@ def split(movielens_standin):
 
 
 def test_each_batch_size_trains_its_own_run(split):
-    runs = [
-        bench.trial(split, "pytorch", b, max_epochs=1, max_len=8) for b in (32, 256)
-    ]
+    data = bench.training_data(split, max_len=8)
+    runs = [bench.trial(data, "pytorch", b, max_epochs=1) for b in (32, 256)]
     for t, batch in zip(runs, (32, 256)):
         assert t.batch_size == batch and t.seconds > 0
         assert len(t.curve) == t.epochs_run == 1
