@@ -83,7 +83,8 @@ sandbox-deps:  ## install Debian's bubblewrap, the grader's sandbox (root, once)
 #    them); a chapter's sections in one framework run in order on one worker;
 # 3. the checks on the executed notebooks (every exercise check correct, the student
 #    stubs not attempted), the website built from those executions (no notebook runs
-#    again), then the browser tests.
+#    again), then the browser tests on JOBS workers (one builds or reuses the sites
+#    while the others wait on a file lock; each test drives its own chromium).
 # JOBS notebooks run at once, so each kernel gets one thread (two kernels with two
 # threads each on two cores wait on each other).
 KERNEL_THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
@@ -101,7 +102,7 @@ test: $(STAMP) browser-deps sandbox-deps  ## run the whole test suite: units, no
 	  --dist loadgroup $(NBMAKE) -m "not browser and not executed and not book" \
 	  --durations=40 $(EXECUTED) tests
 	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "executed or book" tests
-	$(BIN)/pytest -m browser tests/book
+	$(BIN)/pytest -n $(JOBS) -m browser tests/book
 
 stage: $(STAMP)  ## write the notebooks that CI executes and the website renders -> _executed/
 	$(PY) -m coursetools stage $(EXECUTED)

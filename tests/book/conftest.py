@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from booktools import EXECUTED, FRAMEWORKS, HTML, ROOT
+from filelock import FileLock
 
 from coursetools.site import SiteError, render
 
@@ -63,9 +64,13 @@ def site(request) -> Path:
 
 @pytest.fixture(scope="session")
 def built_sites() -> Path:
-    """Both sites and the root page (the browser tests)."""
-    for framework in FRAMEWORKS:
-        _build(framework)
+    """Both sites and the root page (the browser tests). The browser tests run on
+    several workers: one builds (or reuses) the sites while the others wait on a
+    file lock, then find them built from the same inputs and reuse them."""
+    HTML.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(HTML.parent / "sites.lock"):
+        for framework in FRAMEWORKS:
+            _build(framework)
     return HTML
 
 
