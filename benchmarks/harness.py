@@ -44,7 +44,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from coursetools.build import kind_env, staged_notebooks  # noqa: E402
-from coursetools.notebooks import Bibliography, write_notebook  # noqa: E402
+from coursetools.notebooks import (  # noqa: E402
+    VARIES,
+    Bibliography,
+    cell_tags,
+    write_notebook,
+)
 from coursetools.record import cpu_model  # noqa: E402
 from coursetools.sections import Section, by_chapter, discover  # noqa: E402
 
@@ -385,13 +390,34 @@ print(json.dumps({"wall": wall, "peak_mib": usage.ru_maxrss / 1024,
 """
 
 
+# A number; an address (0x7f...) is matched to be kept: the benchmark drops repr lines.
+_NUMBER = re.compile(r"0x[0-9a-f]+|\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
+
+
+def _printed(index: int, text: str, varies: bool) -> str:
+    """A cell's printed text, each line labelled with the cell's index; every number
+    masked, and runs of spaces made one, in a cell tagged ``varies-between-runs``
+    (timings, a free port)."""
+    lines = text.splitlines()
+    if varies:  # a table's columns widen with its numbers: spaces collapsed too
+        lines = [
+            " ".join(
+                _NUMBER.sub(lambda m: m[0] if m[0][:2] == "0x" else "<n>", line).split()
+            )
+            for line in lines
+        ]
+    return "\n".join(f"[cell {index}] {line}" for line in lines)
+
+
 def _failures(path: Path) -> tuple[list[dict], list[str]]:
-    """The failed cells of an executed notebook, and what its cells printed."""
+    """The failed cells of an executed notebook, and what its cells printed (see
+    :func:`_printed`)."""
     nb = nbformat.read(path, as_version=4)
     failures, texts = [], []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        varies = VARIES in cell_tags(cell)
         head = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
         for out in cell.get("outputs", []):
             kind = out.get("output_type")
@@ -404,9 +430,9 @@ def _failures(path: Path) -> tuple[list[dict], list[str]]:
                     }
                 )
             elif kind == "stream" and out.get("name") == "stdout":
-                texts.append(out.get("text", ""))
+                texts.append(_printed(index, out.get("text", ""), varies))
             elif "data" in out and "text/plain" in out["data"]:
-                texts.append(out["data"]["text/plain"])
+                texts.append(_printed(index, out["data"]["text/plain"], varies))
         if cell.get("execution_count") is None and cell.source.strip() and failures:
             break
     return failures, texts

@@ -25,7 +25,9 @@ without it the MovieLens sections show their recorded results, as on the website
 The budgets (shared/CHAPTER.md): a section edition under 60 s, a chapter under 90 s,
 idle or with one busy core; and a loaded run at most 1.5x the idle one. They are
 reported, not asserted: a benchmark never fails on time. The printed outputs of the
-runs are compared with timings masked (a different number is a determinism bug).
+runs are compared with timings masked (a number with a unit; every number of a cell
+tagged ``varies-between-runs``): a different number is a determinism bug, and the
+report lists the lines that differ, with their cell.
 """
 
 from __future__ import annotations
@@ -163,13 +165,24 @@ def _show(stats: dict | None) -> str:
     return f"{stats['median']:.1f} ({stats['min']:.1f}-{stats['max']:.1f})"
 
 
+def _differences(prints: list[list[str]]) -> list[tuple[str, str]]:
+    """The printed lines (timings masked) where a later run differs from the first,
+    as (first run's line, other run's line); a missing line shows as ""."""
+    pairs = []
+    for other in prints[1:]:
+        first = prints[0]
+        for i in range(max(len(first), len(other))):
+            a = first[i] if i < len(first) else ""
+            b = other[i] if i < len(other) else ""
+            if a != b:
+                pairs.append((a, b))
+    return pairs
+
+
 def _same(prints: list[list[str]]) -> str:
     if len(prints) < 2:
         return "n/a"
-    differing = sum(
-        sum(a != b for a, b in zip(prints[0], other)) + abs(len(other) - len(prints[0]))
-        for other in prints[1:]
-    )
+    differing = len(_differences(prints))
     return "yes" if differing == 0 else f"no ({differing} lines differ)"
 
 
@@ -282,6 +295,29 @@ def render(
             for fw in frameworks
         )
         lines.append(f"| {rel} | {peak:.0f} | {cpu} | {same} |")
+    shown_lines = 5
+    differing = [
+        (rel, fw, _differences(prints))
+        for rel, cells in sorted(summary["sections"].items())
+        for fw in frameworks
+        if (
+            prints := [
+                p for m in modes for p in cells.get((m, fw), {}).get("prints", [])
+            ]
+        )
+    ]
+    if any(pairs for _, _, pairs in differing):
+        lines += [
+            "",
+            "## Printed lines that differ between runs",
+            "",
+            f"The first {shown_lines} per section and framework (timings masked), the "
+            "first run's line, then the other's: a number here changed between runs.",
+            "",
+        ]
+        for rel, fw, pairs in differing:
+            for a, b in pairs[:shown_lines]:
+                lines.append(f"- {rel} [{LABELS[fw]}]: `{a.strip()}` / `{b.strip()}`")
     failures = [
         (rel, key, f)
         for rel, cells in sorted(summary["sections"].items())

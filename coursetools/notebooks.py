@@ -31,6 +31,7 @@ __all__ = [
     "TENSORFLOW",
     "PARITY",
     "SOLUTION",
+    "VARIES",
     "FRAMEWORK_TAGS",
     "SUFFIX",
     "SWITCH_LINE",
@@ -46,6 +47,9 @@ __all__ = [
 
 PYTORCH, TENSORFLOW, PARITY, SOLUTION = "pytorch", "tensorflow", "parity", "solution"
 FRAMEWORK_TAGS = (PYTORCH, TENSORFLOW)
+#: A cell that prints numbers which change from run to run by nature (timings, a free
+#: port): the notebook benchmark masks every number it prints (benchmarks/harness.py).
+VARIES = "varies-between-runs"
 #: Names bound at the top level of a framework's cells end with its suffix.
 SUFFIX = {PYTORCH: ("_pt", "PT"), TENSORFLOW: ("_tf", "TF")}
 _LABEL = {PYTORCH: "PyTorch", TENSORFLOW: "TensorFlow"}

@@ -159,5 +159,5 @@ def test_run_notebook_reports_the_failing_cell_and_sets_the_environment(tmp_path
             "source": "raise ValueError('planted')",
         }
     ]
-    assert result.outputs == ["set None\n"]
+    assert result.outputs == ["[cell 1] set None"]  # labelled with its cell
     assert result.wall > 0 and result.peak_mib > 10

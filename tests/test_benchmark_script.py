@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +88,50 @@ def test_summary_takes_the_median_of_chapter_sums_and_flags_the_budgets():
         "| 01_x/02_s.ipynb | 500 | 3.0 / 3.0 | PyTorch: no (1 lines differ) |" in text
     )
     assert "- 01_x/02_s.ipynb [PyTorch, burner]: cell 3: ValueError: x" in text
+    assert "- 01_x/02_s.ipynb [PyTorch]: `recall 0.412` / `recall 0.5`" in text
+    assert "01_x/01_s.ipynb [PyTorch]: `" not in text  # its prints never changed
+
+
+def _executed(tmp_path, cells):
+    nb = nbformat.v4.new_notebook()
+    for source, text, tags in cells:
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags})
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        cell.execution_count = 1
+        nb.cells.append(cell)
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_cell_tagged_varies_between_runs_has_every_number_masked(tmp_path):
+    varies = [harness.VARIES]
+    run_a = _executed(
+        tmp_path,
+        [
+            ("print(r)", "recall 0.412\n", []),
+            ("print(t)", "flat 0.0124 ms/query, 17,762 q\nport 58407\n", varies),
+        ],
+    )
+    _, printed_a = harness._failures(run_a)
+    run_b = _executed(
+        tmp_path,
+        [
+            ("print(r)", "recall 0.412\n", []),
+            ("print(t)", "flat  0.0120 ms/query, 16,351 q\nport 35997\n", varies),
+        ],
+    )
+    _, printed_b = harness._failures(run_b)
+    assert printed_a == printed_b
+    assert printed_a[0] == "[cell 0] recall 0.412"  # an untagged cell keeps its numbers
+    assert printed_a[1] == "[cell 1] flat <n> ms/query, <n> q\n[cell 1] port <n>"
+    run_c = _executed(tmp_path, [("print(r)", "recall 0.413\n", varies[:0])])
+    _, printed_c = harness._failures(run_c)
+    assert bench._fingerprint(printed_c) != bench._fingerprint(printed_a[:1])
+    # the difference is listed with its cell
+    pairs = bench._differences([bench._fingerprint(p) for p in (printed_a, printed_c)])
+    assert pairs[0] == ("[cell 0] recall 0.412", "[cell 0] recall 0.413")
+    assert len(pairs) == 3  # and the two lines run c does not print
 
 
 def test_a_loaded_run_over_one_and_a_half_times_idle_is_flagged():
