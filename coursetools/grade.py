@@ -646,6 +646,7 @@ def _judge_function(label, spec, found, expected: _Expected) -> Outcome:
             wrong=expected.wrong[label][k],
             messages=messages,
             reveal_shape=False,
+            match=spec.get("hint_match"),
         )
         cases.append("passed" if ok else message)
     passed = sum(c == "passed" for c in cases)

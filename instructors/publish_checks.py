@@ -28,7 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coursetools.grade import _call, load_specs  # noqa: E402
-from recsys_utils.checks import encode_value, hash_value, to_array  # noqa: E402
+from recsys_utils.checks import (  # noqa: E402
+    encode_value,
+    hash_value,
+    hint_form,
+    to_array,
+)
 
 GRADING = ROOT / "instructors" / "grading"
 TARGET = ROOT / "recsys_utils" / "exercises"
@@ -47,6 +52,8 @@ def public_entry(label: str, spec: dict) -> dict:
     """What the package stores for one exercise (JSON-ready)."""
     entry = {"kind": spec["kind"], "name": spec["name"]}
     if spec["kind"] == "function":
+        # a mistake compared as row sets is stored in that form: the same on any CPU
+        match = spec.get("hint_match") or [None] * len(spec["hints"])
         cases = []
         for t in range(spec["public_trials"]):
             inputs = spec["inputs"](np.random.default_rng([PUBLIC_SEED, t]))
@@ -54,7 +61,12 @@ def public_entry(label: str, spec: dict) -> dict:
                 {
                     "inputs": inputs,
                     "expected": to_array(_call(spec["reference"], inputs)),
-                    "wrong": [_output(fn, inputs) for fn, _ in spec["hints"]],
+                    "wrong": [
+                        None if out is None else hint_form(out, how)
+                        for out, how in zip(
+                            [_output(fn, inputs) for fn, _ in spec["hints"]], match
+                        )
+                    ],
                 }
             )
         blob = zlib.compress(json.dumps(encode_value(cases)).encode(), 9)
@@ -64,6 +76,7 @@ def public_entry(label: str, spec: dict) -> dict:
             "tensors": bool(spec["tensors"]),
             "framework": spec["framework"],
             **({"gradient": spec["gradient"]} if "gradient" in spec else {}),
+            **({"hint_match": spec["hint_match"]} if "hint_match" in spec else {}),
             "hints": [m for _, m in spec["hints"]],
             "cases": base64.b64encode(blob).decode("ascii"),
         }

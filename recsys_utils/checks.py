@@ -447,6 +447,7 @@ def judge(
     wrong: Sequence[Any] = (),
     messages: Sequence[str] = (),
     reveal_shape: bool = True,
+    match: Sequence[str | None] | None = None,
 ) -> tuple[bool, str | None]:
     """Compare one output with the expected one; name the typical mistake if any.
 
@@ -461,6 +462,8 @@ def judge(
         messages: the hint of each typical mistake, in the same order.
         reveal_shape: say the expected shape when the shapes differ (``False``
             for hidden cases, whose expected values stay with the grader).
+        match: how each mistake's output is compared, in the same order: ``None``
+            (with the tolerances) or :data:`ROW_SETS` (see :func:`hint_form`).
 
     Returns:
         ``(ok, message)``: the message is ``None`` when correct, else the
@@ -478,15 +481,34 @@ def judge(
         return True, None
     if problem is not None:
         return False, problem
-    for out, message in zip(wrong, messages, strict=True):
+    match = list(match) if match else [None] * len(messages)
+    if any(how not in (None, ROW_SETS) for how in match):
+        raise ValueError(f"match must hold None or {ROW_SETS!r}; got {match!r}")
+    for out, message, how in zip(wrong, messages, match, strict=True):
         if out is None:
             continue
         try:
-            if _close(a, _to_array(out), rtol, atol):
+            if _close(hint_form(a, how), hint_form(_to_array(out), how), rtol, atol):
                 return False, message
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, np.exceptions.AxisError):
             continue
     return False, f"{name}: {GENERIC_HINT}"
+
+
+#: A typical mistake recognised by the entries of each row in any order: a top-k
+#: left unsorted by ``argpartition``, whose order depends on the machine's NumPy
+#: (its SIMD sorting differs between CPUs), so a stored output cannot match exactly.
+ROW_SETS = "row-sets"
+
+
+def hint_form(output, match: str | None):
+    """A mistake's output as it is compared (``match``: ``None`` or
+    :data:`ROW_SETS`, each row sorted)."""
+    if match is None:
+        return output
+    if match != ROW_SETS:
+        raise ValueError(f"match must be None or {ROW_SETS!r}; got {match!r}")
+    return np.sort(np.asarray(output), axis=-1)
 
 
 def check_cases(
@@ -499,6 +521,7 @@ def check_cases(
     atol: float = 1e-8,
     convert_inputs: Callable[[Any], Any] | None = None,
     exercise: str | None = None,
+    match: Sequence[str | None] | None = None,
 ) -> CheckResult:
     """Check a function on stored public inputs against stored expected outputs.
 
@@ -515,6 +538,7 @@ def check_cases(
         convert_inputs: optional map applied to each case's inputs before the call
             (NumPy arrays to the reader's framework's tensors).
         exercise: the exercise's label, recorded for the autograder.
+        match: how each mistake's output is compared (:func:`judge`).
 
     Returns:
         :class:`CheckResult`, as :func:`check_function` reports it.
@@ -552,6 +576,7 @@ def check_cases(
             atol=atol,
             wrong=case.get("wrong", [None] * len(messages)),
             messages=messages,
+            match=match,
         )
         if not ok:
             problems.append(message)

@@ -122,3 +122,22 @@ def test_assert_parity():
         assert_parity(a, a[:2])
     with pytest.raises(AssertionError, match="NaN"):
         assert_parity(a, np.array([1.0, np.nan, 3.0]))
+
+
+def test_a_mistake_matched_as_row_sets_ignores_the_order_within_rows():
+    # argpartition leaves the k best in an order that depends on the CPU: the hint
+    # must fire for any order of the right set, and not for another set
+    from recsys_utils.checks import ROW_SETS, judge
+
+    expected = np.array([[4, 2, 9], [1, 7, 3]])
+    stored = np.sort(expected, axis=1)  # as instructors/publish_checks.py stores it
+    kwargs = dict(name="top-k", rtol=0, atol=0, wrong=[stored], messages=["sort them"])
+    shuffled = np.array([[9, 4, 2], [3, 1, 7]])
+    assert judge(shuffled, expected, match=[ROW_SETS], **kwargs) == (False, "sort them")
+    other_set = np.array([[9, 4, 5], [3, 1, 7]])
+    ok, message = judge(other_set, expected, match=[ROW_SETS], **kwargs)
+    assert not ok and message != "sort them"
+    # compared exactly (the default), the shuffled answer gets no hint
+    assert judge(shuffled, expected, **kwargs)[1] != "sort them"
+    with pytest.raises(ValueError, match="match must hold"):
+        judge(shuffled, expected, match=["sets"], **kwargs)

@@ -388,15 +388,18 @@ EXERCISES = {
         "inputs": _topk_inputs,
         "hidden": _topk_hidden,
         "public_trials": 2,  # 1,000 items each: the package stays small
-        "hints": [
+        # argpartition's order depends on the CPU: that mistake is matched row by
+        # row, as sets (recsys_utils.checks.ROW_SETS)
+        "hint_match": [None, "row-sets", None],
+        "hints": [  # the ascending list first: its rows hold the same sets too
+            (
+                _ascending_topk,
+                "your list is in increasing order of score: the best item comes first.",
+            ),
             (
                 _unsorted_topk,
                 "argpartition finds the k best but leaves them unordered: sort those "
                 "k by score (descending) before returning them.",
-            ),
-            (
-                _ascending_topk,
-                "your list is in increasing order of score: the best item comes first.",
             ),
             (
                 _topk_exclusions_kept,

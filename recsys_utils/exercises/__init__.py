@@ -262,6 +262,7 @@ def _check_function(label: str, spec: dict, answer: Any, context: dict):
         atol=spec["atol"],
         convert_inputs=convert,
         exercise=label,
+        match=spec.get("hint_match"),
     )
 
 
