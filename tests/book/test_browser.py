@@ -1,7 +1,7 @@
 """The website in a real browser, with the network unreachable.
 
-Headless Debian chromium (fresh profile, ``--no-sandbox``, every host but 127.0.0.1
-unresolvable), driven by Playwright, every action bounded by a timeout:
+Headless Debian chromium (a fresh context per test, ``--no-sandbox``, every host but
+127.0.0.1 unresolvable), driven by Playwright, every action bounded by a timeout:
 
 * on every chapter, choosing TensorFlow (or PyTorch) with the header switch shows, on
   every section page, the glued numbers, the results tables and the printed lines of
@@ -40,34 +40,52 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def page(book_server, chromium_path, tmp_path):
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """One headless chromium per test worker, its profile a fresh temporary folder.
+    Each test opens a fresh context of it (``page``): its own storage, cache and
+    cookies, nothing shared with another test's. Launching chromium for every test
+    cost 2-3 s a test."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "profile"),  # a fresh profile every test
+        browser = p.chromium.launch(
             executable_path=chromium_path,
             headless=True,
             args=CHROMIUM_ARGS,
             timeout=TIMEOUT_MS,
         )
-        context.set_default_timeout(TIMEOUT_MS)
-        context.set_default_navigation_timeout(TIMEOUT_MS)
-        blocked: list[str] = []
+        yield browser
+        browser.close()
 
-        def only_localhost(route):
-            if route.request.url.startswith(book_server):
-                route.continue_()
-            else:
-                blocked.append(route.request.url)
-                route.abort()
 
-        context.route("**/*", only_localhost)
-        page = context.new_page()
-        page.blocked_requests = blocked
-        yield page
-        context.close()
+def _context(browser, book_server, **options):
+    """A fresh context of ``browser`` whose requests reach only ``book_server``; the
+    ones it blocked are listed on its pages (``page.blocked_requests``)."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    blocked: list[str] = []
+
+    def only_localhost(route):
+        if route.request.url.startswith(book_server):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_localhost)
+    context.blocked_requests = blocked
+    return context
+
+
+@pytest.fixture
+def page(browser, book_server):
+    context = _context(browser, book_server)
+    page = context.new_page()
+    page.blocked_requests = context.blocked_requests
+    yield page
+    context.close()
 
 
 # What a page shows, read in the browser (visible text, as the reader sees it).
@@ -227,21 +245,10 @@ def test_the_switch_works_from_the_keyboard(page, book_server):
     assert _stored(page) == "tensorflow"
 
 
-def test_without_javascript_the_switch_still_switches(
-    book_server, chromium_path, tmp_path
-):
-    from playwright.sync_api import sync_playwright
-
+def test_without_javascript_the_switch_still_switches(browser, book_server):
     name = _first_framework_page()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            timeout=TIMEOUT_MS,
-        )
-        context = browser.new_context(java_script_enabled=False)
-        context.set_default_timeout(TIMEOUT_MS)
+    context = _context(browser, book_server, java_script_enabled=False)
+    try:
         page = context.new_page()
         page.goto(f"{book_server}/tensorflow/{name}.html")
         assert page.locator(".cell.tag_tensorflow").first.is_visible()
@@ -250,7 +257,8 @@ def test_without_javascript_the_switch_still_switches(
             page.locator(".fw-switch a[data-framework=pytorch]").click()
         assert page.url == f"{book_server}/pytorch/{name}.html"
         assert page.locator(".cell.tag_pytorch").first.is_visible()
-        browser.close()
+    finally:
+        context.close()
 
 
 def test_maths_is_typeset_offline(page, book_server):
