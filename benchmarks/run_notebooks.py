@@ -179,6 +179,11 @@ def _differences(prints: list[list[str]]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _prints(cells: dict, modes, framework: str) -> list[list[str]]:
+    """The printed lines of every run of one section in ``framework``, all modes."""
+    return [p for m in modes for p in cells.get((m, framework), {}).get("prints", [])]
+
+
 def _same(prints: list[list[str]]) -> str:
     if len(prints) < 2:
         return "n/a"
@@ -288,23 +293,15 @@ def render(
             f"{cells[k]['cpu']:.1f}" if k in cells else "n/a" for k in keys
         )
         same = "; ".join(
-            f"{LABELS[fw]}: "
-            + _same(
-                [p for m in modes for p in cells.get((m, fw), {}).get("prints", [])]
-            )
-            for fw in frameworks
+            f"{LABELS[fw]}: " + _same(_prints(cells, modes, fw)) for fw in frameworks
         )
         lines.append(f"| {rel} | {peak:.0f} | {cpu} | {same} |")
     shown_lines = 5
     differing = [
-        (rel, fw, _differences(prints))
+        (rel, fw, _differences(_prints(cells, modes, fw)))
         for rel, cells in sorted(summary["sections"].items())
         for fw in frameworks
-        if (
-            prints := [
-                p for m in modes for p in cells.get((m, fw), {}).get("prints", [])
-            ]
-        )
+        if _prints(cells, modes, fw)
     ]
     if any(pairs for _, _, pairs in differing):
         lines += [

@@ -482,8 +482,8 @@ def judge(
     if problem is not None:
         return False, problem
     match = list(match) if match else [None] * len(messages)
-    if any(how not in (None, ROW_SETS) for how in match):
-        raise ValueError(f"match must hold None or {ROW_SETS!r}; got {match!r}")
+    for how in match:  # a bad ``match`` is an error even where no hint is tried
+        _check_match(how)
     for out, message, how in zip(wrong, messages, match, strict=True):
         if out is None:
             continue
@@ -501,13 +501,17 @@ def judge(
 ROW_SETS = "row-sets"
 
 
+def _check_match(match: str | None) -> str | None:
+    if match not in (None, ROW_SETS):
+        raise ValueError(f"match must be None or {ROW_SETS!r}; got {match!r}")
+    return match
+
+
 def hint_form(output, match: str | None):
     """A mistake's output as it is compared (``match``: ``None`` or
     :data:`ROW_SETS`, each row sorted)."""
-    if match is None:
+    if _check_match(match) is None:
         return output
-    if match != ROW_SETS:
-        raise ValueError(f"match must be None or {ROW_SETS!r}; got {match!r}")
     return np.sort(np.asarray(output), axis=-1)
 
 
