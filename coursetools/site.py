@@ -841,8 +841,18 @@ def _root_entry(path: Path) -> bool:
 
 
 def _finish_root(html: Path) -> None:
-    (html / "index.html").write_text(index_page(), encoding="utf-8")
-    (html / ".nojekyll").write_text("")  # GitHub Pages: serve _static/, _images/
+    # replaced, never rewritten in place: the tests build the two sites on two
+    # workers at once, and one may read the root page while the other writes it
+    _replace(html / "index.html", index_page())
+    _replace(html / ".nojekyll", "")  # GitHub Pages: serve _static/, _images/
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path`` under a name of this process, then rename it
+    over ``path`` (one step: a reader sees the old file or the new one)."""
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fresh.write_text(text, encoding="utf-8")
+    os.replace(fresh, path)
 
 
 def _discard(html: Path, frameworks, whole: bool) -> None:

@@ -4,8 +4,9 @@ The website is rendered from the notebooks ``make test`` executed (``_executed/`
 never executing one: a missing, stale or failed notebook fails the test that needs
 the site, naming the section and the cell. Each framework's site is built once per
 session, by the worker that runs its tests (``xdist_group("site-<framework>")``, so
-the two builds run in parallel on two workers), into ``_build/html/<framework>``;
-a later session (the browser tests) reuses a site built from the same inputs.
+the two builds run in parallel on two workers), into ``_build/html/<framework>``,
+under that site's file lock; a test that needs the other site too waits for it, and a
+later session (the browser tests) reuses a site built from the same inputs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ from coursetools.site import SiteError, render
 
 
 def _build(framework: str) -> Path:
+    """Build (or reuse) one framework's site, holding that site's file lock: a worker
+    that needs a site another worker is building waits for it, then reuses it."""
+    HTML.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(HTML.parent / f"site-{framework}.lock"):
+        return _build_locked(framework)
+
+
+def _build_locked(framework: str) -> Path:
     start = time.perf_counter()
     try:
         built = render(
@@ -64,13 +73,10 @@ def site(request) -> Path:
 
 @pytest.fixture(scope="session")
 def built_sites() -> Path:
-    """Both sites and the root page (the browser tests). The browser tests run on
-    several workers: one builds (or reuses) the sites while the others wait on a
-    file lock, then find them built from the same inputs and reuse them."""
-    HTML.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(HTML.parent / "sites.lock"):
-        for framework in FRAMEWORKS:
-            _build(framework)
+    """Both sites and the root page (the browser tests, and the book tests that
+    compare the two sites). Each site is built (or reused) under its own file lock."""
+    for framework in FRAMEWORKS:
+        _build(framework)
     return HTML
 
 

@@ -99,9 +99,20 @@ def test_the_switch_leads_to_the_same_page_on_the_other_site(site):
         up = "../" * (page.count("/") + 1)
         assert f'href="{up}{other}/{page}.html" data-framework="{other}"' in text, page
         assert f'aria-current="page" data-framework="{site.name}"' in text, page
-        for run in re.findall(r'href="[^"]*#(fw-cell-\d+)"', text):
-            twin = (HTML / other / f"{page}.html").read_text(encoding="utf-8")
-            assert f'id="{run}"' in twin and f'id="{run}"' in text, (page, run)
+
+
+def test_the_switchs_cell_anchors_exist_on_both_sites(built_sites):
+    """A link to a cell (#fw-cell-N) lands on that cell on either site. This test
+    reads both sites, so it waits for the other worker's build (built_sites)."""
+    for page in site_pages():
+        texts = {
+            fw: (built_sites / fw / f"{page}.html").read_text(encoding="utf-8")
+            for fw in OTHER
+        }
+        for fw, text in texts.items():
+            for run in re.findall(r'href="[^"]*#(fw-cell-\d+)"', text):
+                for other_text in texts.values():
+                    assert f'id="{run}"' in other_text, (fw, page, run)
 
 
 _NUMBER = re.compile(
