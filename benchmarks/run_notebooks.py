@@ -298,10 +298,10 @@ def render(
         lines.append(f"| {rel} | {peak:.0f} | {cpu} | {same} |")
     shown_lines = 5
     differing = [
-        (rel, fw, _differences(_prints(cells, modes, fw)))
+        (rel, fw, _differences(prints))
         for rel, cells in sorted(summary["sections"].items())
         for fw in frameworks
-        if _prints(cells, modes, fw)
+        if (prints := _prints(cells, modes, fw))
     ]
     if any(pairs for _, _, pairs in differing):
         lines += [

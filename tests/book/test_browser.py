@@ -61,7 +61,7 @@ def browser(chromium_path):
 
 def _context(browser, book_server, **options):
     """A fresh context of ``browser`` whose requests reach only ``book_server``; the
-    ones it blocked are listed on its pages (``page.blocked_requests``)."""
+    ones it blocked are listed in ``context.blocked_requests``."""
     context = browser.new_context(**options)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
@@ -83,7 +83,6 @@ def _context(browser, book_server, **options):
 def page(browser, book_server):
     context = _context(browser, book_server)
     page = context.new_page()
-    page.blocked_requests = context.blocked_requests
     yield page
     context.close()
 
@@ -276,7 +275,7 @@ def test_maths_is_typeset_offline(page, book_server):
     assert not raw_tex_visible, "a displayed equation is still raw TeX"
     errors = page.locator(".MathJax_Error, .merror").count()
     assert errors == 0
-    assert not [u for u in page.blocked_requests if "mathjax" in u.lower()]
+    assert not [u for u in page.context.blocked_requests if "mathjax" in u.lower()]
 
 
 # Layout (issue 17; the stylesheet is book/_static/course-layout.css). ruff formats
