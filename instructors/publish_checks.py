@@ -2,6 +2,7 @@
 
     python instructors/publish_checks.py   # writes recsys_utils/exercises/chNN.py
     python instructors/publish_checks.py --check  # exit 1 when one is out of date
+    # (--check compares floats up to their last bits, which differ between processors)
 
 For each ``instructors/grading/chNN.py`` it writes ``recsys_utils/exercises/chNN.py``:
 per exercise, what its self-check needs and nothing that answers it (public inputs
@@ -13,6 +14,7 @@ public input generator; tests/test_grade_specs.py fails when the two disagree.
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import importlib.util
 import json
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from coursetools.grade import _call, load_specs  # noqa: E402
 from recsys_utils.checks import (  # noqa: E402
+    decode_value,
     encode_value,
     hash_value,
     hint_form,
@@ -186,24 +189,113 @@ def load_specs_of(path: Path):
         return load_specs(Path(tmp))
 
 
+def _tree_differences(a, b, where: str, rtol: float, atol: float) -> list[str]:
+    """Where two JSON trees differ. Floats (and float arrays) within ``rtol`` and
+    ``atol`` are the same, and so are two NaNs: a value computed with float arithmetic
+    may differ in its last bits between processors (ch4-ex-ipw's weights do between an
+    AMD EPYC and an Intel Xeon)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        same = a.shape == b.shape and np.allclose(
+            a, b, rtol=rtol, atol=atol, equal_nan=True
+        )
+        return [] if same else [where]
+    if isinstance(a, float) or isinstance(b, float):
+        numbers = all(isinstance(x, (int, float)) for x in (a, b))
+        same = numbers and np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+        return [] if same else [where]
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or sorted(a) != sorted(b):
+            return [where]
+        return [
+            d
+            for key in a
+            for d in _tree_differences(a[key], b[key], f"{where}.{key}", rtol, atol)
+        ]
+    if isinstance(a, (list, tuple)):
+        if not isinstance(b, (list, tuple)) or len(a) != len(b):
+            return [where]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _tree_differences(x, y, f"{where}[{i}]", rtol, atol)
+        ]
+    return [] if a == b else [where]
+
+
+def _cases(entry: dict) -> list:
+    return decode_value(json.loads(zlib.decompress(base64.b64decode(entry["cases"]))))
+
+
+def entry_differences(label: str, fresh: dict, kept: dict) -> list[str]:
+    """Where a stored entry differs from the one the references give now, up to the
+    last bits of floats: the inputs within 1e-12 relative, the outputs (expected and
+    each mistake's) within 1e-9 relative or 1e-12 absolute. Empty when up to date."""
+    if fresh.get("kind") != "function" or kept.get("kind") != "function":
+        return [] if fresh == kept else [label]
+    rest = [{k: v for k, v in e.items() if k != "cases"} for e in (fresh, kept)]
+    if rest[0] != rest[1]:
+        return [label]
+    new, old = _cases(fresh), _cases(kept)
+    if len(new) != len(old):
+        return [f"{label}: {len(new)} public cases, {len(old)} stored"]
+    found = []
+    for t, (a, b) in enumerate(zip(new, old, strict=True)):
+        where = f"{label} case {t}"
+        inputs = [json.loads(json.dumps(encode_value(c["inputs"]))) for c in (a, b)]
+        found += _tree_differences(*inputs, f"{where} inputs", 1e-12, 0.0)
+        for part in ("expected", "wrong"):
+            found += _tree_differences(a[part], b[part], f"{where} {part}", 1e-9, 1e-12)
+    return found
+
+
+def stored_checks(target: Path) -> dict:
+    """The ``CHECKS`` of a generated package module (read as data, never imported)."""
+    tree = ast.parse(target.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [
+            getattr(t, "id", None) for t in node.targets
+        ] == ["CHECKS"]:
+            return ast.literal_eval(node.value)
+    raise SystemExit(f"{target} holds no CHECKS = {{...}}; was it written by hand?")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="write nothing")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when a stored check differs from its reference "
+        "by more than the last bits of a float",
+    )
     args = parser.parse_args(argv)
     stale = 0
     for path in sorted(GRADING.glob("ch*.py")):
         target = TARGET / path.name
         if not has_checks(path):  # only written exercises (rubrics): nothing to publish
             continue
+        if args.check:
+            specs, _ = load_specs_of(path)
+            kept = stored_checks(target) if target.exists() else {}
+            found = [] if sorted(kept) == sorted(specs) else [f"labels of {target}"]
+            for label, spec in specs.items():
+                if label in kept:
+                    found += entry_differences(
+                        label, public_entry(label, spec), kept[label]
+                    )
+            if found:
+                stale += 1
+                print(
+                    f"{target} is out of date ({', '.join(found[:5])}): "
+                    "run python instructors/publish_checks.py"
+                )
+            continue
         text = render(path)
         if target.exists() and target.read_text() == text:
             continue
         stale += 1
-        if args.check:
-            print(f"{target} is out of date: run python instructors/publish_checks.py")
-        else:
-            target.write_text(text)
-            print(f"wrote {target}")
+        target.write_text(text)
+        print(f"wrote {target}")
     return 1 if stale and args.check else 0
 
 
