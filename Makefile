@@ -101,8 +101,9 @@ sandbox-deps:  ## install Debian's bubblewrap, the grader's sandbox (root, once)
 #    them); a chapter's sections in one framework run in order on one worker;
 # 3. the checks on the executed notebooks (every exercise check correct, the student
 #    stubs not attempted), the website built from those executions (no notebook runs
-#    again), then the browser tests on JOBS workers (one builds or reuses the sites
-#    while the others wait on a file lock; each test drives its own chromium).
+#    again; each site on its own worker, under its own file lock, so a test that reads
+#    both waits for the other's build), then the browser tests on JOBS workers (they
+#    reuse the sites; one chromium per worker, a fresh browser context per test).
 # JOBS notebooks run at once, so each kernel gets one thread (two kernels with two
 # threads each on two cores wait on each other).
 KERNEL_THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
