@@ -19,8 +19,8 @@ STAMP := $(VENV)/.recsys-installed
 # uv installs the pins (pip installs uv): the same packages as pip at the same versions
 # (constraints.txt pins all of them), compiled to bytecode as pip does (the grader's
 # sandbox cannot write __pycache__), in 80 s instead of pip's 128 s on two cores with
-# nothing cached. Wheel folders pip is configured with (find-links) are passed on to
-# uv, which does not read pip's configuration.
+# nothing cached. The wheel folders and pages pip is configured with (find-links, in
+# pip.conf or PIP_FIND_LINKS) are passed on to uv, which does not read pip's settings.
 UV_VERSION := 0.13.9
 JOBS ?= 2
 REPEAT ?= 3
@@ -46,7 +46,8 @@ $(STAMP): pyproject.toml constraints.txt
 	links=$$($(PY) -m pip config get global.find-links 2> /dev/null || true); \
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(PY) -c constraints.txt \
 	  -e ".[$(EXTRAS)]" \
-	  $$(for d in $${PIP_FIND_LINKS:-} $$links; do if [ -d "$$d" ]; then echo "--find-links $$d"; fi; done)
+	  $$(for d in $${PIP_FIND_LINKS:-} $$links; do case "$$d" in \
+	    http://*|https://*) echo "--find-links $$d";; *) [ ! -d "$$d" ] || echo "--find-links $$d";; esac; done)
 	@touch $(STAMP)
 
 venv: $(STAMP)  ## create the environment in .venv (or update it when the pins changed)
