@@ -35,6 +35,15 @@ def _make_variable(name: str) -> str:
     return match.group(1).strip()
 
 
+def _recipe(target: str) -> str:
+    """A Makefile target's recipe, its continued lines joined, spaces collapsed."""
+    match = re.search(
+        rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", MAKEFILE, re.MULTILINE
+    )
+    assert match, f"the Makefile has no recipe for {target}"
+    return " ".join(match.group(1).replace("\\\n", " ").split())
+
+
 def _requirements():
     yield from PROJECT["dependencies"]
     for reqs in PROJECT["optional-dependencies"].values():
@@ -88,7 +97,9 @@ def test_makefile_and_environment_yml_install_the_same_thing():
     assert set(extras.split(",")) == set(PROJECT["optional-dependencies"]), (
         "the course environment installs every extra"
     )
-    assert '-m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"' in MAKEFILE
+    install = _recipe("$(STAMP)")
+    assert "$(BIN)/uv pip install" in install, "make venv installs with uv"
+    assert '-c constraints.txt -e ".[$(EXTRAS)]"' in install
     assert _pip_section() == ["-c constraints.txt", f"-e .[{extras}]"]
 
 
