@@ -58,6 +58,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from recsys_utils.paths import write_atomic
+
 from .build import (
     DIGEST_KEY,
     Staged,
@@ -848,11 +850,9 @@ def _finish_root(html: Path) -> None:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path`` under a name of this process, then rename it
-    over ``path`` (one step: a reader sees the old file or the new one)."""
-    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
-    fresh.write_text(text, encoding="utf-8")
-    os.replace(fresh, path)
+    """Write ``text`` to ``path`` in one step (a reader sees the old file or the
+    new one)."""
+    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def _discard(html: Path, frameworks, whole: bool) -> None:

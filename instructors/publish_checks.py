@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from coursetools.grade import _call, load_specs  # noqa: E402
 from recsys_utils.checks import (  # noqa: E402
+    _close,
     decode_value,
     encode_value,
     hash_value,
@@ -195,14 +196,11 @@ def _tree_differences(a, b, where: str, rtol: float, atol: float) -> list[str]:
     may differ in its last bits between processors (ch4-ex-ipw's weights do between an
     AMD EPYC and an Intel Xeon)."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        a, b = np.asarray(a), np.asarray(b)
-        same = a.shape == b.shape and np.allclose(
-            a, b, rtol=rtol, atol=atol, equal_nan=True
-        )
+        same = _close(np.asarray(a), np.asarray(b), rtol, atol)
         return [] if same else [where]
     if isinstance(a, float) or isinstance(b, float):
         numbers = all(isinstance(x, (int, float)) for x in (a, b))
-        same = numbers and np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+        same = numbers and _close(np.asarray(a), np.asarray(b), rtol, atol)
         return [] if same else [where]
     if isinstance(a, dict):
         if not isinstance(b, dict) or sorted(a) != sorted(b):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import data_home
+from .paths import data_home, write_atomic
 
 __all__ = ["ENV_VAR", "cache_dir", "artifact_key", "cached_arrays"]
 
@@ -132,8 +132,5 @@ def cached_arrays(
     where.mkdir(parents=True, exist_ok=True)
     # written under a name of our own, then renamed into place: a reader never sees
     # half a file, and two kernels computing the same result both succeed
-    tmp = where / f".{path.name}.{os.getpid()}.tmp"
-    with open(tmp, "xb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(tmp, path)
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
     return {k: v.copy() for k, v in arrays.items()}

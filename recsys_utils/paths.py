@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
-__all__ = ["data_home"]
+__all__ = ["data_home", "write_atomic"]
 
 
 def data_home(path=None) -> Path:
@@ -36,3 +39,25 @@ def data_home(path=None) -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".cache" / "recsys_utils"
+
+
+def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` in one step: ``write(handle)`` fills a new file of this process
+    in the same folder (created exclusively, so never a planted link or a file of
+    someone else), which is then renamed over ``path``. A reader sees the old file or
+    the new one, never half of one; on an error the new file is removed and ``path``
+    is left as it was.
+
+    Args:
+        path: the file to write; its folder must exist.
+        write: called once with the open binary handle.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._extras import extra_needed
+from .paths import write_atomic
 from .validation import check_bool, check_int
 
 __all__ = [
@@ -285,20 +285,6 @@ def _read_cache(path: Path, n: int, normalize: bool) -> np.ndarray | None:
     return arr
 
 
-def _write_atomic(path: Path, arr: np.ndarray) -> None:
-    """Write to a temporary file in the same folder, then rename: never a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".emb-", suffix=".npy.part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, arr, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def encode_texts(
     texts: Sequence[str],
     *,
@@ -380,7 +366,8 @@ def encode_texts(
                 emb = torch.nn.functional.normalize(emb, p=2, dim=1)
             out[idx] = emb.numpy()
     if path is not None:
-        _write_atomic(path, out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, lambda f: np.save(f, out, allow_pickle=False))
     return out
 
 

@@ -1,0 +1,40 @@
+"""recsys_utils.paths.write_atomic: one step, never through a planted link."""
+
+import os
+
+import pytest
+
+from recsys_utils.paths import write_atomic
+
+
+def test_write_atomic_writes_and_leaves_nothing_beside(tmp_path):
+    path = tmp_path / "out.bin"
+    write_atomic(path, lambda f: f.write(b"first"))
+    write_atomic(path, lambda f: f.write(b"second"))
+    assert path.read_bytes() == b"second"
+    assert sorted(os.listdir(tmp_path)) == ["out.bin"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_removes_its_own(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+
+    def broken(handle):
+        handle.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(path, broken)
+    assert path.read_bytes() == b"old"
+    assert sorted(os.listdir(tmp_path)) == ["out.bin"]
+
+
+def test_a_planted_link_is_replaced_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "site").mkdir()
+    path = tmp_path / "site" / "index.html"
+    path.symlink_to(victim)
+    write_atomic(path, lambda f: f.write(b"<html>"))
+    assert victim.read_text() == "keep me"
+    assert not path.is_symlink() and path.read_bytes() == b"<html>"
