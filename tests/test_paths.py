@@ -38,3 +38,18 @@ def test_a_planted_link_is_replaced_not_followed(tmp_path):
     write_atomic(path, lambda f: f.write(b"<html>"))
     assert victim.read_text() == "keep me"
     assert not path.is_symlink() and path.read_bytes() == b"<html>"
+
+
+def test_the_sites_root_page_never_writes_through_a_link_planted_beside_it(tmp_path):
+    """The root page used to be written to ``.index.html.<pid>.new`` first, a name
+    anyone could guess and plant a link at; the write followed it."""
+    from coursetools.site import _replace
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / f".index.html.{os.getpid()}.new").symlink_to(victim)
+    _replace(html / "index.html", "<html>root</html>")
+    assert victim.read_text() == "keep me"
+    assert (html / "index.html").read_text() == "<html>root</html>"
