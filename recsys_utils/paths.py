@@ -41,6 +41,20 @@ def data_home(path=None) -> Path:
     return Path.home() / ".cache" / "recsys_utils"
 
 
+def _umask() -> int:
+    """The process's file-creation mask: Linux reports it in /proc; elsewhere reading it
+    means setting it (and setting it back at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write ``path`` in one step: ``write(handle)`` fills a new file of this process
     in the same folder (created exclusively, so never a planted link or a file of
@@ -55,6 +69,10 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        # mkstemp creates the file for its owner only (0600); the written file gets the
+        # mode a plain open() would give it, so a website or a shared cache stays
+        # readable by others as before
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             write(handle)
         os.replace(tmp, path)

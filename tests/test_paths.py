@@ -53,3 +53,16 @@ def test_the_sites_root_page_never_writes_through_a_link_planted_beside_it(tmp_p
     _replace(html / "index.html", "<html>root</html>")
     assert victim.read_text() == "keep me"
     assert (html / "index.html").read_text() == "<html>root</html>"
+
+
+def test_the_written_file_gets_the_mode_a_plain_open_gives(tmp_path):
+    """mkstemp makes 0600 files: a site page or a shared cache would turn private."""
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "page.html", lambda f: f.write(b"<html>"))
+        os.umask(0o077)
+        write_atomic(tmp_path / "private.bin", lambda f: f.write(b"x"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "page.html").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private.bin").stat().st_mode & 0o777 == 0o600
