@@ -11,7 +11,9 @@ this plugin adds what the course needs on top:
 * the sections of one chapter in one framework run on one pytest-xdist worker, in
   order (``--dist loadgroup``), so a later section finds what an earlier one cached
   (recsys_utils.artifacts) instead of computing it again;
-* the longest groups start first, so two workers finish close together.
+* the longest groups start first, so two workers finish close together;
+* each kernel is killed once its notebook has run, instead of being asked to shut
+  down and waited for (:func:`coursetools.build.kernels_exit_at_once`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from .build import environment, kind_env
+from .build import environment, kernels_exit_at_once, kind_env
 
 #: Rough seconds of each kind, to start the long groups first (order only; nothing is
 #: asserted about time).
@@ -41,6 +43,11 @@ def pytest_addoption(parser):
         default=None,
         help="an empty folder: the website's editions look for MovieLens there",
     )
+
+
+def pytest_configure(config):
+    if config.getoption("nbmake", False):  # only when this run executes notebooks
+        kernels_exit_at_once()
 
 
 def _kind(item) -> tuple[str, str] | None:
