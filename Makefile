@@ -99,7 +99,9 @@ sandbox-deps:  ## install Debian's bubblewrap, the grader's sandbox (root, once)
 #    MovieLens sections on the stand-in;
 # 2. one pytest run on JOBS workers: the unit tests, and every staged notebook through
 #    nbmake (--overwrite keeps the outputs: the website renders them, the checks read
-#    them); a chapter's sections in one framework run in order on one worker;
+#    them); a chapter's sections in one framework run in order on one worker; every
+#    test's seconds are kept in _build/test-times.xml (JUnit XML: where a run's time
+#    goes);
 # 3. the checks on the executed notebooks (every exercise check correct, the student
 #    stubs not attempted), the website built from those executions (no notebook runs
 #    again; each site on its own worker, under its own file lock, so a test that reads
@@ -120,7 +122,7 @@ test: $(STAMP) system-deps  ## run the whole test suite: units, notebooks, book 
 	$(PY) tests/movielens_standin.py $(STANDIN)
 	$(KERNEL_THREADS) RECSYS_CACHE_DIR=$(CURDIR)/_build/cache $(BIN)/pytest -n $(JOBS) \
 	  --dist loadgroup $(NBMAKE) -m "not browser and not executed and not book" \
-	  --durations=40 $(EXECUTED) tests
+	  --durations=40 --junitxml=_build/test-times.xml $(EXECUTED) tests
 	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "executed or book" tests
 	$(BIN)/pytest -n $(JOBS) -m browser tests/book
 
