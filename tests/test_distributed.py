@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from processes import gone
 
 from recsys_utils import distributed
 from recsys_utils.distributed import WorkerFailure, free_ports, launch, worker_env
@@ -54,18 +55,6 @@ _BEHAVE = """
 
 def _pids(directory: Path, world_size: int) -> list[int]:
     return [int((directory / f"pid{r}").read_text()) for r in range(world_size)]
-
-
-def _gone(pid: int, within: float = 5.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _wait_for(path: Path, within: float = 60.0) -> None:
@@ -183,7 +172,7 @@ def test_launch_collects_every_workers_output(tmp_path, framework):
         assert f"worker {rank} starts: ok" in result.output(rank)
         assert f"worker {rank} done" in result.output(rank)
     assert len(result.ports) == (1 if framework == "pytorch" else 3)
-    assert all(_gone(pid, 0.1) for pid in _pids(tmp_path, 3))
+    assert all(gone(pid, 0.1) for pid in _pids(tmp_path, 3))
 
 
 def test_a_failing_worker_is_named_and_the_others_are_stopped(tmp_path):
@@ -198,7 +187,7 @@ def test_a_failing_worker_is_named_and_the_others_are_stopped(tmp_path):
     assert "something went wrong here" in str(err)  # its last lines are shown
     assert err.failed == [1] and not err.timed_out
     assert err.workers[0].returncode is None  # stopped by the launcher
-    assert all(_gone(pid) for pid in _pids(tmp_path, 2))
+    assert all(gone(pid) for pid in _pids(tmp_path, 2))
 
 
 def test_the_time_bound_stops_every_worker(tmp_path):
@@ -209,7 +198,7 @@ def test_the_time_bound_stops_every_worker(tmp_path):
         launch(script, 2, framework="tensorflow", args=[plan], timeout=3)
     assert 3 <= time.monotonic() - start < 20
     assert info.value.timed_out
-    assert all(_gone(pid) for pid in _pids(tmp_path, 2))
+    assert all(gone(pid) for pid in _pids(tmp_path, 2))
 
 
 def test_a_port_taken_meanwhile_is_retried_with_new_ports(tmp_path):
@@ -282,7 +271,7 @@ def test_a_worker_killed_mid_run_is_reported_and_everything_is_cleaned_up(tmp_pa
     assert str(err).startswith("worker 1 of 2 was killed by SIGKILL (9)"), str(err)
     assert err.failed[0] == 1
     # worker 0 was blocked in an all-reduce with a dead peer: it is gone too
-    assert all(_gone(pid) for pid in _pids(tmp_path, 2))
+    assert all(gone(pid) for pid in _pids(tmp_path, 2))
 
 
 # ---------------------------------------------------------------------------
@@ -328,7 +317,7 @@ def test_an_interrupted_launcher_leaves_no_worker_behind(tmp_path, sig):
     assert proc.returncode != 0
     if sig == signal.SIGINT:
         assert b"KeyboardInterrupt" in output
-    assert all(_gone(pid) for pid in _pids(tmp_path, 2))
+    assert all(gone(pid) for pid in _pids(tmp_path, 2))
 
 
 # ---------------------------------------------------------------------------

@@ -7,10 +7,10 @@ notebook left running.
 """
 
 import os
-import time
 
 import nbformat
 import psutil
+from processes import gone
 
 from coursetools.build import execute, kernels_exit_at_once
 
@@ -18,15 +18,6 @@ from coursetools.build import execute, kernels_exit_at_once
 def _notebook(path, *sources):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     nbformat.write(nb, str(path))
-
-
-def _gone(pid, seconds=10.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie":
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_the_kernel_is_killed_after_its_last_cell_with_outputs_kept(tmp_path):
@@ -42,7 +33,7 @@ def test_the_kernel_is_killed_after_its_last_cell_with_outputs_kept(tmp_path):
     assert execute(path, timeout=120) == []
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[1].outputs[0]["text"] == "42\n"
-    assert _gone(int(nb.cells[0].outputs[0]["text"].split()[1]))
+    assert gone(int(nb.cells[0].outputs[0]["text"].split()[1]), within=10)
     # a graceful shutdown runs the kernel's exit handlers; a kill does not
     assert not marker.exists(), "the kernel was asked to shut down and waited for"
 
@@ -58,7 +49,9 @@ def test_what_a_notebook_left_running_ends_with_its_kernel(tmp_path):
     )
     try:
         assert execute(path, timeout=120) == []
-        assert _gone(int(child_pid.read_text())), "the notebook's child outlived it"
+        assert gone(int(child_pid.read_text()), within=10), (
+            "the notebook's child outlived it"
+        )
     finally:
         if child_pid.exists() and psutil.pid_exists(pid := int(child_pid.read_text())):
             os.kill(pid, 9)
