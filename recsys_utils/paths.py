@@ -69,11 +69,11 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        # mkstemp creates the file for its owner only (0600); the written file gets the
-        # mode a plain open() would give it, so a website or a shared cache stays
-        # readable by others as before
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "wb") as handle:  # closes fd on every way out
+            # mkstemp creates the file for its owner only (0600); the written file gets
+            # the mode a plain open() would give it, so a website or a shared cache
+            # stays readable by others as before
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             write(handle)
         os.replace(tmp, path)
     except BaseException:

@@ -66,3 +66,20 @@ def test_the_written_file_gets_the_mode_a_plain_open_gives(tmp_path):
         os.umask(old)
     assert (tmp_path / "page.html").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "private.bin").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts fds in /proc")
+def test_a_failed_chmod_closes_the_new_file_and_keeps_the_old(tmp_path, monkeypatch):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+    opened = len(os.listdir("/proc/self/fd"))
+
+    def refuse(fd, mode):
+        raise PermissionError("chmod refused")
+
+    monkeypatch.setattr(os, "fchmod", refuse)
+    with pytest.raises(PermissionError, match="chmod refused"):
+        write_atomic(path, lambda f: f.write(b"new"))
+    assert len(os.listdir("/proc/self/fd")) == opened, "the new file's fd was left open"
+    assert path.read_bytes() == b"old"
+    assert sorted(os.listdir(tmp_path)) == ["out.bin"]
