@@ -11,7 +11,10 @@ this plugin adds what the course needs on top:
 * the sections of one chapter in one framework run on one pytest-xdist worker, in
   order (``--dist loadgroup``), so a later section finds what an earlier one cached
   (recsys_utils.artifacts) instead of computing it again;
-* the longest groups start first, so two workers finish close together;
+* the groups are listed longest first (by :data:`_WEIGHT`), so two workers finish
+  close together. pytest-xdist (3.8) then sorts the groups by their number of
+  notebooks (its ``--loadscope-reorder`` default, stable), so this order decides only
+  among groups of the same size;
 * each kernel is killed once its notebook has run, instead of being asked to shut
   down and waited for (:func:`coursetools.build.kernels_exit_at_once`).
 """
@@ -24,7 +27,7 @@ import pytest
 
 from .build import environment, kernels_exit_at_once, kind_env
 
-#: Rough seconds of each kind, to start the long groups first (order only; nothing is
+#: Rough seconds of each kind, to list the long groups first (order only; nothing is
 #: asserted about time).
 _WEIGHT = {"parity": 3, "pytorch": 2, "tensorflow": 2, "standin": 1, "student": 0}
 
