@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = {"torch", "tensorflow", "keras", "jax", "transformers", "faiss-cpu"}
@@ -41,12 +42,37 @@ def _pip(python: Path, *args: str, timeout: int = 1800) -> str:
     return proc.stdout
 
 
+def _wheel(shared: Path) -> Path:
+    """The package's wheel, built once for every pytest-xdist worker of this session.
+
+    The build writes ``build/`` and the egg-info into the repository, so two workers
+    building at once (``pytest -n 2`` without ``--dist loadgroup``) break each other;
+    under the lock the first builds and the others reuse its wheel.
+    """
+    out = shared / "install-wheel"
+    with FileLock(shared / "install-wheel.lock"):
+        if not list(out.glob("recsys_utils-*.whl")):
+            _pip(
+                Path(sys.executable),
+                "wheel",
+                "--no-deps",
+                "-q",
+                "-w",
+                str(out),
+                str(ROOT),
+            )
+    (wheel,) = out.glob("recsys_utils-*.whl")
+    return wheel
+
+
 @pytest.fixture(scope="module")
-def lean(tmp_path_factory):
+def lean(tmp_path_factory, worker_id):
     """A fresh venv holding the package's wheel and nothing else it does not need."""
     tmp = tmp_path_factory.mktemp("install")
-    _pip(Path(sys.executable), "wheel", "--no-deps", "-q", "-w", str(tmp), str(ROOT))
-    (wheel,) = tmp.glob("recsys_utils-*.whl")
+    # this session's folder: the workers' parent under xdist, else the base itself
+    # (its parent is shared by every pytest session of the user)
+    base = tmp_path_factory.getbasetemp()
+    wheel = _wheel(base if worker_id == "master" else base.parent)
     env_dir = tmp / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
