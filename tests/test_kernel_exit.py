@@ -6,6 +6,7 @@ cell ran and its output is saved; what it must end: the kernel, and anything the
 notebook left running.
 """
 
+import contextlib
 import os
 
 import nbformat
@@ -53,8 +54,10 @@ def test_what_a_notebook_left_running_ends_with_its_kernel(tmp_path):
             "the notebook's child outlived it"
         )
     finally:
+        # the child may exit between the check and the kill
         if child_pid.exists() and psutil.pid_exists(pid := int(child_pid.read_text())):
-            os.kill(pid, 9)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
 
 
 def test_installing_twice_keeps_one_subclass():
