@@ -89,7 +89,12 @@ class TwoTowerTF(TowersTF):
 # chapters/03_two_tower/01_towers.ipynb, cell 25 (section 3.1)
 def two_tower_vectors_tf(weights, config, data, chunk=512):
     """Unit vectors of every user (serving histories) and every item, as NumPy."""
-    model = TwoTowerTF(weights, config, data)
+    return tower_vectors_tf(TwoTowerTF(weights, config, data), data, chunk)
+
+
+def tower_vectors_tf(model, data, chunk=512):
+    """The same from a built TowersTF (a Keras model is slow to build: the fit's
+    validation asks the model in training)."""
     users = [
         model.user(
             tf.range(s, min(s + chunk, data.num_users), dtype=tf.int64),
@@ -189,7 +194,7 @@ class EarlyStopTF(keras.callbacks.Callback):
         trained = self.model.weights_numpy()
 
         def vectors():  # computed only when validation needs them
-            return two_tower_vectors_tf(trained, self.model.config, self.data)
+            return tower_vectors_tf(self.model, self.data)
 
         self.model.stop_training = self.watch.end_epoch(self.losses, trained, vectors)
         self.losses = []
