@@ -162,8 +162,7 @@ def test_each_chapter_shows_the_chosen_frameworks_outputs(
         )
         layout_problems += _layout_problems(page, f"{framework}/{docname(section)}")
         if index + 1 < len(sections):
-            with page.expect_navigation():
-                page.locator("a.right-next").click()
+            _follow(page.locator("a.right-next"))
     print(
         f"chapter {chapter} in {LABEL[framework]}: {tables} tables; {told_apart} "
         f"outputs differ from {LABEL[other]}'s and show {LABEL[framework]}'s"
@@ -178,6 +177,18 @@ def test_each_chapter_shows_the_chosen_frameworks_outputs(
     page.goto(f"{book_server}/index.html")
     page.wait_for_url(re.compile(rf"/{framework}/"))
     assert _framework_of_page(page) == framework
+
+
+def _follow(link) -> None:
+    """Follow a visible link with a click event on the link itself, not a mouse click
+    at its position. A page still changes its layout after its load event (MathJax
+    typesets then; the phone-width check relayouts it), and on a busy machine a mouse
+    click raced such a change: in a CI run with a CPU burner (2026-12-07) the click
+    on "next" brought no navigation (30 s timeout), the likely cause a click that
+    landed beside the moved link."""
+    assert link.is_visible(), "the link is not shown"
+    with link.page.expect_navigation():
+        link.dispatch_event("click")
 
 
 def _first_framework_page():
