@@ -163,7 +163,13 @@ def two_tower_dataset_tf(data, config, seed):
 
 
 class TrainableTwoTowerTF(TwoTowerTF):
-    """TwoTowerTF with the step Keras' fit runs on every batch: the chapter's loss."""
+    """TwoTowerTF with the step Keras' fit runs on every batch: the chapter's loss.
+    Each step also writes its loss into batch_losses (one slot per step of an epoch),
+    since fit runs a whole epoch as one compiled loop."""
+
+    def __init__(self, weights, config, data, steps_per_epoch):
+        super().__init__(weights, config, data)
+        self.batch_losses = tf.Variable(tf.zeros([steps_per_epoch]), trainable=False)
 
     def train_step(self, batch):
         with tf.GradientTape() as tape:
@@ -175,29 +181,28 @@ class TrainableTwoTowerTF(TwoTowerTF):
         # Adam squares each slice before repeated rows are added up (a row looked up
         # twice gets a wrong second moment), so add them up first: a dense gradient
         grads = [tf.convert_to_tensor(g) for g in grads]
+        step = self.optimizer.iterations % self.batch_losses.shape[0]
+        self.batch_losses[step].assign(loss)
         self.optimizer.apply(grads, self.trainable_variables)
         return {"loss": loss}
 
 
 # chapters/03_two_tower/02_training.ipynb, cell 14 (section 3.2)
 class EarlyStopTF(keras.callbacks.Callback):
-    """Keras' side of TrainingWatch: the batch losses, then the end of every epoch."""
+    """Keras' side of TrainingWatch, at the end of every epoch."""
 
     def __init__(self, watch, data):
         super().__init__()
-        self.watch, self.data, self.losses = watch, data, []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.losses.append(float(logs["loss"]))
+        self.watch, self.data = watch, data
 
     def on_epoch_end(self, epoch, logs=None):
+        losses = self.model.batch_losses.numpy().tolist()
         trained = self.model.weights_numpy()
 
         def vectors():  # computed only when validation needs them
             return tower_vectors_tf(self.model, self.data)
 
-        self.model.stop_training = self.watch.end_epoch(self.losses, trained, vectors)
-        self.losses = []
+        self.model.stop_training = self.watch.end_epoch(losses, trained, vectors)
 
 
 def fit_two_tower_tf(
@@ -206,14 +211,18 @@ def fit_two_tower_tf(
     """Train TwoTowerTF from NumPy weights with Adam (Keras' fit on tf.data); return
     the weights of the best validation epoch (of the last without valid_fn) and a
     ru.History."""
-    model = TrainableTwoTowerTF(weights, config, data)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.lr))
+    steps = -(-len(data.item_ids) // config.batch_size)  # batches per epoch (ceil)
+    model = TrainableTwoTowerTF(weights, config, data, steps)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.lr),
+        steps_per_execution=steps,  # one compiled loop per epoch
+    )
     model.optimizer.build(model.trainable_variables)  # fit traces its step once
     watch = TrainingWatch(config, valid_fn, stop, progress, "TensorFlow")
     model.fit(
         two_tower_dataset_tf(data, config, seed),
         epochs=watch.stop.max_epochs,
-        steps_per_epoch=-(-len(data.item_ids) // config.batch_size),  # ceil
+        steps_per_epoch=steps,
         callbacks=[EarlyStopTF(watch, data)],
         verbose=0,
     )
