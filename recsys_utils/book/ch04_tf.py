@@ -165,14 +165,16 @@ def fit_attention_rec_tf(weights, data, config, *, seed, progress, stop=20):
     # of epochs, or an EarlyStop (validate after each epoch, keep the best one).
     model = AttentionRecTF(weights, config)
     optimizer = keras.optimizers.Adam(config.lr, epsilon=config.adam_eps)
-    model.compile(optimizer=optimizer, loss=slot_bce_tf)
+    steps = -(-len(data.items) // config.batch_size)  # batches an epoch
+    # steps_per_execution: fit runs each epoch as one compiled loop
+    model.compile(optimizer=optimizer, loss=slot_bce_tf, steps_per_execution=steps)
     model.optimizer.build(model.trainable_variables)  # fit traces its step once
     early = not isinstance(stop, int)
     num_epochs = stop.max_epochs if early else stop
     log = model.fit(
         attention_batches_tf(data, config.batch_size, seed, num_epochs),
         epochs=num_epochs,
-        steps_per_epoch=-(-len(data.items) // config.batch_size),
+        steps_per_epoch=steps,
         callbacks=[AttentionEarlyStopTF(stop, data)] if early else [],
         verbose=2 if progress else 0,
         shuffle=False,  # the batches come in the order of the PyTorch twin
