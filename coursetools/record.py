@@ -9,8 +9,8 @@ Each MovieLens section fills a :class:`recsys_utils.recorded.Record` and saves i
 * ``commit`` (and whether the work tree had uncommitted changes), ``date`` (UTC),
   ``machine`` (CPU model, cores), ``versions`` (Python and the packages that compute);
 * ``seconds``: the section's wall-clock time;
-* ``code_digest``: :func:`code_digest` of the section's edition and the chapter's
-  exported code, so a test can tell a record that no longer matches its section.
+* ``code_digest``: :func:`code_digest` of the section's edition and the exported code
+  it imports, so a test can tell a record that no longer matches its section.
 
 The archive is read from ``--data-home`` (a folder holding ``ml-100k.zip``); it is never
 copied into the repository.
@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 import time
@@ -35,16 +36,42 @@ from .build import execute
 from .notebooks import FRAMEWORK_TAGS, framework_notebook, write_notebook
 from .sections import ROOT, Section, discover
 
-__all__ = ["RESULTS", "code_digest", "provenance", "record_sections"]
+__all__ = ["RESULTS", "book_modules", "code_digest", "provenance", "record_sections"]
 
 RESULTS = ROOT / "recsys_utils" / "results" / "movielens"
 _PACKAGES = ("numpy", "scipy", "pandas", "torch", "tensorflow", "keras")
 
 
+_BOOK = ROOT / "recsys_utils" / "book"
+# What names a module of recsys_utils/book: ``recsys_utils.book.ch03_tf``, ``from
+# recsys_utils.book import ch03`` and, inside the package, ``from .ch03 import``.
+_BOOK_IMPORT = re.compile(
+    r"recsys_utils\.book\.(\w+)"
+    r"|from recsys_utils\.book import (\w+)"
+    r"|from \.(\w+) import"
+)
+
+
+def book_modules(source: str) -> list[Path]:
+    """The modules of ``recsys_utils/book`` that ``source`` imports, directly or through
+    one another, sorted: a PyTorch edition's ``ch03_torch`` and the ``ch03`` it imports,
+    never the TensorFlow ``ch03_tf`` it does not."""
+    found: set[Path] = set()
+    pending = [source]
+    while pending:
+        for match in _BOOK_IMPORT.finditer(pending.pop()):
+            path = _BOOK / f"{next(g for g in match.groups() if g)}.py"
+            if path.is_file() and path not in found:
+                found.add(path)
+                pending.append(path.read_text(encoding="utf-8"))
+    return sorted(found)
+
+
 def code_digest(section: Section, framework: str) -> str:
     """SHA-256 of what a section's results depend on in the course: the code cells of
-    its edition for ``framework`` and the chapter's exported modules
-    (``recsys_utils/book/chNN*.py``)."""
+    its edition for ``framework`` and the exported modules that edition imports
+    (:func:`book_modules`), so a change to one framework's code leaves the other
+    framework's record current."""
     edition = framework_notebook(
         nbformat.read(section.path, as_version=4),
         framework,
@@ -52,9 +79,7 @@ def code_digest(section: Section, framework: str) -> str:
         header=False,
     )
     parts = [c.source for c in edition.cells if c.cell_type == "code"]
-    for module in sorted(
-        (ROOT / "recsys_utils" / "book").glob(f"ch{section.chapter:02d}*.py")
-    ):
+    for module in book_modules("\n".join(parts)):
         parts.append(module.read_text(encoding="utf-8"))
     return hashlib.sha256("\n\x00".join(parts).encode()).hexdigest()
 

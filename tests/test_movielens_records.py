@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from coursetools.record import RESULTS, code_digest, record_sections
+import coursetools.record
+from coursetools.record import RESULTS, book_modules, code_digest, record_sections
 from coursetools.sections import discover
 from recsys_utils.recorded import Record, load_record, provenance_line, table_frame
 
@@ -42,6 +44,33 @@ def test_every_movielens_section_has_a_current_record(section, framework):
         "movielens-results with the archive"
     )
     assert "Recorded on" in provenance_line(record)
+
+
+def test_a_digest_covers_the_exported_code_its_edition_imports(tmp_path, monkeypatch):
+    # A copy of recsys_utils/book, so the test can change a module and see which
+    # framework's digest moves: a TensorFlow-only change leaves the PyTorch record
+    # current, a change to the shared module stales both.
+    book = tmp_path / "book"
+    shutil.copytree(coursetools.record._BOOK, book)
+    monkeypatch.setattr(coursetools.record, "_BOOK", book)
+    section = next(s for s in MOVIELENS if s.chapter == 3)
+    names = {
+        f: [m.name for m in book_modules(f"from recsys_utils.book.ch03{f} import x")]
+        for f in ("_torch", "_tf")
+    }
+    assert names == {
+        "_torch": ["ch03.py", "ch03_torch.py"],
+        "_tf": ["ch03.py", "ch03_tf.py"],
+    }
+    before = {f: code_digest(section, f) for f in ("pytorch", "tensorflow")}
+    with (book / "ch03_tf.py").open("a") as module:
+        module.write("# a change to the TensorFlow code only\n")
+    after = {f: code_digest(section, f) for f in ("pytorch", "tensorflow")}
+    assert after["pytorch"] == before["pytorch"]
+    assert after["tensorflow"] != before["tensorflow"]
+    with (book / "ch03.py").open("a") as module:
+        module.write("# a change to the code both frameworks import\n")
+    assert all(code_digest(section, f) != after[f] for f in after)
 
 
 def test_a_record_keeps_tables_curves_and_values(tmp_path, monkeypatch):
