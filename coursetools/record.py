@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import subprocess
 import tempfile
 import time
@@ -34,6 +33,7 @@ import nbformat
 
 from .build import execute
 from .notebooks import FRAMEWORK_TAGS, framework_notebook, write_notebook
+from .pyimports import imported_modules
 from .sections import ROOT, Section, discover
 
 __all__ = ["RESULTS", "book_modules", "code_digest", "provenance", "record_sections"]
@@ -43,13 +43,18 @@ _PACKAGES = ("numpy", "scipy", "pandas", "torch", "tensorflow", "keras")
 
 
 _BOOK = ROOT / "recsys_utils" / "book"
-# What names a module of recsys_utils/book: ``recsys_utils.book.ch03_tf``, ``from
-# recsys_utils.book import ch03`` and, inside the package, ``from .ch03 import``.
-_BOOK_IMPORT = re.compile(
-    r"recsys_utils\.book\.(\w+)"
-    r"|from recsys_utils\.book import (\w+)"
-    r"|from \.(\w+) import"
-)
+_BOOK_PACKAGE = "recsys_utils.book."
+
+
+def _book_module(name: str) -> str | None:
+    """The module of ``recsys_utils/book`` an imported name points into, if any:
+    ``recsys_utils.book.ch03_tf.TwoTowerTF`` and, inside the package, ``.ch03`` (from
+    ``from .ch03 import``) give ``ch03_tf`` and ``ch03``."""
+    if name.startswith(_BOOK_PACKAGE):
+        return name[len(_BOOK_PACKAGE) :].split(".")[0]
+    if name.startswith(".") and not name.startswith(".."):
+        return name[1:].split(".")[0]
+    return None
 
 
 def book_modules(source: str) -> list[Path]:
@@ -59,9 +64,10 @@ def book_modules(source: str) -> list[Path]:
     found: set[Path] = set()
     pending = [source]
     while pending:
-        for match in _BOOK_IMPORT.finditer(pending.pop()):
-            path = _BOOK / f"{next(g for g in match.groups() if g)}.py"
-            if path.is_file() and path not in found:
+        for name in imported_modules(pending.pop(), relative=True):
+            stem = _book_module(name)
+            path = _BOOK / f"{stem}.py" if stem else None
+            if path is not None and path.is_file() and path not in found:
                 found.add(path)
                 pending.append(path.read_text(encoding="utf-8"))
     return sorted(found)

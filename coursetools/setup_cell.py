@@ -18,7 +18,6 @@ show it (the website runs in the course's environment).
 
 from __future__ import annotations
 
-import ast
 import functools
 import sys
 from pathlib import Path
@@ -30,6 +29,8 @@ if str(ROOT) not in sys.path:  # recsys_utils from this checkout, installed or n
     sys.path.insert(0, str(ROOT))
 
 from recsys_utils._extras import EXTRA_MODULES, MODULE_EXTRA  # noqa: E402
+
+from .pyimports import imported_modules  # noqa: E402
 
 __all__ = [
     "MARKER",
@@ -117,34 +118,12 @@ def _repository_in(config: str, text: str) -> tuple[str, str]:
     return url.rstrip("/"), str(branch)
 
 
-@functools.lru_cache(maxsize=4096)
-def _imported_modules(source: str) -> frozenset[str]:
-    """Dotted names a cell imports: ``torch``, ``torch.nn``, ``recsys_utils.tf``
-    (cached by source: a site build parses each framework's twin of a cell)."""
-    lines = [
-        "" if line.lstrip().startswith(("%", "!")) else line
-        for line in source.splitlines()
-    ]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return frozenset()
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return frozenset(found)
-
-
 def _notebook_imports(nb) -> set[str]:
     return {
         name
         for cell in nb.cells
         if cell.cell_type == "code" and not is_setup_cell(cell)
-        for name in _imported_modules(cell.source)
+        for name in imported_modules(cell.source)
     }
 
 

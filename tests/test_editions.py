@@ -7,7 +7,6 @@ only, imports only its framework, and names no other framework's objects.
 
 from __future__ import annotations
 
-import ast
 import re
 
 import nbformat
@@ -15,6 +14,7 @@ import pytest
 from notebook_runner import FRAMEWORK_SECTIONS, ROOT
 
 from coursetools.notebooks import Bibliography, framework_notebook
+from coursetools.pyimports import imported_modules
 
 FRAMEWORK_MODULES = {
     "pytorch": ("torch", "recsys_utils.torch"),
@@ -38,22 +38,12 @@ def _edition(section, framework):
 
 
 def _imported_modules(nb) -> set[str]:
-    found = set()
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        lines = [
-            line
-            for line in cell.source.splitlines()
-            if not line.lstrip().startswith(("%", "!"))
-        ]
-        for node in ast.walk(ast.parse("\n".join(lines))):
-            if isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                found.add(node.module or "")
-                found.update(f"{node.module}.{a.name}" for a in node.names)
-    return found
+    return {
+        name
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for name in imported_modules(cell.source)
+    }
 
 
 def _is_other(module: str, framework: str) -> bool:

@@ -1,0 +1,45 @@
+"""What a piece of Python code imports, read from its syntax tree.
+
+One parser for the tooling that asks: the set-up cell (which extras a notebook needs),
+the MovieLens records (which exported chapter modules an edition's results depend on)
+and the tests of the per-framework editions.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+
+__all__ = ["imported_modules"]
+
+
+@functools.lru_cache(maxsize=4096)
+def imported_modules(source: str, *, relative: bool = False) -> frozenset[str]:
+    """Dotted names ``source`` imports: ``torch``, ``torch.nn``, ``recsys_utils.tf``;
+    ``from a import b`` gives ``a`` and ``a.b``.
+
+    Lines of IPython magics and shell escapes (``%``, ``!``) are skipped; code that does
+    not parse imports nothing. Relative imports count only with ``relative=True``, as
+    written: ``from .ch03 import x`` gives ``.ch03`` and ``.ch03.x``, ``from . import
+    ch03`` gives ``.ch03``. Cached by source: a site build parses each framework's twin
+    of a cell.
+    """
+    lines = [
+        "" if line.lstrip().startswith(("%", "!")) else line
+        for line in source.splitlines()
+    ]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return frozenset()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (relative or not node.level):
+            base = "." * node.level + (node.module or "")
+            if node.module:
+                found.add(base)
+                base += "."
+            found.update(base + alias.name for alias in node.names)
+    return frozenset(found)
