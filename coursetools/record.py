@@ -57,12 +57,13 @@ def _book_module(name: str) -> str | None:
     return None
 
 
-def book_modules(source: str) -> list[Path]:
-    """The modules of ``recsys_utils/book`` that ``source`` imports, directly or through
-    one another, sorted: a PyTorch edition's ``ch03_torch`` and the ``ch03`` it imports,
-    never the TensorFlow ``ch03_tf`` it does not."""
+def book_modules(*sources: str) -> list[Path]:
+    """The modules of ``recsys_utils/book`` that ``sources`` (each parsed on its own: a
+    notebook's code cells, say) import, directly or through one another, sorted: a
+    PyTorch edition's ``ch03_torch`` and the ``ch03`` it imports, never the TensorFlow
+    ``ch03_tf`` it does not."""
     found: set[Path] = set()
-    pending = [source]
+    pending = list(sources)
     while pending:
         for name in imported_modules(pending.pop(), relative=True):
             stem = _book_module(name)
@@ -85,7 +86,8 @@ def code_digest(section: Section, framework: str) -> str:
         header=False,
     )
     parts = [c.source for c in edition.cells if c.cell_type == "code"]
-    for module in book_modules("\n".join(parts)):
+    # cell by cell: a cell that does not parse (a %%bash cell) hides no other's imports
+    for module in book_modules(*parts):
         parts.append(module.read_text(encoding="utf-8"))
     return hashlib.sha256("\n\x00".join(parts).encode()).hexdigest()
 

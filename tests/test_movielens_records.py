@@ -62,6 +62,9 @@ def test_a_digest_covers_the_exported_code_its_edition_imports(tmp_path, monkeyp
         "_torch": ["ch03.py", "ch03_torch.py"],
         "_tf": ["ch03.py", "ch03_tf.py"],
     }
+    # each cell is parsed on its own: one that is not Python hides no other's imports
+    cells = ("%%bash\nls (", "from recsys_utils.book import ch03_tf as code")
+    assert [m.name for m in book_modules(*cells)] == ["ch03.py", "ch03_tf.py"]
     before = {f: code_digest(section, f) for f in ("pytorch", "tensorflow")}
     with (book / "ch03_tf.py").open("a") as module:
         module.write("# a change to the TensorFlow code only\n")
