@@ -38,6 +38,7 @@ from .notebooks import (
     TENSORFLOW,
     cell_tags,
 )
+from .pyimports import strip_magics
 
 __all__ = ["Problem", "lint_notebook", "FRAMEWORK_MODULES"]
 
@@ -72,14 +73,6 @@ def _suffix_of(name: str) -> str | None:
         if name.endswith(suffixes):
             return framework
     return None
-
-
-def _strip_magics(source: str) -> str:
-    """IPython magics and shell escapes are not Python: blank them (lines kept)."""
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line
-        for line in source.splitlines()
-    )
 
 
 def _writes_a_file(source: str) -> bool:
@@ -265,7 +258,7 @@ def lint_notebook(nb) -> list[Problem]:
                 )
             )
         try:
-            tree = ast.parse(_strip_magics(source))
+            tree = ast.parse(strip_magics(source))
         except SyntaxError as err:
             problems.append(
                 Problem(index, f"does not parse: {err.msg} (line {err.lineno})")
@@ -599,7 +592,7 @@ def _definitions(sections):
             if cell.cell_type != "code" or _writes_a_file(cell.source):
                 continue
             try:
-                tree = ast.parse(_strip_magics(cell.source))
+                tree = ast.parse(strip_magics(cell.source))
             except SyntaxError:
                 continue  # lint_notebook reports it
             for node in tree.body:

@@ -1,6 +1,7 @@
 """What a piece of Python code imports, read from its syntax tree.
 
-One parser for the tooling that asks: the set-up cell (which extras a notebook needs),
+One parser for the tooling that asks (and one way to skip the IPython lines that are
+not Python): the linter, the set-up cell (which extras a notebook needs),
 the MovieLens records (which exported chapter modules an edition's results depend on)
 and the tests of the per-framework editions.
 """
@@ -10,7 +11,17 @@ from __future__ import annotations
 import ast
 import functools
 
-__all__ = ["imported_modules"]
+__all__ = ["imported_modules", "strip_magics"]
+
+
+def strip_magics(source: str) -> str:
+    """IPython magics and shell escapes (``%``, ``!`` lines) are not Python: blank
+    them, keeping the line count so syntax errors and line numbers still point at the
+    cell's own lines."""
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line
+        for line in source.splitlines()
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -24,12 +35,8 @@ def imported_modules(source: str, *, relative: bool = False) -> frozenset[str]:
     ch03`` gives ``.ch03``. Cached by source: a site build parses each framework's twin
     of a cell.
     """
-    lines = [
-        "" if line.lstrip().startswith(("%", "!")) else line
-        for line in source.splitlines()
-    ]
     try:
-        tree = ast.parse("\n".join(lines))
+        tree = ast.parse(strip_magics(source))
     except SyntaxError:
         return frozenset()
     found = set()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from coursetools.pyimports import strip_magics
 from coursetools.sections import discover
 from coursetools.student import CHECK_CALL, STUB_MARK
 from recsys_utils.checks import CHECK_MIME
@@ -46,11 +47,8 @@ def top_level_names(source: str) -> tuple[set[str], set[str]]:
     """(names bound, names read) by a code cell, IPython magics left out."""
     if source.lstrip().startswith("%%"):
         return set(), set()
-    code = "\n".join(
-        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
-    )
     bound, read = set(), set()
-    for node in ast.walk(ast.parse(code)):
+    for node in ast.walk(ast.parse(strip_magics(source))):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             bound.add(node.name)
         elif isinstance(node, ast.Name):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coursetools.pyimports import imported_modules
+from coursetools.pyimports import imported_modules, strip_magics
 
 CODE = """\
 %load_ext autoreload
@@ -38,3 +38,9 @@ def test_relative_imports_are_kept_as_written_when_asked():
 @pytest.mark.parametrize("source", ["def (:", "import"])
 def test_code_that_does_not_parse_imports_nothing(source):
     assert imported_modules(source, relative=True) == frozenset()
+
+
+def test_strip_magics_blanks_ipython_lines_and_keeps_line_numbers():
+    source = "%time x = 1\n  !ls\ny = 2  # 100% sure\nz = '!'"
+    assert strip_magics(source) == "\n\ny = 2  # 100% sure\nz = '!'"
+    assert len(strip_magics(CODE).splitlines()) == len(CODE.splitlines())
