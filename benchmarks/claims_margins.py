@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 
+from coursetools.pyimports import strip_magics  # noqa: E402
+
 ROOT = harness.ROOT
 OUT = ROOT / "benchmarks" / "claims_margins.md"
 LABELS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow"}
@@ -143,10 +145,7 @@ def plain_comparisons(sections: list) -> list[tuple[str, int, str]]:
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            code = "\n".join(
-                "" if ln.lstrip().startswith(("%", "!")) else ln
-                for ln in cell.source.splitlines()
-            )
+            code = strip_magics(cell.source)
             try:
                 tree = ast.parse(code)
             except SyntaxError:

@@ -44,6 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness  # noqa: E402
 
+from coursetools.pyimports import strip_magics  # noqa: E402
+
 ROOT = harness.ROOT
 OUT = ROOT / "benchmarks" / "parity.md"
 MIN_MARGIN = 5.0
@@ -336,14 +338,6 @@ def read_table(text: str) -> list[dict]:
 DEFAULTS = {"atol": 1e-5, "rtol": 1e-4, "name": "parity"}
 
 
-def _code(source: str) -> str:
-    """A cell's Python: IPython magics and shell escapes blanked (lines kept)."""
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line
-        for line in source.splitlines()
-    )
-
-
 def _literal(node: ast.expr | None):
     try:
         return ast.literal_eval(node) if node is not None else None
@@ -375,8 +369,9 @@ def parity_calls(nb) -> list[dict]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        code = strip_magics(cell.source)
         try:
-            tree = ast.parse(_code(cell.source))
+            tree = ast.parse(code)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -398,7 +393,7 @@ def parity_calls(nb) -> list[dict]:
                 {
                     "cell": index,
                     "line": node.lineno,
-                    "source": ast.get_source_segment(_code(cell.source), node) or "",
+                    "source": ast.get_source_segment(code, node) or "",
                     "pattern": _name_pattern(kw.get("name")),
                     **tolerances,
                 }

@@ -29,6 +29,11 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from coursetools.pyimports import strip_magics  # noqa: E402
+
 REVIEWED = ROOT / "benchmarks" / "timing_asserts.yml"
 #: The smallest margin a reviewed speed assert may have (its ratio over its bound).
 MIN_MARGIN = 3.0
@@ -76,13 +81,6 @@ def words_of(text: str) -> list[str]:
     return [w.lower() for w in re.split(r"[^A-Za-z]+", spaced) if w]
 
 
-def _code(source: str) -> str:
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line
-        for line in source.splitlines()
-    )
-
-
 def _mentions(node: ast.AST) -> list[str]:
     found = []
     for sub in ast.walk(node):
@@ -106,7 +104,7 @@ def _called(node: ast.Call) -> str:
 
 def find_in_source(source: str) -> list[tuple[str, tuple[str, ...]]]:
     """The timing asserts of one cell: ``(code, words)`` each."""
-    code = _code(source)
+    code = strip_magics(source)
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -210,7 +208,6 @@ def unreviewed(
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT))
     from coursetools.sections import discover
 
     found = find(discover())

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from .pyimports import strip_magics
 from .setup_cell import ensure_setup_cell
 
 __all__ = [
@@ -319,9 +320,7 @@ def _simplify_picks(source: str, framework: str) -> str:
     syntax tree, not by a one-line pattern); a comment on its last line is kept.
     """
     lines = source.splitlines()
-    code = "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line for line in lines
-    )
+    code = strip_magics(source)
     try:
         tree = ast.parse(code)
     except SyntaxError:
