@@ -1,9 +1,10 @@
 """What a piece of Python code imports, read from its syntax tree.
 
-One parser for the tooling that asks (and one way to skip the IPython lines that are
-not Python): the linter, the set-up cell (which extras a notebook needs),
+One parser for the tooling that asks: the set-up cell (which extras a notebook needs),
 the MovieLens records (which exported chapter modules an edition's results depend on)
-and the tests of the per-framework editions.
+and the tests of the per-framework editions. And one way to skip the IPython lines that
+are not Python, :func:`strip_magics`, for every tool that parses a cell (the linter, the
+edition writer, the test runner, the benchmarks' parity, claims and timing scans).
 """
 
 from __future__ import annotations
