@@ -150,6 +150,35 @@ def test_stored_checks_compare_up_to_the_last_bits_only():
     assert differences([nan], [nan[::-1]], "t", 1e-12, 0) == ["t[0]"]
 
 
+def test_stored_inputs_compare_floats_up_to_the_last_bit_and_the_rest_exactly():
+    """A public case's float inputs may differ in the last bit between processors
+    (one of ch3-ex-reason's recency weights does between an AVX-512 Xeon and the
+    machine that stored it); any other change of an input is a difference."""
+    module = _publish_checks()
+    base = (np.arange(4), np.array([0.8, 0.3, 1 / 3]), [2.0, 1])
+
+    def entry(inputs):
+        spec = {"kind": "function", "name": "f", "hints": [], "public_trials": 1}
+        spec |= {"rtol": 1e-6, "atol": 0.0, "tensors": False, "framework": None}
+        spec |= {"inputs": lambda rng: inputs, "reference": lambda *a: 1.0}
+        return module.public_entry("t", spec)
+
+    def differences(inputs):
+        return module.entry_differences("t", entry(inputs), entry(base))
+
+    ids, weights, rest = base
+    last_bit = np.nextafter(weights, 2.0)
+    assert (last_bit != weights).all()
+    assert differences((ids, last_bit, rest)) == []
+    assert differences((ids, weights * 1.001, rest)) == ["t case 0 inputs.v[1].b64"]
+    narrower = differences((ids, weights.astype(np.float32), rest))
+    assert "t case 0 inputs.v[1].dtype" in narrower
+    assert differences((ids, weights[:2], rest)) != []
+    assert differences((ids + 1, weights, rest)) == ["t case 0 inputs.v[0].b64"]
+    assert differences((ids, weights, [2.0, 2])) == ["t case 0 inputs.v[2].v[1]"]
+    assert differences(list(base)) != []  # a list where a tuple was
+
+
 def test_publish_checks_check_finds_a_stale_entry_and_writes_nothing(
     tmp_path, monkeypatch, capsys
 ):
